@@ -1,0 +1,1 @@
+"""LLM port and providers. Pipelines depend on `agents.llm.port` only."""

@@ -1,0 +1,1 @@
+"""Multi-agent architecture specs: schema, generation, update, versions, exports."""
