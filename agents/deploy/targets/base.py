@@ -1,0 +1,146 @@
+"""Ports of the deploy pipeline: the target, the gateway router, and the deployment store.
+
+Exception tree (all are `agents.errors.QubitzError`, so the runner maps them to error events):
+
+DeployError (PipelineFailed, code "deploy_failed")   a target step failed; `step` names it
+└── TargetUnavailable (code "target_unavailable")     the target's service refused or is missing
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from agents.deploy.progress import Progress
+from agents.errors import PipelineFailed
+
+DeploymentStatus = Literal["deploying", "deployed", "failed", "destroying", "destroyed"]
+
+
+class DeployError(PipelineFailed):
+    code = "deploy_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        code: str | None = None,
+        details: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, step=step, code=code, details=details)
+
+
+class TargetUnavailable(DeployError):
+    code = "target_unavailable"
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    """Who and what is being deployed; built by the pipeline from the request."""
+
+    workspace_id: str
+    project_id: str
+    app_name: str
+    spec_version: int
+    github_username: str | None = None
+    description: str = ""
+
+    @property
+    def app_id(self) -> str:
+        return self.app_name
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Where the code went: a URL the user can clone, and the revision that was pushed."""
+
+    repo_url: str
+    revision: str
+    display_name: str = ""  # "owner/repo" for messages; the path for the local target
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class DeployTarget(Protocol):
+    """publish → run (progress) → endpoint; destroy tears an app down."""
+
+    name: str
+
+    async def publish(self, job: DeployJob, repo_dir: Path) -> PublishResult:
+        """Commit every file under `repo_dir` as one commit; return the clone URL."""
+        ...
+
+    def run(self, job: DeployJob, published: PublishResult) -> AsyncIterator[Progress]:
+        """Run the deploy workflow for `published`, yielding progress; raises DeployError."""
+        ...
+
+    async def endpoint(self, job: DeployJob, published: PublishResult) -> str:
+        """The live agent endpoint once `run` has finished."""
+        ...
+
+    def destroy(self, job: DeployJob, record: DeploymentRecord) -> AsyncIterator[Progress]:
+        """Tear the app down, yielding progress; raises DeployError."""
+        ...
+
+
+class AppRouter(Protocol):
+    """The local gateway's routing table (implemented by server/gateway.py).
+
+    `register` replaces any previous upstream of `app_id` atomically: requests already sent to
+    the old upstream finish there, new ones go to the new upstream.
+    """
+
+    async def register(
+        self, app_id: str, upstream_url: str, workspace_id: str, project_id: str
+    ) -> None: ...
+
+    async def unregister(self, app_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    workspace_id: str
+    project_id: str
+    app_id: str
+    target: str
+    status: DeploymentStatus
+    repo_url: str | None = None
+    endpoint: str | None = None
+    spec_version: int | None = None
+    revision: str | None = None
+    usage_plan_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DeploymentStore(Protocol):
+    """One row per (workspace, project); every call is scoped to its workspace."""
+
+    async def get(self, workspace_id: str, project_id: str) -> DeploymentRecord | None: ...
+
+    async def get_deployed(self, workspace_id: str, project_id: str) -> DeploymentRecord | None:
+        """The record when the project's app is live (status "deployed"), else None."""
+        ...
+
+    async def save(self, record: DeploymentRecord) -> DeploymentRecord:
+        """Insert or update the (workspace, project) row; returns it with timestamps."""
+        ...
+
+    async def list_deployed(self, *, target: str) -> list[DeploymentRecord]:
+        """Every live deployment on `target`, across workspaces: for restoring apps at start."""
+        ...
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def app_name_for(workspace_id: str, project_id: str) -> str:
+    """A stable, URL- and repo-safe app name: project slug plus a short workspace-scoped hash."""
+    slug = _SLUG.sub("-", project_id.lower()).strip("-")[:40].strip("-") or "app"
+    digest = hashlib.sha256(f"{workspace_id}\0{project_id}".encode()).hexdigest()[:6]
+    return f"{slug}-{digest}"
