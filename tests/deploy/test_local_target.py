@@ -76,7 +76,7 @@ async def test_publish_makes_one_commit_per_deploy_in_a_cloneable_bare_repo(
     assert first.repo_url.startswith("file://")
     assert first.repo_url == second.repo_url
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", second.repo_url, str(clone)], check=True)
+    git_out("clone", "-q", second.repo_url, str(clone), cwd=tmp_path)
     assert (clone / "runtime" / "serve.py").is_file()
     assert (clone / "VERSION").read_text().strip() == "v2"
     assert not (clone / "cdk.out").exists()
@@ -92,7 +92,7 @@ async def test_deploy_runs_runtime_behind_gateway_with_model_env(
     """run() reports every step, starts the runtime, and the endpoint answers via the router."""
     target = make_target(tmp_path, router, supervisor)
     published, steps = await deploy(target, write_runtime_repo(tmp_path / "r1", "v1"))
-    assert [p.step for p in steps][0] == "Checkout"
+    assert steps[0].step == "Checkout"
     assert steps[-1].completed_steps == steps[-1].total_steps
     assert [p.completed_steps for p in steps] == sorted(p.completed_steps for p in steps)
     endpoint = await target.endpoint(JOB, published)
