@@ -1,0 +1,109 @@
+"""Shared builders for spec tests: valid designs, a SQLite-backed store, a pipeline runner."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from agents.llm.port import StaticRegistry
+from agents.pipeline import JobContext, Pipeline
+from agents.protocol import Event, StrictRequest, event_to_dict
+from agents.spec.deps import SpecDeps
+from server.db.base import Base, make_engine, make_sessionmaker
+from server.db.specs import SqlSpecStore
+from tests.support.scripted_llm import ScriptedLLM
+
+MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+OTHER_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def agent(name: str, *, tools: list[str] | None = None, model: str = MODEL) -> dict[str, Any]:
+    return {
+        "name": name.replace("_", " ").title(),
+        "description": f"The {name} does its part.",
+        "model": model,
+        "prompt": f"You are the {name}.",
+        "tools": tools if tools is not None else ["http_fetch"],
+        "memory": {"enabled": True, "strategies": ["summary"]},
+    }
+
+
+def spec_dict(*ids: str) -> dict[str, Any]:
+    """A valid Architecture-shaped dict with the given agent ids in a pipeline."""
+    ids = ids or ("research_agent", "analysis_agent")
+    return {
+        "agents_config": {i: agent(i) for i in ids},
+        "orchestration": {"pattern": "pipeline", "entry_agent": ids[0], "order": list(ids)},
+        "gateway_config": {
+            "provider": "api_gateway",
+            "targets": [{"path": "/invoke", "agent": ids[0]}],
+        },
+    }
+
+
+def design(*ids: str) -> dict[str, Any]:
+    """A valid model-facing design (agents as a list)."""
+    ids = ids or ("research_agent", "analysis_agent")
+    return {
+        "agents": [{"id": i, **agent(i)} for i in ids],
+        "orchestration": {"pattern": "pipeline", "entry_agent": ids[0], "order": list(ids)},
+        "gateway_targets": [],
+    }
+
+
+def with_change(data: dict[str, Any], fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    fn(out)
+    return out
+
+
+@asynccontextmanager
+async def sql_store(tmp_path: Path) -> AsyncIterator[SqlSpecStore]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'specs.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        yield SqlSpecStore(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+class ReportLoader:
+    """Records calls; returns a fixed report for known (url, workspace) pairs."""
+
+    def __init__(self, reports: dict[tuple[str, str], str] | None = None):
+        self.reports = reports or {}
+        self.calls: list[tuple[str, str]] = []
+
+    async def __call__(self, url: str, workspace_id: str) -> str:
+        self.calls.append((url, workspace_id))
+        from agents.errors import NotFound
+
+        if (url, workspace_id) not in self.reports:
+            raise NotFound("report not found")
+        return self.reports[(url, workspace_id)]
+
+
+def make_deps(
+    llm: ScriptedLLM, store: SqlSpecStore, loader: ReportLoader | None = None
+) -> SpecDeps:
+    return SpecDeps(
+        llms=StaticRegistry(default=llm),
+        store=store,
+        load_report=loader or ReportLoader(),
+    )
+
+
+async def collect(
+    pipeline: Pipeline, request: StrictRequest, workspace: str = "ws1"
+) -> list[dict[str, Any]]:
+    ctx = JobContext(job_id="job-1", workspace_id=workspace, endpoint="spec")
+    events: list[Event] = [e async for e in pipeline(request, ctx)]
+    return [event_to_dict(e) for e in events]
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["type"] for e in events]
