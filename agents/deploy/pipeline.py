@@ -1,0 +1,317 @@
+"""The /deploy pipeline: current spec → rendered repository → synth check → target.
+
+Events, in order (shapes in agents/protocol.py, ../shared/protocol-reference.md):
+deployment_started · status (render, synth, push) · deployment_complete "deploying_via_cicd"
+(github_repo) · status per target step ("Job - Step", progress_percent never decreasing) ·
+status 100 · deployment_complete "deployed" (agent_endpoint) · complete.
+`action: "destroy"` streams the same way and ends with deployment_complete "destroyed".
+
+Errors are yielded as the endpoint's error event: no_architecture, synth_failed (the synth
+output in `details`; nothing is pushed), not_deployed, and a target's own codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from agents.deploy.progress import ProgressTracker, ProgressUpdate
+from agents.deploy.targets.base import (
+    DeployJob,
+    DeploymentRecord,
+    DeploymentStore,
+    DeployTarget,
+    app_name_for,
+)
+from agents.errors import QubitzError
+from agents.pipeline import JobContext, Pipeline
+from agents.protocol import (
+    Complete,
+    DataError,
+    DeploymentComplete,
+    DeploymentCompleteData,
+    DeploymentStarted,
+    DeploymentStartedData,
+    DeployRequest,
+    DeployStatus,
+    DeployStatusData,
+    ErrorData,
+    Event,
+)
+from agents.spec.schema import Architecture
+from agents.spec.store import SpecStore
+
+NO_ARCHITECTURE = "No architecture spec found. Generate one first with /getspec."
+
+
+class Renderer(Protocol):
+    """agents.deploy.render.render_repository (writes the repository under `out_dir`)."""
+
+    def __call__(
+        self,
+        arch: Architecture,
+        *,
+        app_name: str,
+        out_dir: Path,
+        spec_version: int,
+        region: str = ...,
+        description: str = ...,
+    ) -> Any: ...
+
+
+class SynthCheck(Protocol):
+    """agents.deploy.synth.check_repository with cdk_cli/timeout bound (functools.partial)."""
+
+    def __call__(
+        self, repo_dir: Path, *, on_step: Callable[[str], None] | None = None
+    ) -> Coroutine[Any, Any, Any]: ...
+
+
+OnDestroyed = Callable[[str, str, DeploymentRecord], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeployDeps:
+    specs: SpecStore
+    deployments: DeploymentStore
+    targets: Mapping[str, DeployTarget]
+    default_target: str
+    render: Renderer
+    synth_check: SynthCheck
+    work_dir: Path  # scratch space for rendered repositories (removed after each push)
+    region: str = "us-east-1"
+    on_destroyed: OnDestroyed | None = None  # e.g. revoke the app's API keys
+
+
+def _status(update: ProgressUpdate) -> DeployStatus:
+    return DeployStatus(
+        data=DeployStatusData(
+            status=update.status,
+            message=update.message,
+            progress_percent=update.progress_percent,
+        )
+    )
+
+
+def _error(code: str, message: str, details: list[str] | None = None) -> DataError:
+    return DataError(data=ErrorData(error=code, message=message, details=details))
+
+
+def _details(exc: BaseException) -> list[str] | None:
+    details = getattr(exc, "details", None)
+    if isinstance(details, list) and details:
+        return [str(d) for d in details]
+    output = getattr(exc, "output", None)
+    if isinstance(output, str) and output:
+        return output.splitlines()[-60:]
+    return None
+
+
+def deploy_pipeline(deps: DeployDeps) -> Pipeline:
+    if deps.default_target not in deps.targets:
+        raise ValueError(f"default target {deps.default_target!r} is not configured")
+
+    async def run(request: DeployRequest, ctx: JobContext) -> AsyncIterator[Event]:
+        if request.action == "destroy":
+            async for event in _destroy(deps, request, ctx):
+                yield event
+        else:
+            async for event in _deploy(deps, request, ctx):
+                yield event
+
+    return run
+
+
+async def _synth(
+    deps: DeployDeps, repo_dir: Path, tracker: ProgressTracker
+) -> AsyncIterator[ProgressUpdate]:
+    """Run the synth check, relaying its steps as progress (5..9%) while it runs."""
+    steps: asyncio.Queue[str] = asyncio.Queue()
+    task = asyncio.create_task(deps.synth_check(repo_dir, on_step=steps.put_nowait))
+    try:
+        pct = 5
+        while not task.done() or not steps.empty():
+            getter = asyncio.ensure_future(steps.get())
+            await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                pct = min(pct + 1, 9)
+                yield tracker.stage(pct, "Synth", getter.result())
+            else:
+                getter.cancel()
+        await task  # re-raises the check's failure
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    ws, project = ctx.workspace_id, req.project_id
+    yield DeploymentStarted(
+        data=DeploymentStartedData(
+            message="Deployment started. Generating infrastructure and pushing to GitHub..."
+            if deps.default_target != "local"
+            else "Deployment started. Generating infrastructure and publishing the repository...",
+            user_id=req.user_id,
+            project_id=project,
+        )
+    )
+    version = await deps.specs.current(ws, project)
+    if version is None:
+        yield _error("no_architecture", NO_ARCHITECTURE)
+        return
+    target = deps.targets[deps.default_target]
+    job = DeployJob(
+        workspace_id=ws,
+        project_id=project,
+        app_name=app_name_for(ws, project),
+        spec_version=version.version,
+        github_username=req.github_username,
+        description=version.instruction or "",
+    )
+    tracker = ProgressTracker(run_low=12, run_high=99)
+    await asyncio.to_thread(deps.work_dir.mkdir, parents=True, exist_ok=True)
+    tmp = await asyncio.to_thread(tempfile.mkdtemp, prefix="render-", dir=deps.work_dir)
+    try:
+        repo_dir = Path(tmp) / job.app_name
+        yield _status(tracker.stage(2, "Render", "Render repository"))
+        await asyncio.to_thread(
+            deps.render,
+            version.architecture(),
+            app_name=job.app_name,
+            out_dir=repo_dir,
+            spec_version=job.spec_version,
+            region=deps.region,
+            description=job.description,
+        )
+        yield _status(tracker.stage(5, "Synth", "CDK synth"))
+        try:
+            async for update in _synth(deps, repo_dir, tracker):
+                yield _status(update)
+        except QubitzError as exc:
+            yield _error("synth_failed", f"CDK synth failed: {exc}", _details(exc))
+            return
+        yield _status(tracker.stage(10, "Publish", "Push repository"))
+        try:
+            published = await target.publish(job, repo_dir)
+        except QubitzError as exc:
+            yield _error(exc.code, f"Publishing the repository failed: {exc}", _details(exc))
+            return
+    finally:
+        await asyncio.to_thread(_rmtree, Path(tmp))
+
+    record = DeploymentRecord(
+        workspace_id=ws,
+        project_id=project,
+        app_id=job.app_id,
+        target=target.name,
+        status="deploying",
+        repo_url=published.repo_url,
+        spec_version=job.spec_version,
+        revision=published.revision,
+    )
+    previous = await deps.deployments.get(ws, project)
+    if previous is not None:
+        record = replace(record, usage_plan_id=previous.usage_plan_id)
+    await deps.deployments.save(record)
+    where = published.display_name or published.repo_url
+    yield DeploymentComplete(
+        data=DeploymentCompleteData(
+            status="success",
+            deployment_status="deploying_via_cicd",
+            message=f"Code pushed to {where}. {_runner(target.name)} is deploying.",
+            github_repo=published.repo_url,
+            user_id=req.user_id,
+            project_id=project,
+            spec_version=job.spec_version,
+        )
+    )
+    try:
+        async for progress in target.run(job, published):
+            yield _status(tracker.observe(progress))
+        endpoint = await target.endpoint(job, published)
+    except QubitzError as exc:
+        await deps.deployments.save(replace(record, status="failed"))
+        yield _error(exc.code, f"Deployment failed: {exc}", _details(exc))
+        return
+    await deps.deployments.save(replace(record, status="deployed", endpoint=endpoint))
+    await deps.specs.mark_deployed(ws, project, job.spec_version)
+    yield _status(tracker.done("Deploy", "Deployment finished"))
+    yield DeploymentComplete(
+        data=DeploymentCompleteData(
+            status="deployed",
+            deployment_status="deployed",
+            message="Deployment successful!",
+            agent_endpoint=endpoint,
+            github_repo=published.repo_url,
+            user_id=req.user_id,
+            project_id=project,
+            spec_version=job.spec_version,
+        )
+    )
+    yield Complete()
+
+
+async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    ws, project = ctx.workspace_id, req.project_id
+    yield DeploymentStarted(
+        data=DeploymentStartedData(
+            message="Teardown started.", user_id=req.user_id, project_id=project
+        )
+    )
+    record = await deps.deployments.get(ws, project)
+    if record is None or record.status == "destroyed":
+        yield _error("not_deployed", "This project has no deployment to destroy.")
+        return
+    target = deps.targets.get(record.target)
+    if target is None:
+        yield _error("target_unavailable", f"The {record.target!r} target is not configured.")
+        return
+    job = DeployJob(
+        workspace_id=ws,
+        project_id=project,
+        app_name=record.app_id,
+        spec_version=record.spec_version or 0,
+        github_username=req.github_username,
+    )
+    tracker = ProgressTracker(run_low=5, run_high=99)
+    await deps.deployments.save(replace(record, status="destroying"))
+    yield _status(tracker.stage(2, "Destroy", "Start teardown", status="destroying"))
+    try:
+        async for progress in target.destroy(job, record):
+            yield _status(tracker.observe(replace(progress, status="destroying")))
+    except QubitzError as exc:
+        await deps.deployments.save(replace(record, status="failed"))
+        yield _error(exc.code, f"Teardown failed: {exc}", _details(exc))
+        return
+    await deps.deployments.save(replace(record, status="destroyed", endpoint=None))
+    if deps.on_destroyed is not None:
+        await deps.on_destroyed(ws, project, record)
+    yield _status(tracker.done("Destroy", "App removed", status="destroyed"))
+    yield DeploymentComplete(
+        data=DeploymentCompleteData(
+            status="destroyed",
+            deployment_status="destroyed",
+            message="App destroyed.",
+            github_repo=record.repo_url or "",
+            user_id=req.user_id,
+            project_id=project,
+            spec_version=record.spec_version,
+        )
+    )
+    yield Complete()
+
+
+def _runner(target_name: str) -> str:
+    return "GitHub Actions" if target_name != "local" else "The local runner"
+
+
+def _rmtree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
