@@ -45,59 +45,12 @@ class ReportRenderError(QubitzError):
 # Markdown → sanitised HTML
 
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-_ALLOWED_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "blockquote",
-    "br",
-    "caption",
-    "cite",
-    "code",
-    "col",
-    "colgroup",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "figcaption",
-    "figure",
-    "hr",
-    "i",
-    "img",
-    "ins",
-    "kbd",
-    "li",
-    "mark",
-    "ol",
-    "p",
-    "pre",
-    "q",
-    "s",
-    "samp",
-    "small",
-    "span",
-    "strong",
-    "sub",
-    "summary",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "tr",
-    "u",
-    "ul",
-    "var",
-    "wbr",
-} | _HEADING_TAGS
+_TAG_NAMES = """
+    a abbr b blockquote br caption cite code col colgroup dd del details dfn div dl dt em
+    figcaption figure hr i img ins kbd li mark ol p pre q s samp small span strong sub summary
+    sup table tbody td tfoot th thead time tr u ul var wbr
+"""
+_ALLOWED_TAGS = _HEADING_TAGS | set(_TAG_NAMES.split())
 _CELL_ATTRIBUTES = {"style", "colspan", "rowspan", "align"}
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
