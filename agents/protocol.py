@@ -541,6 +541,10 @@ class EndpointProtocol:
         self, code: str, message: str, *, session_id: str | None = None,
         details: list[str] | None = None,
     ) -> Event:
+        """The endpoint's own error event. Codes are UPPER_CASE on the flat endpoints (as the
+        reference's INVALID_QUERY, TOKEN_LIMIT_EXCEEDED) and lower_case on enveloped ones (as
+        generation_failed, no_architecture)."""
+        code = code.lower() if self.error_shape is ErrorShape.DATA else code.upper()
         if self.error_shape is ErrorShape.DATA:
             return DataError(data=ErrorData(error=code, message=message, details=details))
         if self.error_shape is ErrorShape.CHAT:

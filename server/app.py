@@ -1,0 +1,179 @@
+"""create_app(settings) -> Starlette: routes and lifespan wiring, nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from agents.pipeline import Pipeline
+from agents.protocol import ENDPOINTS
+from server.asyncapi import asyncapi_document
+from server.auth import ConnectRateLimiter, KeyService
+from server.db.base import make_engine, make_sessionmaker
+from server.db.jobs import JobRepository
+from server.db.keys import KeyRepository
+from server.db.migrate import upgrade
+from server.eventlog import DurableSink, EventLog
+from server.jobs import JobRunner
+from server.keepalive import KeepaliveScheduler
+from server.metrics import Metrics
+from server.session import Services, websocket_handler
+from server.settings import Settings
+from server.sinks import DatabaseSink, RedisSink
+
+log = logging.getLogger("qubitz.app")
+
+
+class Infra:
+    """What the lifespan builds before the endpoints' pipelines are wired onto it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.resolved_database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.metrics = Metrics()
+        self.redis: Any = None
+        self.extra_routes: list[BaseRoute] = []
+        self.closers: list[Callable[[], Any]] = []
+        self.starters: list[Callable[[], Any]] = []
+
+
+PipelineWiring = Callable[[Infra], "contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]"]
+
+
+def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> Starlette:
+    """The ASGI app. `wiring` builds the endpoints' pipelines (default: server.wiring)."""
+    holder: dict[str, Services] = {}
+    infra_holder: dict[str, Infra] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        infra = Infra(settings)
+        infra_holder["infra"] = infra
+        await upgrade(infra.engine)
+        jobs = JobRepository(infra.sessions)
+        sinks: list[DurableSink] = []
+        if settings.redis_url:
+            import redis.asyncio as aioredis
+
+            infra.redis = aioredis.from_url(settings.redis_url)
+            sinks.append(RedisSink(infra.redis))
+        sinks.append(DatabaseSink(jobs))
+        event_log = EventLog(sinks)
+        await event_log.start()
+        replica = os.environ.get("QUBITZ_REPLICA_ID") or socket.gethostname()
+        runner = JobRunner(event_log, jobs, infra.metrics, replica_id=replica,
+                           coalesce_window=settings.coalesce_window,
+                           max_running=settings.max_running_jobs)
+        recovered = await runner.recover()
+        if recovered:
+            log.warning("marked %d jobs left running by a previous process as failed", recovered)
+        scheduler = KeepaliveScheduler(interval=settings.keepalive_interval,
+                                       idle_timeout=settings.idle_timeout)
+        scheduler.start()
+        key_repo = KeyRepository(infra.sessions)
+        if wiring is None:
+            from server.wiring import wire_pipelines
+
+            wire = wire_pipelines(infra)
+        else:
+            wire = wiring(infra)
+        async with wire as pipelines:
+            services = Services(
+                settings=settings, keys=KeyService(key_repo), key_repo=key_repo,
+                limiter=ConnectRateLimiter(settings.connect_rate_per_minute,
+                                           settings.connect_burst),
+                runner=runner, log=event_log, scheduler=scheduler, metrics=infra.metrics,
+                pipelines=pipelines,
+            )
+            holder["services"] = services
+            app.state.services = services
+            for start in infra.starters:
+                await start()
+            try:
+                yield
+            finally:
+                services.accepting = False
+                for session in scheduler.sessions:
+                    session.go_away()  # type: ignore[attr-defined]
+                await runner.shutdown(settings.shutdown_grace)
+                await scheduler.stop()
+                await event_log.close()
+                for close in reversed(infra.closers):
+                    await close()
+        if infra.redis is not None:
+            await infra.redis.aclose()
+        await infra.engine.dispose()
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        infra = infra_holder.get("infra")
+        if infra is None or "services" not in holder:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            async with infra.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse({"status": "database unreachable", "error": str(exc)[:200]},
+                                status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        services = holder.get("services")
+        body = services.metrics.render() if services else ""
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+    async def asyncapi(_: Request) -> Response:
+        return JSONResponse(asyncapi_document(settings.resolved_public_url))
+
+    class _LazyWS:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            from starlette.websockets import WebSocket
+
+            ws = WebSocket(scope, receive, send)
+            await websocket_handler(ENDPOINTS[self.name], holder["services"])(ws)
+
+    class _Extra:
+        """Routes contributed by wiring (artifacts, gateway, console), resolved at startup."""
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            infra = infra_holder["infra"]
+            from starlette.routing import Router
+
+            router = getattr(infra, "_router", None)
+            if router is None:
+                router = Router(routes=infra.extra_routes)
+                infra._router = router  # type: ignore[attr-defined]
+            await router(scope, receive, send)
+
+    routes: list[BaseRoute] = [WebSocketRoute(f"/{name}", _LazyWS(name)) for name in ENDPOINTS]
+    routes += [
+        Route("/health", health),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/asyncapi.json", asyncapi),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.mount("/", _Extra())  # type: ignore[arg-type]
+    return app
+
+
+def static_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "clients" / "web"

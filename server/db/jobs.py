@@ -1,0 +1,136 @@
+"""Jobs and their persisted event logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, utcnow
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(200), index=True)
+    endpoint: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(100), default="", index=True)  # replica id
+    state: Mapped[str] = mapped_column(String(16), index=True)  # running|succeeded|failed|cancelled
+    close_code: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JobEventRow(Base):
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    workspace_id: str
+    endpoint: str
+    state: str
+    close_code: int | None
+    error: str | None
+    last_seq: int
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+def _record(row: JobRow) -> JobRecord:
+    return JobRecord(
+        row.id, row.workspace_id, row.endpoint, row.state, row.close_code, row.error,
+        row.last_seq, row.created_at, row.finished_at,
+    )
+
+
+class JobRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def create(self, job_id: str, workspace_id: str, endpoint: str, owner: str) -> None:
+        async with self._sessions.begin() as s:
+            s.add(JobRow(id=job_id, workspace_id=workspace_id, endpoint=endpoint, owner=owner,
+                         state="running", created_at=utcnow(), last_seq=0))
+
+    async def get_any(self, job_id: str) -> JobRecord | None:
+        async with self._sessions() as s:
+            row = await s.get(JobRow, job_id)
+            return _record(row) if row else None
+
+    async def get(self, job_id: str, workspace_id: str) -> JobRecord | None:
+        async with self._sessions() as s:
+            row = await s.scalar(
+                select(JobRow).where(JobRow.id == job_id, JobRow.workspace_id == workspace_id)
+            )
+            return _record(row) if row else None
+
+    async def finish(
+        self, job_id: str, *, state: str, close_code: int, error: str | None, last_seq: int
+    ) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(JobRow).where(JobRow.id == job_id).values(
+                    state=state, close_code=close_code, error=error, last_seq=last_seq,
+                    finished_at=utcnow(),
+                )
+            )
+
+    async def running(self, owner: str) -> list[JobRecord]:
+        async with self._sessions() as s:
+            return [_record(r) for r in await s.scalars(
+                select(JobRow).where(JobRow.state == "running", JobRow.owner == owner))]
+
+    async def max_seq(self, job_id: str) -> int:
+        from sqlalchemy import func
+
+        async with self._sessions() as s:
+            got = await s.scalar(
+                select(func.max(JobEventRow.seq)).where(JobEventRow.job_id == job_id))
+            return int(got or 0)
+
+    async def count_by_state(self) -> dict[tuple[str, str], int]:
+        from sqlalchemy import func
+
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(JobRow.endpoint, JobRow.state, func.count()).group_by(
+                    JobRow.endpoint, JobRow.state)
+            )
+            return {(e, st): int(n) for e, st, n in rows}
+
+    async def append_events(self, rows: Sequence[tuple[str, int, str]]) -> None:
+        if not rows:
+            return
+        async with self._sessions.begin() as s:
+            await s.execute(
+                insert(JobEventRow),
+                [{"job_id": j, "seq": q, "payload": p} for j, q, p in rows],
+            )
+
+    async def events(self, job_id: str, since: int) -> list[tuple[int, str]]:
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(JobEventRow.seq, JobEventRow.payload)
+                .where(JobEventRow.job_id == job_id, JobEventRow.seq > since)
+                .order_by(JobEventRow.seq)
+            )
+            return [(int(q), str(p)) for q, p in rows]

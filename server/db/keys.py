@@ -1,0 +1,115 @@
+"""Service API keys (qk_uct_/qk_ch_), stored as SHA-256 hashes, and their audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, utcnow
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(200), index=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(24))  # first characters, to recognise a key
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    use_count: Mapped[int] = mapped_column(default=0)
+
+
+class KeyAuditRow(Base):
+    __tablename__ = "api_key_audit"
+    __table_args__ = (Index("ix_api_key_audit_key_at", "key_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), default=None
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    route: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))  # ok | unknown | revoked | wrong_scope | ...
+    remote: Mapped[str] = mapped_column(String(80), default="")
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: str
+    workspace_id: str
+    scope: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    use_count: int
+
+
+def _record(row: ApiKeyRow) -> KeyRecord:
+    return KeyRecord(
+        row.id, row.workspace_id, row.scope, row.name, row.prefix, row.created_at,
+        row.revoked_at, row.last_used_at, row.use_count,
+    )
+
+
+class KeyRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(
+        self, *, key_id: str, workspace_id: str, scope: str, name: str, prefix: str, key_hash: str
+    ) -> KeyRecord:
+        row = ApiKeyRow(
+            id=key_id, workspace_id=workspace_id, scope=scope, name=name, prefix=prefix,
+            key_hash=key_hash, created_at=utcnow(), use_count=0,
+        )
+        async with self._sessions.begin() as s:
+            s.add(row)
+        return _record(row)
+
+    async def by_hash(self, key_hash: str) -> KeyRecord | None:
+        async with self._sessions() as s:
+            row = await s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash))
+            return _record(row) if row else None
+
+    async def list(self, workspace_id: str | None = None) -> list[KeyRecord]:
+        q = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
+        if workspace_id is not None:
+            q = q.where(ApiKeyRow.workspace_id == workspace_id)
+        async with self._sessions() as s:
+            return [_record(r) for r in await s.scalars(q)]
+
+    async def revoke(self, key_id: str) -> bool:
+        async with self._sessions.begin() as s:
+            res = await s.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def record_use(self, key_id: str | None, *, route: str, outcome: str, remote: str) -> None:
+        async with self._sessions.begin() as s:
+            if key_id is not None and outcome == "ok":
+                await s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.id == key_id)
+                    .values(last_used_at=utcnow(), use_count=ApiKeyRow.use_count + 1)
+                )
+            s.add(KeyAuditRow(key_id=key_id, route=route, outcome=outcome, remote=remote[:80]))
+
+    async def audit(self, key_id: str) -> list[tuple[datetime, str, str]]:
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(KeyAuditRow).where(KeyAuditRow.key_id == key_id).order_by(KeyAuditRow.id)
+            )
+            return [(r.at, r.route, r.outcome) for r in rows]

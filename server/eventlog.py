@@ -1,0 +1,275 @@
+"""Per-job event logs: seq numbering, live fan-out to sockets, durable persistence.
+
+`EventLog.append` is synchronous: it numbers the event, serialises it once (with `job_id` and
+`seq`), wakes every subscriber, and queues the entry for the durable sinks (database, and Redis
+Streams when several replicas share work). A background flusher writes queued entries in
+batches. Subscribers read from memory; a job that is no longer in memory (finished long ago, or
+running on another replica) is loaded from the durable sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+log = logging.getLogger("qubitz.eventlog")
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    seq: int
+    text: str  # the event as sent: JSON with job_id and seq
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnd:
+    state: str  # succeeded | failed | cancelled
+    close_code: int
+    error: str | None = None
+
+
+class Keepalive:
+    """Returned by `Subscription.next` when the scheduler found the socket quiet."""
+
+
+KEEPALIVE = Keepalive()
+
+
+@dataclass(eq=False)
+class JobStream:
+    job_id: str
+    entries: list[LogEntry] = field(default_factory=list)
+    end: JobEnd | None = None
+    waiters: set[asyncio.Future[Keepalive | None]] = field(default_factory=set)
+    finished_at: float | None = None
+
+    def wake(self) -> None:
+        for fut in self.waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self.waiters.clear()
+
+
+class DurableSink(Protocol):
+    """Where entries go to survive the process (database, Redis Streams)."""
+
+    async def write(self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]) -> None: ...
+
+    async def load(self, job_id: str, since: int) -> tuple[list[LogEntry], JobEnd | None] | None: ...
+
+
+class Subscription:
+    """One socket's position in one job's log."""
+
+    __slots__ = ("_current", "_log", "cursor", "job_id", "last_activity")
+
+    def __init__(self, log: EventLog, job_id: str, since: int) -> None:
+        self._log = log
+        self.job_id = job_id
+        self.cursor = since
+        self._current: asyncio.Future[Keepalive | None] | None = None
+        self.last_activity = time.monotonic()
+
+    async def next(self) -> list[LogEntry] | JobEnd | Keepalive:
+        while True:
+            stream = await self._log.stream(self.job_id)
+            if stream is None:
+                return JobEnd("failed", 1011, "job log is gone")
+            if self.cursor < len(stream.entries):
+                batch = stream.entries[self.cursor :]
+                self.cursor = len(stream.entries)
+                self.last_activity = time.monotonic()
+                return batch
+            if stream.end is not None:
+                return stream.end
+            fut: asyncio.Future[Keepalive | None] = asyncio.get_running_loop().create_future()
+            stream.waiters.add(fut)
+            self._current = fut
+            try:
+                result = await fut
+            finally:
+                self._current = None
+                stream.waiters.discard(fut)
+            if result is KEEPALIVE:
+                self.last_activity = time.monotonic()
+                return KEEPALIVE
+
+    def poke(self) -> None:
+        """Called by the keepalive scheduler: make a waiting `next()` return KEEPALIVE."""
+        fut = self._current
+        if fut is not None and not fut.done():
+            fut.set_result(KEEPALIVE)
+
+
+class EventLog:
+    def __init__(
+        self,
+        sinks: list[DurableSink],
+        *,
+        flush_interval: float = 0.05,
+        retain_finished: float = 600.0,
+        on_persist_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self._streams: dict[str, JobStream] = {}
+        self._sinks = sinks
+        self._pending: list[tuple[str, LogEntry]] = []
+        self._pending_ends: list[tuple[str, JobEnd]] = []
+        self._flush_interval = flush_interval
+        self._retain = retain_finished
+        self._flusher: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Future[JobStream | None]] = {}
+        self._on_persist_error = on_persist_error
+        self._followers: set[asyncio.Task[None]] = set()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(self, job_id: str) -> None:
+        self._streams[job_id] = JobStream(job_id)
+
+    def append(self, job_id: str, event: dict[str, Any]) -> LogEntry:
+        stream = self._streams[job_id]
+        if stream.end is not None:
+            raise RuntimeError(f"job {job_id} has ended; cannot append")
+        seq = len(stream.entries) + 1
+        event["job_id"] = job_id
+        event["seq"] = seq
+        entry = LogEntry(seq, orjson.dumps(event).decode())
+        stream.entries.append(entry)
+        self._pending.append((job_id, entry))
+        stream.wake()
+        self._kick.set()
+        return entry
+
+    def finish(self, job_id: str, end: JobEnd) -> None:
+        stream = self._streams[job_id]
+        stream.end = end
+        stream.finished_at = time.monotonic()
+        self._pending_ends.append((job_id, end))
+        stream.wake()
+        self._kick.set()
+
+    def last_seq(self, job_id: str) -> int:
+        stream = self._streams.get(job_id)
+        return len(stream.entries) if stream else 0
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def subscribe(self, job_id: str, since: int) -> Subscription:
+        return Subscription(self, job_id, since)
+
+    async def stream(self, job_id: str) -> JobStream | None:
+        stream = self._streams.get(job_id)
+        if stream is not None:
+            return stream
+        pending = self._loading.get(job_id)
+        if pending is not None:
+            return await pending
+        fut: asyncio.Future[JobStream | None] = asyncio.get_running_loop().create_future()
+        self._loading[job_id] = fut
+        try:
+            loaded = await self._load(job_id)
+            fut.set_result(loaded)
+            return loaded
+        except BaseException as exc:
+            fut.set_exception(exc)
+            raise
+        finally:
+            del self._loading[job_id]
+
+    async def _load(self, job_id: str) -> JobStream | None:
+        for sink in self._sinks:
+            got = await sink.load(job_id, 0)
+            if got is None:
+                continue
+            entries, end = got
+            stream = JobStream(job_id, entries=entries, end=end,
+                               finished_at=time.monotonic() if end else None)
+            if end is None:
+                return await self._follow_remote(stream, sink)
+            self._streams[job_id] = stream
+            return stream
+        return None
+
+    async def _follow_remote(self, stream: JobStream, sink: DurableSink) -> JobStream:
+        """A job running elsewhere (another replica): mirror it by polling the sink."""
+        self._streams[stream.job_id] = stream
+
+        async def follow() -> None:
+            while stream.end is None:
+                await asyncio.sleep(0.2)
+                got = await sink.load(stream.job_id, len(stream.entries))
+                if got is None:
+                    continue
+                entries, end = got
+                if entries:
+                    stream.entries.extend(entries)
+                if end is not None:
+                    stream.end = end
+                    stream.finished_at = time.monotonic()
+                if entries or end is not None:
+                    stream.wake()
+
+        task = asyncio.create_task(follow())
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+        return stream
+
+    # -- durability --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_loop(), name="eventlog-flusher")
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            await asyncio.sleep(self._flush_interval)  # let a batch build up
+            try:
+                await self.flush()
+            except Exception as exc:  # keep flushing; the entries stay queued
+                log.exception("event persistence failed; will retry")
+                if self._on_persist_error:
+                    self._on_persist_error(exc)
+                await asyncio.sleep(1.0)
+                self._kick.set()
+            self._evict()
+
+    async def flush(self) -> None:
+        async with self._flush_lock:
+            if not self._pending and not self._pending_ends:
+                return
+            entries, ends = self._pending, self._pending_ends
+            self._pending, self._pending_ends = [], []
+            try:
+                for sink in self._sinks:
+                    await sink.write(entries, ends)
+            except BaseException:
+                self._pending = entries + self._pending
+                self._pending_ends = ends + self._pending_ends
+                raise
+
+    def _evict(self) -> None:
+        now = time.monotonic()
+        old = [j for j, s in self._streams.items()
+               if s.finished_at is not None and now - s.finished_at > self._retain and not s.waiters]
+        for job_id in old:
+            del self._streams[job_id]
+
+    async def close(self) -> None:
+        for task in list(self._followers):
+            task.cancel()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+

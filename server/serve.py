@@ -1,0 +1,66 @@
+"""Run the app under uvicorn with the settings' limits; graceful shutdown closes sockets 1001."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import Settings
+
+log = logging.getLogger("qubitz.serve")
+
+
+class _Server(uvicorn.Server):
+    """Before uvicorn closes connections itself, tell our sockets to go away (1001)."""
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        app_state = getattr(self.config.loaded_app, "app", None)
+        services = getattr(getattr(app_state, "state", None), "services", None)
+        if services is None:
+            # the loaded app may be wrapped by middleware; find the Starlette instance
+            inner: Any = self.config.loaded_app
+            while inner is not None and services is None:
+                services = getattr(getattr(inner, "state", None), "services", None)
+                inner = getattr(inner, "app", None)
+        if services is not None:
+            services.accepting = False
+            for session in services.scheduler.sessions:
+                session.go_away()
+            await asyncio.sleep(0.2)
+        await super().shutdown(sockets=sockets)
+
+
+def uvicorn_config(settings: Settings, app: Any | None = None) -> uvicorn.Config:
+    ws_impl = "websockets-sansio"
+    loop = "auto"
+    with contextlib.suppress(ImportError):
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    return uvicorn.Config(
+        app or create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop=loop,
+        http="auto",
+        ws=ws_impl,
+        ws_max_size=max(16 * 1024 * 1024, settings.max_message_bytes * 2),
+        ws_per_message_deflate=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
+        proxy_headers=True,
+    )
+
+
+def serve(settings: Settings) -> None:
+    config = uvicorn_config(settings)
+    log.info("qubitz on %s (data dir %s)", settings.resolved_public_url, settings.data_dir)
+    _Server(config).run()

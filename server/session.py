@@ -1,0 +1,301 @@
+"""One WebSocket: accept, authenticate, read the payload, run or resume a job, pump its events.
+
+Close codes (all failures after accept are preceded by the endpoint's own error event):
+1000 job finished · 1001 server going away (resume later) · 1007 bad JSON / invalid payload /
+unknown job · 1008 auth or scope · 1009 message too large · 1011 internal error · 1013 overloaded
+or rate limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from agents.pipeline import Pipeline
+from agents.protocol import (
+    CancelMessage,
+    EndpointProtocol,
+    ResumeMessage,
+    StrictRequest,
+    event_to_dict,
+)
+from server.auth import AuthError, ConnectRateLimiter, KeyService, Principal, RateLimited
+from server.db.keys import KeyRepository
+from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
+from server.jobs import JobRunner, Overloaded
+from server.keepalive import KeepaliveScheduler
+from server.metrics import Metrics
+from server.settings import Settings
+
+log = logging.getLogger("qubitz.session")
+
+
+class CloseWith(Exception):
+    """End the session: send the endpoint's error event, then close with `code`."""
+
+    def __init__(self, code: int, error: str, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.error = error
+        self.message = message
+        self.details = details
+
+
+@dataclass
+class Services:
+    settings: Settings
+    keys: KeyService
+    key_repo: KeyRepository
+    limiter: ConnectRateLimiter
+    runner: JobRunner
+    log: EventLog
+    scheduler: KeepaliveScheduler
+    metrics: Metrics
+    pipelines: dict[str, Pipeline]
+    accepting: bool = True
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
+    """'field: what was wrong' for each problem, and one message naming them all."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        problems.append(f"{where}: {err['msg']}")
+    return "Invalid request: " + "; ".join(problems), problems
+
+
+def parse_message(raw: str | bytes, limit: int) -> dict[str, Any]:
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
+    if size > limit:
+        raise CloseWith(1009, "message_too_large",
+                        f"Message of {size} bytes exceeds the limit of {limit} bytes.")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise CloseWith(1007, "invalid_json", f"Message is not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise CloseWith(1007, "invalid_request", "Message must be a JSON object.")
+    return obj
+
+
+class Session:
+    """State of one socket, watched by the keepalive scheduler."""
+
+    def __init__(self, ws: WebSocket, endpoint: EndpointProtocol, services: Services) -> None:
+        self.ws = ws
+        self.endpoint = endpoint
+        self.s = services
+        self.sub: Subscription | None = None
+        self.job_started = time.monotonic()
+        self.last_client = time.monotonic()
+        self.keepalive_due = False
+        self.expired = False
+        self.going_away = False
+        self.disconnected = False
+
+    # -- keepalive scheduler hooks -----------------------------------------------------------
+    def quiet_for(self, now: float) -> float:
+        return now - self.sub.last_activity if self.sub else 0.0
+
+    def idle_for(self, now: float) -> float:
+        last = max(self.last_client, self.sub.last_activity if self.sub else self.last_client)
+        return now - last
+
+    def send_keepalive(self) -> None:
+        if self.sub:
+            self.sub.poke()
+
+    def expire(self) -> None:
+        self.expired = True
+        if self.sub:
+            self.sub.poke()
+
+    def go_away(self) -> None:
+        self.going_away = True
+        if self.sub:
+            self.sub.poke()
+
+    # -- flow --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        ws, s = self.ws, self.s
+        await ws.accept()
+        s.metrics.open_connections += 1
+        s.metrics.connections_total[self.endpoint.name] += 1
+        try:
+            if not s.accepting:
+                raise CloseWith(1001, "server_shutting_down",
+                                "The server is shutting down; reconnect shortly.")
+            principal = await self._authenticate()
+            job_id, since = await self._start_or_resume(principal)
+            await self._pump(principal, job_id, since)
+        except CloseWith as exc:
+            await self._fail(exc)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("session on /%s failed", self.endpoint.name)
+            await self._fail(CloseWith(1011, "internal_error", "Internal server error."))
+        finally:
+            s.metrics.open_connections -= 1
+
+    async def _authenticate(self) -> Principal:
+        s = self.s
+        remote = self.ws.client.host if self.ws.client else ""
+        try:
+            principal = await s.keys.authenticate(self.ws.query_params.get("api_key"),
+                                                  self.endpoint.scope)
+        except AuthError as exc:
+            s.metrics.auth_failures[exc.outcome] += 1
+            await s.key_repo.record_use(exc.key_id, route=self.endpoint.name,
+                                        outcome=exc.outcome, remote=remote)
+            raise CloseWith(1008, "unauthorized", exc.reason) from exc
+        try:
+            s.limiter.check(principal.key_id)
+        except RateLimited as exc:
+            await s.key_repo.record_use(principal.key_id, route=self.endpoint.name,
+                                        outcome="rate_limited", remote=remote)
+            raise CloseWith(1013, "rate_limited", str(exc)) from exc
+        await s.key_repo.record_use(principal.key_id, route=self.endpoint.name, outcome="ok",
+                                    remote=remote)
+        return principal
+
+    async def _start_or_resume(self, principal: Principal) -> tuple[str, int]:
+        params = self.ws.query_params
+        if "job_id" in params:
+            raw_since = params.get("since", "0")
+            if not raw_since.isdigit():
+                raise CloseWith(1007, "invalid_request", "since: must be a whole number >= 0")
+            return await self._resume(principal, params["job_id"], int(raw_since))
+        try:
+            message = await asyncio.wait_for(self.ws.receive(),
+                                             timeout=self.s.settings.first_message_timeout)
+        except TimeoutError as exc:
+            raise CloseWith(1007, "invalid_request",
+                            "No request received; send the JSON payload after connecting.") from exc
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes") or b""
+        obj = parse_message(raw, self.s.settings.max_message_bytes)
+        if "resume" in obj:
+            try:
+                resume = ResumeMessage.model_validate(obj)
+            except ValidationError as exc:
+                msg, details = describe_validation_error(exc)
+                raise CloseWith(1007, "invalid_request", msg, details) from exc
+            return await self._resume(principal, resume.resume.job_id, resume.resume.since)
+        try:
+            request = self.endpoint.request.model_validate(obj)
+        except ValidationError as exc:
+            msg, details = describe_validation_error(exc)
+            raise CloseWith(1007, "invalid_request", msg, details) from exc
+        return await self._submit(principal, request), 0
+
+    async def _submit(self, principal: Principal, request: StrictRequest) -> str:
+        pipeline = self.s.pipelines.get(self.endpoint.name)
+        if pipeline is None:
+            raise CloseWith(1011, "not_configured",
+                            f"/{self.endpoint.name} is not configured on this server.")
+        try:
+            return await self.s.runner.submit(self.endpoint, pipeline, request,
+                                              principal.workspace_id)
+        except Overloaded as exc:
+            raise CloseWith(1013, "overloaded", f"Server is busy: {exc}") from exc
+
+    async def _resume(self, principal: Principal, job_id: str, since: int) -> tuple[str, int]:
+        job = await self.s.runner.find(job_id, principal.workspace_id)
+        if job is None or job.endpoint != self.endpoint.name:
+            raise CloseWith(1007, "job_not_found", f"No job {job_id!r} on /{self.endpoint.name}.")
+        return job_id, since
+
+    async def _pump(self, principal: Principal, job_id: str, since: int) -> None:
+        s, ws = self.s, self.ws
+        self.sub = s.log.subscribe(job_id, since)
+        reader = asyncio.create_task(self._read_client(principal, job_id))
+        s.scheduler.register(self)
+        try:
+            while True:
+                item = await self.sub.next()
+                if self.disconnected:
+                    return
+                if self.going_away:
+                    await self._close(1001, "server going away; resume with job_id and since")
+                    return
+                if self.expired:
+                    await self._close(1000, "idle timeout")
+                    return
+                if item is KEEPALIVE:
+                    now = time.monotonic()
+                    event = self.endpoint.keepalive_event(now - self.job_started)
+                    payload = event_to_dict(event)
+                    payload["job_id"] = job_id
+                    await ws.send_text(orjson.dumps(payload).decode())
+                    s.metrics.keepalives_sent += 1
+                elif isinstance(item, JobEnd):
+                    await self._close(item.close_code, item.state)
+                    return
+                else:
+                    assert isinstance(item, list)
+                    for entry in item:
+                        await ws.send_text(entry.text)
+                    s.metrics.events_sent += len(item)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # client went away mid-send; the job goes on
+        finally:
+            s.scheduler.unregister(self)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _read_client(self, principal: Principal, job_id: str) -> None:
+        """Client messages during a job: `{"type": "cancel"}`; a disconnect stops the pump."""
+        try:
+            while True:
+                message = await self.ws.receive()
+                self.last_client = time.monotonic()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text") or message.get("bytes") or b""
+                try:
+                    obj = parse_message(raw, self.s.settings.max_message_bytes)
+                    CancelMessage.model_validate(obj)
+                except (CloseWith, ValidationError):
+                    log.info("ignoring unexpected client message on job %s", job_id)
+                    continue
+                await self.s.runner.cancel(job_id, principal.workspace_id)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        self.disconnected = True
+        if self.sub:
+            self.sub.poke()
+
+    async def _fail(self, exc: CloseWith) -> None:
+        if self.ws.application_state != WebSocketState.CONNECTED:
+            return
+        session_id = None
+        event = self.endpoint.error_event(exc.error, exc.message, session_id=session_id,
+                                          details=exc.details)
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(orjson.dumps(event_to_dict(event)).decode())
+        await self._close(exc.code, exc.message)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.s.metrics.close_codes[code] += 1
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, reason=reason[:120])
+
+
+def websocket_handler(endpoint: EndpointProtocol, services: Services) -> Any:
+    async def handle(ws: WebSocket) -> None:
+        await Session(ws, endpoint, services).run()
+
+    return handle

@@ -1,0 +1,181 @@
+"""Every environment variable qubitz reads, read once into a frozen object.
+
+Precedence: explicit arguments (CLI flags) > environment variables > defaults. Nothing else in
+the code base reads the environment: domain factories receive values from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value qubitz cannot use."""
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where and how to serve
+    host: str = "127.0.0.1"
+    port: int = 8008
+    data_dir: Path = Path(".qubitz")
+    public_url: str = ""  # base URL clients use to reach this service; derived when empty
+    # Backends
+    database_url: str = ""  # default: SQLite file in data_dir
+    redis_url: str | None = None  # event log on Redis Streams (several replicas)
+    storage: str = "local"  # local | s3
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+    s3_url_style: str = "presigned"  # presigned | public
+    s3_presign_ttl: int = 3600
+    deploy_target: str = "local"  # local | github_aws
+    # Timeouts
+    keepalive_interval: float = 15.0
+    idle_timeout: float = 3600.0
+    first_message_timeout: float = 30.0
+    shutdown_grace: float = 5.0
+    # Limits
+    max_message_bytes: int = 8 * 1024 * 1024
+    connect_rate_per_minute: float = 60.0
+    connect_burst: int = 20
+    coalesce_window: float = 0.04
+    max_running_jobs: int = 64
+    # Logging
+    log_level: str = "info"
+    log_json: bool = False
+    # Domain configuration
+    corpus_dir: Path | None = None
+    research_concurrency: int = 3
+    deny_rules: tuple[str, ...] = ()
+    report_hosts: tuple[str, ...] = ()
+    fetch_allow_private: bool = False
+    chat_token_limit: int = 250_000
+    github_token: str | None = None
+    github_org: str | None = None
+    github_api_url: str = "https://api.github.com"
+    aws_role_arn: str | None = None
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    cdk_cli: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'qubitz.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host
+        return f"http://{host}:{self.port}"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read the environment once. `overrides` (CLI flags) win over the environment."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(overrides.pop("data_dir", None) or env.get("QUBITZ_DATA_DIR", ".qubitz"))
+    storage = env.get("QUBITZ_STORAGE", "s3" if env.get("QUBITZ_S3_BUCKET") else "local")
+    if storage not in {"local", "s3"}:
+        raise SettingsError(f"QUBITZ_STORAGE must be local or s3, got {storage!r}")
+    if storage == "s3" and not env.get("QUBITZ_S3_BUCKET"):
+        raise SettingsError("QUBITZ_STORAGE=s3 needs QUBITZ_S3_BUCKET")
+    target = env.get("QUBITZ_DEPLOY_TARGET", "local")
+    if target not in {"local", "github_aws"}:
+        raise SettingsError(f"QUBITZ_DEPLOY_TARGET must be local or github_aws, got {target!r}")
+    url_style = env.get("QUBITZ_S3_URL_STYLE", "presigned")
+    if url_style not in {"presigned", "public"}:
+        raise SettingsError(f"QUBITZ_S3_URL_STYLE must be presigned or public, got {url_style!r}")
+    corpus = env.get("QUBITZ_CORPUS_DIR")
+    cdk_cli = tuple(env.get("QUBITZ_CDK_CLI", "").split()) or ()
+    settings = Settings(
+        host=env.get("QUBITZ_HOST", "127.0.0.1"),
+        port=_int(env, "QUBITZ_PORT", 8008),
+        data_dir=data_dir,
+        public_url=env.get("QUBITZ_PUBLIC_URL", ""),
+        database_url=env.get("QUBITZ_DATABASE_URL", ""),
+        redis_url=env.get("QUBITZ_REDIS_URL") or None,
+        storage=storage,
+        s3_bucket=env.get("QUBITZ_S3_BUCKET") or None,
+        s3_endpoint_url=env.get("QUBITZ_S3_ENDPOINT_URL") or None,
+        s3_region=env.get("QUBITZ_S3_REGION") or None,
+        s3_prefix=env.get("QUBITZ_S3_PREFIX", ""),
+        s3_url_style=url_style,
+        s3_presign_ttl=_int(env, "QUBITZ_S3_PRESIGN_TTL", 3600),
+        deploy_target=target,
+        keepalive_interval=_float(env, "QUBITZ_KEEPALIVE_INTERVAL", 15.0),
+        idle_timeout=_float(env, "QUBITZ_IDLE_TIMEOUT", 3600.0),
+        first_message_timeout=_float(env, "QUBITZ_FIRST_MESSAGE_TIMEOUT", 30.0),
+        shutdown_grace=_float(env, "QUBITZ_SHUTDOWN_GRACE", 5.0),
+        max_message_bytes=_int(env, "QUBITZ_MAX_MESSAGE_BYTES", 8 * 1024 * 1024),
+        connect_rate_per_minute=_float(env, "QUBITZ_CONNECT_RATE_PER_MINUTE", 60.0),
+        connect_burst=_int(env, "QUBITZ_CONNECT_BURST", 20),
+        coalesce_window=_float(env, "QUBITZ_COALESCE_WINDOW", 0.04),
+        max_running_jobs=_int(env, "QUBITZ_MAX_RUNNING_JOBS", 64),
+        log_level=env.get("QUBITZ_LOG_LEVEL", "info"),
+        log_json=_bool(env, "QUBITZ_LOG_JSON", False),
+        corpus_dir=Path(corpus) if corpus else None,
+        research_concurrency=_int(env, "QUBITZ_RESEARCH_CONCURRENCY", 3),
+        deny_rules=_csv(env, "QUBITZ_DENY_RULES"),
+        report_hosts=_csv(env, "QUBITZ_REPORT_HOSTS"),
+        fetch_allow_private=_bool(env, "QUBITZ_FETCH_ALLOW_PRIVATE", False),
+        chat_token_limit=_int(env, "QUBITZ_CHAT_TOKEN_LIMIT", 250_000),
+        github_token=env.get("QUBITZ_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,
+        github_org=env.get("QUBITZ_GITHUB_ORG") or None,
+        github_api_url=env.get("QUBITZ_GITHUB_API_URL", "https://api.github.com"),
+        aws_role_arn=env.get("QUBITZ_AWS_ROLE_ARN") or None,
+        aws_region=env.get("QUBITZ_AWS_REGION", env.get("AWS_REGION", "us-east-1")),
+        aws_endpoint_url=env.get("QUBITZ_AWS_ENDPOINT_URL") or None,
+        cdk_cli=cdk_cli,
+        env=env,
+    )
+    if target == "github_aws" and not settings.github_token:
+        raise SettingsError("QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_GITHUB_TOKEN")
+    return settings.with_overrides(**overrides)

@@ -1,0 +1,48 @@
+"""Shared fixtures: settings in a temporary data dir, a real server, keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.protocol import Scope
+from server.settings import Settings, load_settings
+from tests.support.pipelines import as_wiring, default_pipelines
+from tests.support.server import RunningServer, run_server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def make_settings(data_dir: Path, **env_overrides: str) -> Settings:
+    env = {
+        "QUBITZ_KEEPALIVE_INTERVAL": "15",
+        "QUBITZ_SHUTDOWN_GRACE": "0.5",
+        "QUBITZ_LOCAL_MODEL": "tiny",
+    }
+    db = os.environ.get("QUBITZ_TEST_DATABASE_URL")
+    if db and env_overrides.pop("USE_TEST_DB", "") == "1":
+        env["QUBITZ_DATABASE_URL"] = db
+    env.update(env_overrides)
+    return load_settings(env, data_dir=data_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[RunningServer]:
+    with run_server(settings, as_wiring(default_pipelines())) as srv:
+        yield srv
+
+
+def mint(srv: RunningServer, scope: Scope, workspace: str = "ws1") -> str:
+    key, _record = srv.call(srv.services.keys.create(scope, workspace_id=workspace))
+    return str(key)
