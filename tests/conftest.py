@@ -46,3 +46,39 @@ def server(settings: Settings) -> Iterator[RunningServer]:
 def mint(srv: RunningServer, scope: Scope, workspace: str = "ws1") -> str:
     key, _record = srv.call(srv.services.keys.create(scope, workspace_id=workspace))
     return str(key)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database on QUBITZ_TEST_DATABASE_URL's server, dropped afterwards."""
+    base = os.environ.get("QUBITZ_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("QUBITZ_TEST_DATABASE_URL is not set")
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"qubitz_{uuid.uuid4().hex[:12]}"
+    plain = base.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(plain)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("QUBITZ_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("QUBITZ_TEST_REDIS_URL is not set")
+    return url
