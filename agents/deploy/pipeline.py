@@ -241,7 +241,14 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         await deps.deployments.save(replace(record, status="failed"))
         yield _error(exc.code, f"Deployment failed: {exc}", _details(exc))
         return
-    await deps.deployments.save(replace(record, status="deployed", endpoint=endpoint))
+    await deps.deployments.save(
+        replace(
+            record,
+            status="deployed",
+            endpoint=endpoint.url,
+            usage_plan_id=endpoint.usage_plan_id or record.usage_plan_id,
+        )
+    )
     await deps.specs.mark_deployed(ws, project, job.spec_version)
     yield _status(tracker.done("Deploy", "Deployment finished"))
     yield DeploymentComplete(
@@ -249,7 +256,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             status="deployed",
             deployment_status="deployed",
             message="Deployment successful!",
-            agent_endpoint=endpoint,
+            agent_endpoint=endpoint.url,
             github_repo=published.repo_url,
             user_id=req.user_id,
             project_id=project,

@@ -95,7 +95,7 @@ async def test_deploy_runs_runtime_behind_gateway_with_model_env(
     assert steps[0].step == "Checkout"
     assert steps[-1].completed_steps == steps[-1].total_steps
     assert [p.completed_steps for p in steps] == sorted(p.completed_steps for p in steps)
-    endpoint = await target.endpoint(JOB, published)
+    endpoint = (await target.endpoint(JOB, published)).url
     assert endpoint == f"{router.url}/apps/{JOB.app_id}/invoke"
     async with httpx.AsyncClient() as client:
         resp = await client.post(endpoint, json={"input": "hello"})

@@ -66,6 +66,14 @@ class PublishResult:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AppEndpoint:
+    """The live endpoint; `usage_plan_id` is the AWS usage plan the app's API keys join."""
+
+    url: str
+    usage_plan_id: str | None = None
+
+
 class DeployTarget(Protocol):
     """publish → run (progress) → endpoint; destroy tears an app down."""
 
@@ -79,7 +87,7 @@ class DeployTarget(Protocol):
         """Run the deploy workflow for `published`, yielding progress; raises DeployError."""
         ...
 
-    async def endpoint(self, job: DeployJob, published: PublishResult) -> str:
+    async def endpoint(self, job: DeployJob, published: PublishResult) -> AppEndpoint:
         """The live agent endpoint once `run` has finished."""
         ...
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from agents.deploy.progress import Progress
 from agents.deploy.targets import git
 from agents.deploy.targets.base import (
+    AppEndpoint,
     AppRouter,
     DeployError,
     DeployJob,
@@ -180,8 +181,8 @@ class LocalTarget:
                 JOB, "Deployed", completed_steps=total, total_steps=total, status="deployed"
             )
 
-    async def endpoint(self, job: DeployJob, published: PublishResult) -> str:
-        return self.endpoint_url(job.app_id)
+    async def endpoint(self, job: DeployJob, published: PublishResult) -> AppEndpoint:
+        return AppEndpoint(self.endpoint_url(job.app_id))
 
     async def destroy(self, job: DeployJob, record: DeploymentRecord) -> AsyncIterator[Progress]:
         async with self._lock(job.app_id):
