@@ -176,6 +176,8 @@ class ResearchComplete(Event):
     all_s3_urls: dict[str, str]
     session_id: str
     usage: dict[str, TokenUsage] | None = None  # extension: per step and "total"
+    citations_removed: int | None = None  # extension: citations to ungathered sources dropped
+    sources_count: int | None = None  # extension: sources gathered for the report
 
 
 class FlatKeepalive(Event):
@@ -189,6 +191,7 @@ class FlatError(Event):
     error: str
     message: str
     session_id: str | None = None
+    step: str | None = None  # extension (research): the pipeline step that failed
 
 
 # ---------------------------------------------------------------------------------------------
