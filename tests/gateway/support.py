@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import server.db.appkeys
-import server.db.deployments  # noqa: F401  (tables on Base.metadata)
+import server.db.deployments
 from agents.appkeys.local import LocalKeyBackend
 from agents.appkeys.pipelines import AppKeyDeps
 from agents.appkeys.ports import KeyBackend, PlanLimits

@@ -52,14 +52,21 @@ async def test_key_lets_requests_through_and_deleted_key_is_refused_at_once(
         assert created.api_endpoint == f"{s.gateway_url}/apps/{APP}/invoke"
 
         ok = await s.http.post(
-            created.api_endpoint, params={"q": "1"}, content=b"hello",
+            created.api_endpoint,
+            params={"q": "1"},
+            content=b"hello",
             headers={"x-api-key": created.api_key_value},
         )
         assert ok.status_code == 200
         body = ok.json()
         assert body == {
-            "upstream": "A", "method": "POST", "path": "/invoke", "query": "q=1",
-            "body": "hello", "key_id": created.api_key_id, "saw_api_key": False,
+            "upstream": "A",
+            "method": "POST",
+            "path": "/invoke",
+            "query": "q=1",
+            "body": "hello",
+            "key_id": created.api_key_id,
+            "saw_api_key": False,
         }
         assert ok.headers["x-upstream"] == "A"
 
@@ -126,8 +133,7 @@ async def test_quota_refuses_over_limit_and_counts_usage(tmp_path: Path) -> None
         created = await create_key(s, quota_limit=4, quota_period="DAY")
         headers = {"x-api-key": created.api_key_value}
         responses = await asyncio.gather(
-            *(s.http.get(f"{s.gateway_url}/apps/{APP}/status", headers=headers)
-              for _ in range(10))
+            *(s.http.get(f"{s.gateway_url}/apps/{APP}/status", headers=headers) for _ in range(10))
         )
         assert sorted(r.status_code for r in responses) == [200] * 4 + [429] * 6
         over = next(r for r in responses if r.status_code == 429)
