@@ -1,0 +1,360 @@
+"""The /chat pipeline: one grounded, streamed answer about a report, within a session budget.
+
+Order of one turn (events in the protocol's shapes):
+
+1. `chat_status` "Processing chat request...".
+2. The report: the request's `report`, or `s3_report_url` through agents.report_loader
+   (own artifacts by workspace, allow-listed hosts, else refused). Failures end the turn with
+   `chat_error` REPORT_NOT_FOUND / INVALID_REPORT_URL / REPORT_FETCH_FAILED / INVALID_REPORT.
+3. Budget: the session (workspace, session_id) has used `total` tokens of `limit`. When
+   `total >= limit`, or `total + estimated prompt tokens >= limit`, the turn ends with
+   `chat_error` TOKEN_LIMIT_EXCEEDED before any model call. The answer's `max_tokens` is capped
+   to what is left of the budget.
+4. The prompt (agents.chat.prompt): the report whole when it fits the context window, else an
+   outline plus the BM25-relevant sections; web search offered when the provider has it.
+   A request for a new or revised report (agents.chat.intent) asks for a full report instead.
+5. The model streams: each text delta becomes a `chat_chunk`; the last one has `is_final: true`.
+   Retries and queue waits are reported as `chat_status`. A model failure (after the provider's
+   own retries) ends the turn with `chat_error` MODEL_ERROR and records nothing.
+6. The turn is recorded (provider-reported usage; estimates only when the provider reported
+   none); a generated report is stored as `<workspace>/<project|chat>/chat-<session>-<n>.md`.
+7. `chat_complete` with tools used, the turn's usage and the session's totals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+
+import httpx
+
+from agents.artifacts import ArtifactStore
+from agents.chat.intent import wants_report
+from agents.chat.prompt import (
+    ContextTooSmall,
+    PromptLimits,
+    PromptPlan,
+    answer_instructions,
+    build_prompt,
+    cited_sections,
+    report_instructions,
+)
+from agents.chat.sections import split_report
+from agents.chat.session import ChatSessionState, ChatSessionStore, TurnRecord
+from agents.chat.tokens import estimate_tokens
+from agents.errors import InvalidRequest, NotFound, QubitzError, UpstreamError
+from agents.llm.errors import LLMError
+from agents.llm.port import (
+    Completed,
+    CompletionResult,
+    LLMRegistry,
+    Message,
+    QueueWait,
+    RetryScheduled,
+    Role,
+    TextDelta,
+    WebSearchOptions,
+    WebSearchPerformed,
+)
+from agents.pipeline import JobContext, Pipeline
+from agents.protocol import (
+    ChatChunk,
+    ChatComplete,
+    ChatError,
+    ChatMetadata,
+    ChatRequest,
+    ChatResponse,
+    ChatStatus,
+    ChatTurnUsage,
+    Event,
+    ReportGenerated,
+    SessionInfo,
+    SessionTokenUsage,
+    ToolsUsed,
+)
+from agents.report_loader import (
+    INVALID_REPORT_URL,
+    REPORT_FETCH_FAILED,
+    REPORT_NOT_FOUND,
+    ReportSourcePolicy,
+    load_report,
+)
+
+TOKEN_LIMIT_EXCEEDED = "TOKEN_LIMIT_EXCEEDED"
+MODEL_ERROR = "MODEL_ERROR"
+INVALID_REPORT = "INVALID_REPORT"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    # Budget
+    default_token_limit: int = 250_000  # when the request does not set token_limit
+    max_token_limit: int = 10_000_000  # a request's token_limit is capped to this
+    # Model output
+    max_output_tokens: int = 2048
+    report_max_tokens: int = 8192
+    model_timeout: float | None = None  # per attempt, passed to the provider
+    # Tools
+    web_search: bool = True  # offered only when the provider supports it
+    web_search_max_uses: int = 5
+    # Grounding
+    max_section_tokens: int = 700
+    max_sections: int = 8
+
+
+@dataclass(frozen=True)
+class ChatDeps:
+    llms: LLMRegistry  # Role.CHAT is used
+    sessions: ChatSessionStore
+    artifacts: ArtifactStore
+    http: httpx.AsyncClient  # for allow-listed report hosts only (through agents.netsafe)
+    report_sources: ReportSourcePolicy = field(default_factory=ReportSourcePolicy)
+    config: ChatConfig = field(default_factory=ChatConfig)
+
+
+def chat_pipeline(deps: ChatDeps) -> Pipeline:
+    """The /chat pipeline over `deps` (see module docstring)."""
+
+    async def run(request: ChatRequest, ctx: JobContext) -> AsyncIterator[Event]:
+        async for event in _turn(deps, request, ctx):
+            yield event
+
+    return run
+
+
+def effective_limit(request: ChatRequest, config: ChatConfig) -> int:
+    asked = (
+        request.token_limit
+        if "token_limit" in request.model_fields_set
+        else config.default_token_limit
+    )
+    return min(asked, config.max_token_limit)
+
+
+def artifact_key(workspace_id: str, project_id: str | None, session_id: str, n: int) -> str:
+    """`<workspace>/<project or 'chat'>/chat-<session>-<n>.md`, path-safe."""
+    return f"{workspace_id}/{_safe(project_id or 'chat')}/chat-{_safe(session_id)}-{n}.md"
+
+
+def _safe(part: str) -> str:
+    cleaned = _SAFE.sub("_", part).strip("._") or "x"
+    if cleaned != part:
+        cleaned = f"{cleaned[:80]}-{hashlib.sha256(part.encode()).hexdigest()[:8]}"
+    return cleaned
+
+
+async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    sid = request.session_id
+    config = deps.config
+    yield ChatStatus(message="Processing chat request...", session_id=sid)
+
+    try:
+        report = await _report_text(deps, request, ctx.workspace_id)
+    except QubitzError as exc:
+        yield ChatError(error=_report_error_code(exc), message=exc.message, session_id=sid)
+        return
+
+    state = await deps.sessions.get(ctx.workspace_id, sid)
+    used = state.total_tokens if state is not None else 0
+    limit = effective_limit(request, config)
+    if used >= limit:
+        yield _limit_error(sid, f"The session has used {used} of its {limit}-token budget.")
+        return
+
+    llm = deps.llms.for_role(Role.CHAT)
+    caps = llm.capabilities
+    question = request.messages[-1].content
+    generate = wants_report(question)
+    web = (
+        WebSearchOptions(max_uses=config.web_search_max_uses)
+        if caps.web_search and config.web_search
+        else None
+    )
+    sections = split_report(report, max_tokens=config.max_section_tokens)
+    make_instructions = report_instructions if generate else answer_instructions
+
+    def instructions(whole: bool) -> str:
+        return make_instructions(request.company_name, web_search=web is not None, whole=whole)
+
+    try:
+        plan = build_prompt(
+            sections=sections,
+            messages=[Message(m.role, m.content) for m in request.messages],
+            instructions=instructions,
+            limits=PromptLimits(
+                context_window=caps.context_window,
+                max_output_tokens=config.report_max_tokens
+                if generate
+                else config.max_output_tokens,
+                max_sections=config.max_sections,
+            ),
+            web_search=web,
+            cache_system=caps.prompt_caching,
+        )
+    except ContextTooSmall as exc:
+        yield ChatError(error=exc.code, message=exc.message, session_id=sid)
+        return
+    if used + plan.estimated_prompt_tokens >= limit:
+        yield _limit_error(
+            sid,
+            f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the session has "
+            f"used {used} of its {limit}-token budget.",
+        )
+        return
+    left = limit - used - plan.estimated_prompt_tokens
+    completion = replace(
+        plan.request,
+        max_tokens=max(1, min(plan.request.max_tokens, left)),
+        timeout=config.model_timeout,
+    )
+
+    pending: str | None = None
+    searches: list[str] = []
+    result: CompletionResult | None = None
+    try:
+        async for event in llm.stream(completion):
+            if isinstance(event, TextDelta):
+                if not event.text:
+                    continue
+                if pending is not None:
+                    yield ChatChunk(chunk=pending, is_final=False, session_id=sid)
+                pending = event.text
+            elif isinstance(event, RetryScheduled):
+                yield ChatStatus(
+                    message=f"Model busy ({event.reason[:120]}); retrying in {event.delay:.0f} s",
+                    session_id=sid,
+                )
+            elif isinstance(event, QueueWait):
+                yield ChatStatus(
+                    message=f"Waiting for the model (position {event.position} in queue)",
+                    session_id=sid,
+                )
+            elif isinstance(event, WebSearchPerformed):
+                searches.append(event.query)
+                yield ChatStatus(message=f"Searching the web: {event.query}", session_id=sid)
+            elif isinstance(event, Completed):
+                result = event.result
+    except LLMError as exc:
+        yield ChatError(
+            error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
+        )
+        return
+    if result is None:
+        yield ChatError(error=MODEL_ERROR, message="The model returned no result.", session_id=sid)
+        return
+    yield ChatChunk(chunk=pending or "", is_final=True, session_id=sid)
+
+    answer = result.text
+    input_tokens, output_tokens = _usage(result, plan, answer)
+    state = await deps.sessions.record_turn(
+        ctx.workspace_id,
+        sid,
+        TurnRecord(
+            user_id=request.user_id,
+            messages=2,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            token_limit=limit,
+            report_generated=generate and bool(answer.strip()),
+        ),
+    )
+    generated = ReportGenerated(success=False)
+    if generate and answer.strip():
+        generated = await _store_report(deps, request, ctx, state, answer)
+
+    yield ChatComplete(
+        success=True,
+        response=ChatResponse(
+            metadata=ChatMetadata(
+                tools_used=ToolsUsed(
+                    web_search=list(dict.fromkeys([*searches, *result.searches])),
+                    report_generated=generated,
+                ),
+                citations=cited_sections(answer, plan.sections) or None,
+            ),
+            token_usage=ChatTurnUsage(
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                total_tokens=input_tokens + output_tokens,
+            ),
+        ),
+        session_info=_session_info(request, state, limit),
+    )
+
+
+async def _report_text(deps: ChatDeps, request: ChatRequest, workspace_id: str) -> str:
+    if request.report is not None:
+        text = request.report
+    else:
+        assert request.s3_report_url is not None  # the request model guarantees one source
+        text = await load_report(
+            request.s3_report_url,
+            workspace_id=workspace_id,
+            store=deps.artifacts,
+            client=deps.http,
+            policy=deps.report_sources,
+        )
+    if not text.strip():
+        raise InvalidRequest("the report is empty", code=INVALID_REPORT)
+    return text
+
+
+def _report_error_code(exc: QubitzError) -> str:
+    if exc.code in (REPORT_NOT_FOUND, INVALID_REPORT_URL, REPORT_FETCH_FAILED, INVALID_REPORT):
+        return exc.code
+    if isinstance(exc, NotFound):
+        return REPORT_NOT_FOUND
+    if isinstance(exc, InvalidRequest):
+        return INVALID_REPORT_URL
+    if isinstance(exc, UpstreamError):
+        return REPORT_FETCH_FAILED
+    return exc.code
+
+
+def _usage(result: CompletionResult, plan: PromptPlan, answer: str) -> tuple[int, int]:
+    """(input, output) tokens: as the provider reported them, cache reads/writes counted as
+    input; estimated only when the provider reported nothing at all."""
+    u = result.usage
+    input_tokens = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
+    if input_tokens == 0 and u.output_tokens == 0:
+        return plan.estimated_prompt_tokens, estimate_tokens(answer) if answer else 0
+    return input_tokens, u.output_tokens
+
+
+async def _store_report(
+    deps: ChatDeps, request: ChatRequest, ctx: JobContext, state: ChatSessionState, text: str
+) -> ReportGenerated:
+    key = artifact_key(
+        ctx.workspace_id, request.project_id, request.session_id, state.reports_generated
+    )
+    try:
+        stored = await deps.artifacts.put(key, text.encode("utf-8"), "text/markdown; charset=utf-8")
+    except QubitzError:
+        return ReportGenerated(success=False)
+    return ReportGenerated(success=True, url=stored.url)
+
+
+def _session_info(request: ChatRequest, state: ChatSessionState, limit: int) -> SessionInfo:
+    return SessionInfo(
+        user_id=request.user_id,
+        session_id=request.session_id,
+        message_count=state.message_count,
+        token_usage=SessionTokenUsage(
+            input_tokens=state.input_tokens,
+            output_tokens=state.output_tokens,
+            total_tokens=state.total_tokens,
+            limit=limit,
+            limit_reached=state.total_tokens >= limit,
+        ),
+    )
+
+
+def _limit_error(session_id: str, detail: str) -> ChatError:
+    return ChatError(
+        error=TOKEN_LIMIT_EXCEEDED,
+        message=f"{detail} Start a new session or raise token_limit.",
+        session_id=session_id,
+    )
