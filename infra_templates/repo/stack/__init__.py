@@ -1,0 +1,1 @@
+"""The CDK stack of this agent app."""
