@@ -74,16 +74,23 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         event_log = EventLog(sinks)
         await event_log.start()
         replica = os.environ.get("QUBITZ_REPLICA_ID") or socket.gethostname()
-        runner = JobRunner(event_log, jobs, infra.metrics, replica_id=replica,
-                           coalesce_window=settings.coalesce_window,
-                           max_running=settings.max_running_jobs)
+        runner = JobRunner(
+            event_log,
+            jobs,
+            infra.metrics,
+            replica_id=replica,
+            coalesce_window=settings.coalesce_window,
+            max_running=settings.max_running_jobs,
+        )
         recovered = await runner.recover()
         if recovered:
             log.warning("marked %d jobs left running by a previous process as failed", recovered)
-        scheduler = KeepaliveScheduler(interval=settings.keepalive_interval,
-                                       idle_timeout=settings.idle_timeout)
+        scheduler = KeepaliveScheduler(
+            interval=settings.keepalive_interval, idle_timeout=settings.idle_timeout
+        )
         scheduler.start()
         key_repo = KeyRepository(infra.sessions)
+        wire: contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]
         if wiring is None:
             from server.wiring import wire_pipelines
 
@@ -92,10 +99,16 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             wire = wiring(infra)
         async with wire as pipelines:
             services = Services(
-                settings=settings, keys=KeyService(key_repo), key_repo=key_repo,
-                limiter=ConnectRateLimiter(settings.connect_rate_per_minute,
-                                           settings.connect_burst),
-                runner=runner, log=event_log, scheduler=scheduler, metrics=infra.metrics,
+                settings=settings,
+                keys=KeyService(key_repo),
+                key_repo=key_repo,
+                limiter=ConnectRateLimiter(
+                    settings.connect_rate_per_minute, settings.connect_burst
+                ),
+                runner=runner,
+                log=event_log,
+                scheduler=scheduler,
+                metrics=infra.metrics,
                 pipelines=pipelines,
             )
             holder["services"] = services
@@ -128,8 +141,9 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             async with infra.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
-            return JSONResponse({"status": "database unreachable", "error": str(exc)[:200]},
-                                status_code=503)
+            return JSONResponse(
+                {"status": "database unreachable", "error": str(exc)[:200]}, status_code=503
+            )
         return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:
@@ -171,7 +185,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         Route("/asyncapi.json", asyncapi),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.mount("/", _Extra())  # type: ignore[arg-type]
+    app.mount("/", _Extra())
     return app
 
 

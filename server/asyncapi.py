@@ -29,8 +29,11 @@ def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
 def _with_job_fields(schema: dict[str, Any]) -> dict[str, Any]:
     props = dict(schema.get("properties", {}))
     props["job_id"] = {"type": "string", "description": "extension: the job this event belongs to"}
-    props["seq"] = {"type": "integer", "minimum": 1,
-                    "description": "extension: position in the job's event log (1, 2, 3...)"}
+    props["seq"] = {
+        "type": "integer",
+        "minimum": 1,
+        "description": "extension: position in the job's event log (1, 2, 3...)",
+    }
     return {**schema, "properties": props}
 
 
@@ -43,14 +46,17 @@ def asyncapi_document(server_url: str) -> dict[str, Any]:
     for control in (ResumeMessage, CancelMessage):
         defs[control.__name__] = _schema(control, defs)
         messages[control.__name__] = {
-            "name": control.__name__, "payload": {"$ref": f"#/components/schemas/{control.__name__}"},
+            "name": control.__name__,
+            "payload": {"$ref": f"#/components/schemas/{control.__name__}"},
             "summary": (control.__doc__ or "").strip(),
         }
     for name, ep in ENDPOINTS.items():
         req_name = ep.request.__name__
         defs[req_name] = _schema(ep.request, defs)
-        messages[req_name] = {"name": req_name,
-                              "payload": {"$ref": f"#/components/schemas/{req_name}"}}
+        messages[req_name] = {
+            "name": req_name,
+            "payload": {"$ref": f"#/components/schemas/{req_name}"},
+        }
         channel_messages: dict[str, Any] = {
             req_name: {"$ref": f"#/components/messages/{req_name}"},
             "ResumeMessage": {"$ref": "#/components/messages/ResumeMessage"},
@@ -60,28 +66,46 @@ def asyncapi_document(server_url: str) -> dict[str, Any]:
         for event in ep.events:
             key = f"{name}.{event.__name__}"
             defs[key] = _with_job_fields(_schema(event, defs))
-            messages[key] = {"name": event.__name__,
-                             "payload": {"$ref": f"#/components/schemas/{key}"}}
+            messages[key] = {
+                "name": event.__name__,
+                "payload": {"$ref": f"#/components/schemas/{key}"},
+            }
             channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
             received.append({"$ref": f"#/channels/{name}/messages/{key}"})
+        scope_text = "UCT (qk_uct_)" if ep.scope.value == "uct" else "ControlHub (qk_ch_)"
         channels[name] = {
             "address": f"/{name}",
             "summary": ep.summary,
-            "description": f"Scope: {'UCT (qk_uct_)' if ep.scope.value == 'uct' else 'ControlHub (qk_ch_)'}. "
+            "description": f"Scope: {scope_text}. "
             "Authenticate with ?api_key=...; resume with ?job_id=...&since=N.",
             "messages": channel_messages,
-            "bindings": {"ws": {"query": {"type": "object", "properties": {
-                "api_key": {"type": "string"}, "job_id": {"type": "string"},
-                "since": {"type": "integer", "minimum": 0}}, "required": ["api_key"]}}},
+            "bindings": {
+                "ws": {
+                    "query": {
+                        "type": "object",
+                        "properties": {
+                            "api_key": {"type": "string"},
+                            "job_id": {"type": "string"},
+                            "since": {"type": "integer", "minimum": 0},
+                        },
+                        "required": ["api_key"],
+                    }
+                }
+            },
         }
         operations[f"{name}.request"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{name}"},
-            "messages": [{"$ref": f"#/channels/{name}/messages/{req_name}"},
-                         {"$ref": f"#/channels/{name}/messages/ResumeMessage"},
-                         {"$ref": f"#/channels/{name}/messages/CancelMessage"}],
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "messages": [
+                {"$ref": f"#/channels/{name}/messages/{req_name}"},
+                {"$ref": f"#/channels/{name}/messages/ResumeMessage"},
+                {"$ref": f"#/channels/{name}/messages/CancelMessage"},
+            ],
         }
         operations[f"{name}.events"] = {
-            "action": "receive", "channel": {"$ref": f"#/channels/{name}"}, "messages": received,
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "messages": received,
         }
     return {
         "asyncapi": "3.0.0",
@@ -89,11 +113,11 @@ def asyncapi_document(server_url: str) -> dict[str, Any]:
             "title": "qubitz",
             "version": "0.1.0",
             "description": "WebSocket API for research, chat, architecture specs, deployment and "
-            "app API keys. Close codes: "
-            + "; ".join(f"{c} {d}" for c, d in CLOSE_CODES.items()),
+            "app API keys. Close codes: " + "; ".join(f"{c} {d}" for c, d in CLOSE_CODES.items()),
         },
-        "servers": {"default": {"host": host, "protocol": "ws" if server_url.startswith("http:")
-                                else "wss"}},
+        "servers": {
+            "default": {"host": host, "protocol": "ws" if server_url.startswith("http:") else "wss"}
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": defs},

@@ -58,11 +58,17 @@ class KeyService:
     def __init__(self, repo: KeyRepository) -> None:
         self._repo = repo
 
-    async def create(self, scope: Scope, *, workspace_id: str, name: str = "") -> tuple[str, KeyRecord]:
+    async def create(
+        self, scope: Scope, *, workspace_id: str, name: str = ""
+    ) -> tuple[str, KeyRecord]:
         key, key_id = mint_key(scope)
         record = await self._repo.add(
-            key_id=key_id, workspace_id=workspace_id, scope=scope.value, name=name,
-            prefix=key[: len(KEY_PREFIX[scope]) + 4], key_hash=hash_key(key),
+            key_id=key_id,
+            workspace_id=workspace_id,
+            scope=scope.value,
+            name=name,
+            prefix=key[: len(KEY_PREFIX[scope]) + 4],
+            key_hash=hash_key(key),
         )
         return key, record
 
@@ -79,8 +85,9 @@ class KeyService:
             raise AuthError("api_key revoked", "revoked", record.id)
         if record.scope != required.value:
             need = "UCT (qk_uct_)" if required is Scope.UCT else "ControlHub (qk_ch_)"
-            raise AuthError(f"api_key lacks scope: this endpoint needs a {need} key",
-                            "wrong_scope", record.id)
+            raise AuthError(
+                f"api_key lacks scope: this endpoint needs a {need} key", "wrong_scope", record.id
+            )
         return Principal(record.id, record.workspace_id, Scope(record.scope))
 
 

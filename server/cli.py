@@ -34,8 +34,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _add_db_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", dest="data_dir", default=None,
-                   help="data directory (default .qubitz, or QUBITZ_DATA_DIR)")
+    p.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        default=None,
+        help="data directory (default .qubitz, or QUBITZ_DATA_DIR)",
+    )
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -73,10 +77,14 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
     async def run(_repo: Any, keys: Any) -> None:
         key, record = await keys.create(scope, workspace_id=args.workspace, name=args.name or "")
-        print(f"id={record.id} scope={record.scope} workspace={record.workspace_id} "
-              f"name={record.name!r}", file=sys.stderr)
-        print("Store this key now: it is shown once and kept only as a SHA-256 hash.",
-              file=sys.stderr)
+        print(
+            f"id={record.id} scope={record.scope} workspace={record.workspace_id} "
+            f"name={record.name!r}",
+            file=sys.stderr,
+        )
+        print(
+            "Store this key now: it is shown once and kept only as a SHA-256 hash.", file=sys.stderr
+        )
         print(key)
 
     asyncio.run(_with_keys(_settings(args), run))
@@ -85,14 +93,18 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     async def run(repo: Any, _keys: Any) -> None:
-        rows = await repo.list(args.workspace)
-        print(f"{'ID':22} {'SCOPE':5} {'WORKSPACE':16} {'NAME':16} {'PREFIX':14} "
-              f"{'USES':>5} {'LAST USED':20} STATUS")
+        rows = await repo.list_keys(args.workspace)
+        print(
+            f"{'ID':22} {'SCOPE':5} {'WORKSPACE':16} {'NAME':16} {'PREFIX':14} "
+            f"{'USES':>5} {'LAST USED':20} STATUS"
+        )
         for r in rows:
             last = r.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_used_at else "-"
             status = "revoked" if r.revoked_at else "active"
-            print(f"{r.id:22} {r.scope:5} {r.workspace_id[:16]:16} {r.name[:16]:16} "
-                  f"{r.prefix + '…':14} {r.use_count:>5} {last:20} {status}")
+            print(
+                f"{r.id:22} {r.scope:5} {r.workspace_id[:16]:16} {r.name[:16]:16} "
+                f"{r.prefix + '…':14} {r.use_count:>5} {last:20} {status}"
+            )
 
     asyncio.run(_with_keys(_settings(args), run))
     return EXIT_OK
@@ -129,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
-    keys = sub.add_parser("keys", help="service API keys").add_subparsers(dest="keys_cmd",
-                                                                          required=True)
+    keys = sub.add_parser("keys", help="service API keys").add_subparsers(
+        dest="keys_cmd", required=True
+    )
     create = keys.add_parser("create", help="mint a key; printed once, on the last line")
     create.add_argument("--scope", choices=["uct", "ch"], required=True)
     create.add_argument("--name", default=None)
@@ -165,8 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -60,9 +60,13 @@ class JobStream:
 class DurableSink(Protocol):
     """Where entries go to survive the process (database, Redis Streams)."""
 
-    async def write(self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]) -> None: ...
+    async def write(
+        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
+    ) -> None: ...
 
-    async def load(self, job_id: str, since: int) -> tuple[list[LogEntry], JobEnd | None] | None: ...
+    async def load(
+        self, job_id: str, since: int
+    ) -> tuple[list[LogEntry], JobEnd | None] | None: ...
 
 
 class Subscription:
@@ -191,8 +195,9 @@ class EventLog:
             if got is None:
                 continue
             entries, end = got
-            stream = JobStream(job_id, entries=entries, end=end,
-                               finished_at=time.monotonic() if end else None)
+            stream = JobStream(
+                job_id, entries=entries, end=end, finished_at=time.monotonic() if end else None
+            )
             if end is None:
                 return await self._follow_remote(stream, sink)
             self._streams[job_id] = stream
@@ -259,8 +264,11 @@ class EventLog:
 
     def _evict(self) -> None:
         now = time.monotonic()
-        old = [j for j, s in self._streams.items()
-               if s.finished_at is not None and now - s.finished_at > self._retain and not s.waiters]
+        old = [
+            j
+            for j, s in self._streams.items()
+            if s.finished_at is not None and now - s.finished_at > self._retain and not s.waiters
+        ]
         for job_id in old:
             del self._streams[job_id]
 
@@ -272,4 +280,3 @@ class EventLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.flush()
-

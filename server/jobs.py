@@ -64,7 +64,10 @@ class JobRunner:
         return len(self._running)
 
     async def submit(
-        self, endpoint: EndpointProtocol, pipeline: Pipeline, request: StrictRequest,
+        self,
+        endpoint: EndpointProtocol,
+        pipeline: Pipeline,
+        request: StrictRequest,
         workspace_id: str,
     ) -> str:
         if len(self._running) >= self._max_running:
@@ -79,7 +82,10 @@ class JobRunner:
         return job_id
 
     async def _run(
-        self, endpoint: EndpointProtocol, pipeline: Pipeline, request: StrictRequest,
+        self,
+        endpoint: EndpointProtocol,
+        pipeline: Pipeline,
+        request: StrictRequest,
         ctx: JobContext,
     ) -> None:
         job_id = ctx.job_id
@@ -94,8 +100,11 @@ class JobRunner:
 
         def error(code: str, message: str, details: list[str] | None = None) -> None:
             coalescer.flush()
-            emit(event_to_dict(endpoint.error_event(code, message, session_id=session_id,
-                                                    details=details)))
+            emit(
+                event_to_dict(
+                    endpoint.error_event(code, message, session_id=session_id, details=details)
+                )
+            )
 
         end = JobEnd("succeeded", 1000)
         try:
@@ -110,8 +119,10 @@ class JobRunner:
                 error("cancelled", "The job was cancelled by the client.")
                 end = JobEnd("cancelled", 1000, "cancelled")
             else:
-                error("server_shutdown",
-                      "The server shut down while this job was running; start it again.")
+                error(
+                    "server_shutdown",
+                    "The server shut down while this job was running; start it again.",
+                )
                 end = JobEnd("failed", 1001, "server_shutdown")
         except QubitzError as exc:
             error(exc.code, exc.message, exc.details)
@@ -145,17 +156,20 @@ class JobRunner:
             endpoint = ENDPOINTS.get(job.endpoint)
             seq = await self._jobs.max_seq(job.id)
             if endpoint is not None:
-                event = event_to_dict(endpoint.error_event(
-                    "server_restarted",
-                    "The server restarted while this job was running; it did not finish. "
-                    "Start it again.",
-                ))
+                event = event_to_dict(
+                    endpoint.error_event(
+                        "server_restarted",
+                        "The server restarted while this job was running; it did not finish. "
+                        "Start it again.",
+                    )
+                )
                 event["job_id"] = job.id
                 event["seq"] = seq + 1
                 await self._jobs.append_events([(job.id, seq + 1, orjson.dumps(event).decode())])
                 seq += 1
-            await self._jobs.finish(job.id, state="failed", close_code=1011,
-                                    error="server_restarted", last_seq=seq)
+            await self._jobs.finish(
+                job.id, state="failed", close_code=1011, error="server_restarted", last_seq=seq
+            )
         return len(stale)
 
     async def shutdown(self, grace: float) -> None:

@@ -50,24 +50,42 @@ class Metrics:
             "# HELP qubitz_auth_failures_total Connections refused by authentication, by reason.",
             "# TYPE qubitz_auth_failures_total counter",
         ]
-        out += [f"qubitz_auth_failures_total{_labels(reason=r)} {n}"
-                for r, n in sorted(self.auth_failures.items())]
-        out += ["# HELP qubitz_connections_total WebSocket connections accepted, by route.",
-                "# TYPE qubitz_connections_total counter"]
-        out += [f"qubitz_connections_total{_labels(route=r)} {n}"
-                for r, n in sorted(self.connections_total.items())]
-        out += ["# HELP qubitz_close_codes_total WebSocket closes sent, by code.",
-                "# TYPE qubitz_close_codes_total counter"]
-        out += [f"qubitz_close_codes_total{_labels(code=str(c))} {n}"
-                for c, n in sorted(self.close_codes.items())]
-        out += ["# HELP qubitz_jobs_running Jobs running in this process, by route.",
-                "# TYPE qubitz_jobs_running gauge"]
-        out += [f"qubitz_jobs_running{_labels(route=r)} {n}"
-                for r, n in sorted(self.jobs_running.items())]
-        out += ["# HELP qubitz_jobs_total Jobs finished in this process, by route and state.",
-                "# TYPE qubitz_jobs_total counter"]
-        out += [f"qubitz_jobs_total{_labels(route=r, state=s)} {n}"
-                for (r, s), n in sorted(self.jobs_finished.items())]
+        out += [
+            f"qubitz_auth_failures_total{_labels(reason=r)} {n}"
+            for r, n in sorted(self.auth_failures.items())
+        ]
+        out += [
+            "# HELP qubitz_connections_total WebSocket connections accepted, by route.",
+            "# TYPE qubitz_connections_total counter",
+        ]
+        out += [
+            f"qubitz_connections_total{_labels(route=r)} {n}"
+            for r, n in sorted(self.connections_total.items())
+        ]
+        out += [
+            "# HELP qubitz_close_codes_total WebSocket closes sent, by code.",
+            "# TYPE qubitz_close_codes_total counter",
+        ]
+        out += [
+            f"qubitz_close_codes_total{_labels(code=str(c))} {n}"
+            for c, n in sorted(self.close_codes.items())
+        ]
+        out += [
+            "# HELP qubitz_jobs_running Jobs running in this process, by route.",
+            "# TYPE qubitz_jobs_running gauge",
+        ]
+        out += [
+            f"qubitz_jobs_running{_labels(route=r)} {n}"
+            for r, n in sorted(self.jobs_running.items())
+        ]
+        out += [
+            "# HELP qubitz_jobs_total Jobs finished in this process, by route and state.",
+            "# TYPE qubitz_jobs_total counter",
+        ]
+        out += [
+            f"qubitz_jobs_total{_labels(route=r, state=s)} {n}"
+            for (r, s), n in sorted(self.jobs_finished.items())
+        ]
         for collector in self._collectors:
             out += collector()
         return "\n".join(out) + "\n"

@@ -75,8 +75,11 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
 def parse_message(raw: str | bytes, limit: int) -> dict[str, Any]:
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
     if size > limit:
-        raise CloseWith(1009, "message_too_large",
-                        f"Message of {size} bytes exceeds the limit of {limit} bytes.")
+        raise CloseWith(
+            1009,
+            "message_too_large",
+            f"Message of {size} bytes exceeds the limit of {limit} bytes.",
+        )
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -131,8 +134,9 @@ class Session:
         s.metrics.connections_total[self.endpoint.name] += 1
         try:
             if not s.accepting:
-                raise CloseWith(1001, "server_shutting_down",
-                                "The server is shutting down; reconnect shortly.")
+                raise CloseWith(
+                    1001, "server_shutting_down", "The server is shutting down; reconnect shortly."
+                )
             principal = await self._authenticate()
             job_id, since = await self._start_or_resume(principal)
             await self._pump(principal, job_id, since)
@@ -150,21 +154,25 @@ class Session:
         s = self.s
         remote = self.ws.client.host if self.ws.client else ""
         try:
-            principal = await s.keys.authenticate(self.ws.query_params.get("api_key"),
-                                                  self.endpoint.scope)
+            principal = await s.keys.authenticate(
+                self.ws.query_params.get("api_key"), self.endpoint.scope
+            )
         except AuthError as exc:
             s.metrics.auth_failures[exc.outcome] += 1
-            await s.key_repo.record_use(exc.key_id, route=self.endpoint.name,
-                                        outcome=exc.outcome, remote=remote)
+            await s.key_repo.record_use(
+                exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote
+            )
             raise CloseWith(1008, "unauthorized", exc.reason) from exc
         try:
             s.limiter.check(principal.key_id)
         except RateLimited as exc:
-            await s.key_repo.record_use(principal.key_id, route=self.endpoint.name,
-                                        outcome="rate_limited", remote=remote)
+            await s.key_repo.record_use(
+                principal.key_id, route=self.endpoint.name, outcome="rate_limited", remote=remote
+            )
             raise CloseWith(1013, "rate_limited", str(exc)) from exc
-        await s.key_repo.record_use(principal.key_id, route=self.endpoint.name, outcome="ok",
-                                    remote=remote)
+        await s.key_repo.record_use(
+            principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote
+        )
         return principal
 
     async def _start_or_resume(self, principal: Principal) -> tuple[str, int]:
@@ -175,11 +183,15 @@ class Session:
                 raise CloseWith(1007, "invalid_request", "since: must be a whole number >= 0")
             return await self._resume(principal, params["job_id"], int(raw_since))
         try:
-            message = await asyncio.wait_for(self.ws.receive(),
-                                             timeout=self.s.settings.first_message_timeout)
+            message = await asyncio.wait_for(
+                self.ws.receive(), timeout=self.s.settings.first_message_timeout
+            )
         except TimeoutError as exc:
-            raise CloseWith(1007, "invalid_request",
-                            "No request received; send the JSON payload after connecting.") from exc
+            raise CloseWith(
+                1007,
+                "invalid_request",
+                "No request received; send the JSON payload after connecting.",
+            ) from exc
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         raw = message.get("text")
@@ -203,11 +215,13 @@ class Session:
     async def _submit(self, principal: Principal, request: StrictRequest) -> str:
         pipeline = self.s.pipelines.get(self.endpoint.name)
         if pipeline is None:
-            raise CloseWith(1011, "not_configured",
-                            f"/{self.endpoint.name} is not configured on this server.")
+            raise CloseWith(
+                1011, "not_configured", f"/{self.endpoint.name} is not configured on this server."
+            )
         try:
-            return await self.s.runner.submit(self.endpoint, pipeline, request,
-                                              principal.workspace_id)
+            return await self.s.runner.submit(
+                self.endpoint, pipeline, request, principal.workspace_id
+            )
         except Overloaded as exc:
             raise CloseWith(1013, "overloaded", f"Server is busy: {exc}") from exc
 
@@ -282,8 +296,9 @@ class Session:
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
         session_id = None
-        event = self.endpoint.error_event(exc.error, exc.message, session_id=session_id,
-                                          details=exc.details)
+        event = self.endpoint.error_event(
+            exc.error, exc.message, session_id=session_id, details=exc.details
+        )
         with contextlib.suppress(Exception):
             await self.ws.send_text(orjson.dumps(event_to_dict(event)).decode())
         await self._close(exc.code, exc.message)

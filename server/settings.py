@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 class SettingsError(ValueError):
     """An environment variable has a value qubitz cannot use."""
 

@@ -12,12 +12,15 @@ class DatabaseSink:
     def __init__(self, jobs: JobRepository) -> None:
         self._jobs = jobs
 
-    async def write(self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]) -> None:
+    async def write(
+        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
+    ) -> None:
         await self._jobs.append_events([(j, e.seq, e.text) for j, e in entries])
         for job_id, end in ends:
             last = await self._jobs.max_seq(job_id)
-            await self._jobs.finish(job_id, state=end.state, close_code=end.close_code,
-                                    error=end.error, last_seq=last)
+            await self._jobs.finish(
+                job_id, state=end.state, close_code=end.close_code, error=end.error, last_seq=last
+            )
 
     async def load(self, job_id: str, since: int) -> tuple[list[LogEntry], JobEnd | None] | None:
         record = await self._jobs.get_any(job_id)
@@ -31,9 +34,14 @@ class DatabaseSink:
 
 
 class RedisSink:
-    """Each job is a stream `qubitz:job:<id>`; entry ids are `<seq>-0`, the end marker `<last>-1`."""
+    """Each job is a stream `qubitz:job:<id>`.
 
-    def __init__(self, redis: Any, *, ttl_seconds: int = 7 * 24 * 3600, prefix: str = "qubitz") -> None:
+    Entry ids are `<seq>-0`; the end marker is `<last seq>-1`, so ordering needs no extra field.
+    """
+
+    def __init__(
+        self, redis: Any, *, ttl_seconds: int = 7 * 24 * 3600, prefix: str = "qubitz"
+    ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._prefix = prefix
@@ -41,7 +49,9 @@ class RedisSink:
     def _key(self, job_id: str) -> str:
         return f"{self._prefix}:job:{job_id}"
 
-    async def write(self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]) -> None:
+    async def write(
+        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
+    ) -> None:
         if not entries and not ends:
             return
         pipe = self._redis.pipeline(transaction=False)
@@ -73,8 +83,9 @@ class RedisSink:
         for raw_id, fields in rows:
             seq = int(raw_id.decode().split("-")[0])
             if b"end" in fields:
-                end = JobEnd(fields[b"end"].decode(), int(fields[b"code"]),
-                             fields[b"error"].decode() or None)
+                end = JobEnd(
+                    fields[b"end"].decode(), int(fields[b"code"]), fields[b"error"].decode() or None
+                )
             else:
                 entries.append(LogEntry(seq, fields[b"t"].decode()))
         return entries, end

@@ -31,9 +31,7 @@ class JobRow(Base):
 class JobEventRow(Base):
     __tablename__ = "job_events"
 
-    job_id: Mapped[str] = mapped_column(
-        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
 
@@ -57,8 +55,15 @@ class JobRecord:
 
 def _record(row: JobRow) -> JobRecord:
     return JobRecord(
-        row.id, row.workspace_id, row.endpoint, row.state, row.close_code, row.error,
-        row.last_seq, row.created_at, row.finished_at,
+        row.id,
+        row.workspace_id,
+        row.endpoint,
+        row.state,
+        row.close_code,
+        row.error,
+        row.last_seq,
+        row.created_at,
+        row.finished_at,
     )
 
 
@@ -68,8 +73,17 @@ class JobRepository:
 
     async def create(self, job_id: str, workspace_id: str, endpoint: str, owner: str) -> None:
         async with self._sessions.begin() as s:
-            s.add(JobRow(id=job_id, workspace_id=workspace_id, endpoint=endpoint, owner=owner,
-                         state="running", created_at=utcnow(), last_seq=0))
+            s.add(
+                JobRow(
+                    id=job_id,
+                    workspace_id=workspace_id,
+                    endpoint=endpoint,
+                    owner=owner,
+                    state="running",
+                    created_at=utcnow(),
+                    last_seq=0,
+                )
+            )
 
     async def get_any(self, job_id: str) -> JobRecord | None:
         async with self._sessions() as s:
@@ -88,23 +102,33 @@ class JobRepository:
     ) -> None:
         async with self._sessions.begin() as s:
             await s.execute(
-                update(JobRow).where(JobRow.id == job_id).values(
-                    state=state, close_code=close_code, error=error, last_seq=last_seq,
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(
+                    state=state,
+                    close_code=close_code,
+                    error=error,
+                    last_seq=last_seq,
                     finished_at=utcnow(),
                 )
             )
 
     async def running(self, owner: str) -> list[JobRecord]:
         async with self._sessions() as s:
-            return [_record(r) for r in await s.scalars(
-                select(JobRow).where(JobRow.state == "running", JobRow.owner == owner))]
+            return [
+                _record(r)
+                for r in await s.scalars(
+                    select(JobRow).where(JobRow.state == "running", JobRow.owner == owner)
+                )
+            ]
 
     async def max_seq(self, job_id: str) -> int:
         from sqlalchemy import func
 
         async with self._sessions() as s:
             got = await s.scalar(
-                select(func.max(JobEventRow.seq)).where(JobEventRow.job_id == job_id))
+                select(func.max(JobEventRow.seq)).where(JobEventRow.job_id == job_id)
+            )
             return int(got or 0)
 
     async def count_by_state(self) -> dict[tuple[str, str], int]:
@@ -113,7 +137,8 @@ class JobRepository:
         async with self._sessions() as s:
             rows = await s.execute(
                 select(JobRow.endpoint, JobRow.state, func.count()).group_by(
-                    JobRow.endpoint, JobRow.state)
+                    JobRow.endpoint, JobRow.state
+                )
             )
             return {(e, st): int(n) for e, st, n in rows}
 

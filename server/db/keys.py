@@ -56,8 +56,15 @@ class KeyRecord:
 
 def _record(row: ApiKeyRow) -> KeyRecord:
     return KeyRecord(
-        row.id, row.workspace_id, row.scope, row.name, row.prefix, row.created_at,
-        row.revoked_at, row.last_used_at, row.use_count,
+        row.id,
+        row.workspace_id,
+        row.scope,
+        row.name,
+        row.prefix,
+        row.created_at,
+        row.revoked_at,
+        row.last_used_at,
+        row.use_count,
     )
 
 
@@ -69,8 +76,14 @@ class KeyRepository:
         self, *, key_id: str, workspace_id: str, scope: str, name: str, prefix: str, key_hash: str
     ) -> KeyRecord:
         row = ApiKeyRow(
-            id=key_id, workspace_id=workspace_id, scope=scope, name=name, prefix=prefix,
-            key_hash=key_hash, created_at=utcnow(), use_count=0,
+            id=key_id,
+            workspace_id=workspace_id,
+            scope=scope,
+            name=name,
+            prefix=prefix,
+            key_hash=key_hash,
+            created_at=utcnow(),
+            use_count=0,
         )
         async with self._sessions.begin() as s:
             s.add(row)
@@ -81,7 +94,7 @@ class KeyRepository:
             row = await s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash))
             return _record(row) if row else None
 
-    async def list(self, workspace_id: str | None = None) -> list[KeyRecord]:
+    async def list_keys(self, workspace_id: str | None = None) -> list[KeyRecord]:
         q = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
         if workspace_id is not None:
             q = q.where(ApiKeyRow.workspace_id == workspace_id)
@@ -97,7 +110,9 @@ class KeyRepository:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
-    async def record_use(self, key_id: str | None, *, route: str, outcome: str, remote: str) -> None:
+    async def record_use(
+        self, key_id: str | None, *, route: str, outcome: str, remote: str
+    ) -> None:
         async with self._sessions.begin() as s:
             if key_id is not None and outcome == "ok":
                 await s.execute(

@@ -67,9 +67,11 @@ async def test_key_use_is_audited(server: RunningServer) -> None:
     await run(f"{server.ws}/research?api_key={key}", PAYLOADS["research"])
     await run(f"{server.ws}/getspec?api_key={key}", PAYLOADS["getspec"])
     principal = server.call(server.services.keys.authenticate(key, Scope.UCT))
-    records = server.call(server.services.key_repo.list("ws1"))
+    records = server.call(server.services.key_repo.list_keys("ws1"))
     record = next(r for r in records if r.id == principal.key_id)
     assert record.use_count == 1 and record.last_used_at is not None
     audit = server.call(server.services.key_repo.audit(principal.key_id))
     assert [(route, outcome) for _at, route, outcome in audit] == [
-        ("research", "ok"), ("getspec", "wrong_scope")]
+        ("research", "ok"),
+        ("getspec", "wrong_scope"),
+    ]

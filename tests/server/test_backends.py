@@ -28,8 +28,9 @@ async def test_postgres_runs_jobs_and_resumes(tmp_path: Path, pg_url: str) -> No
     assert out.close_code == 1000 and len(out.events) == 5
     # a new process (fresh memory) replays the job from PostgreSQL
     with run_server(settings, as_wiring(default_pipelines())) as srv:
-        replay = await run(f"{srv.ws}/research?api_key={key}&job_id={out.events[0]['job_id']}"
-                           "&since=2")
+        replay = await run(
+            f"{srv.ws}/research?api_key={key}&job_id={out.events[0]['job_id']}&since=2"
+        )
     assert replay.seqs() == [3, 4, 5]
     assert replay.close_code == 1000
 
@@ -42,8 +43,10 @@ async def test_a_job_on_one_replica_is_followed_live_from_another(
     gate = asyncio.Event()
     pipelines = {**default_pipelines(), "research": ticker(8, delay=0.05, gate=gate)}
     env = {"QUBITZ_DATABASE_URL": pg_url, "QUBITZ_REDIS_URL": redis_url}
-    with run_server(make_settings(tmp_path / "a", **env), as_wiring(pipelines)) as a, \
-            run_server(make_settings(tmp_path / "b", **env), as_wiring(pipelines)) as b:
+    with (
+        run_server(make_settings(tmp_path / "a", **env), as_wiring(pipelines)) as a,
+        run_server(make_settings(tmp_path / "b", **env), as_wiring(pipelines)) as b,
+    ):
         key = mint(a, Scope.UCT)
         first = Outcome()
         async with connect(f"{a.ws}/research?api_key={key}") as ws:

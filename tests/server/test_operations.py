@@ -53,14 +53,20 @@ async def test_asyncapi_document_describes_every_route(server: RunningServer) ->
 
 
 def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args, "--data-dir",
-                           str(data_dir)], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=False,
+    )
 
 
 def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
-    created = _cli("keys", "create", "--scope", "ch", "--name", "ci", "--workspace", "team",
-                   data_dir=tmp_path)
+    created = _cli(
+        "keys", "create", "--scope", "ch", "--name", "ci", "--workspace", "team", data_dir=tmp_path
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("qk_ch_") and len(key) >= len("qk_ch_") + 43

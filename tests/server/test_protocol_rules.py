@@ -22,8 +22,9 @@ async def test_bad_json_closes_1007_after_an_error(server: RunningServer) -> Non
     key = mint(server, Scope.UCT)
     out = await run(f"{server.ws}/research?api_key={key}", raw="{not json")
     assert out.close_code == 1007
-    assert out.events == [{"type": "error", "error": "INVALID_JSON",
-                           "message": out.events[0]["message"]}]
+    assert out.events == [
+        {"type": "error", "error": "INVALID_JSON", "message": out.events[0]["message"]}
+    ]
     assert "not valid JSON" in out.events[0]["message"]
 
 
@@ -37,8 +38,10 @@ async def test_unknown_field_is_named(server: RunningServer) -> None:
 
 async def test_wrong_type_and_missing_field_are_named(server: RunningServer) -> None:
     key = mint(server, Scope.CONTROL_HUB)
-    out = await run(f"{server.ws}/getspec?api_key={key}",
-                    {"user_id": 5, "project_id": "p", "use_case_name": "n"})
+    out = await run(
+        f"{server.ws}/getspec?api_key={key}",
+        {"user_id": 5, "project_id": "p", "use_case_name": "n"},
+    )
     assert out.close_code == 1007
     data = out.events[0]["data"]
     assert data["error"] == "invalid_request"
@@ -49,8 +52,7 @@ async def test_wrong_type_and_missing_field_are_named(server: RunningServer) -> 
 
 async def test_chat_needs_exactly_one_report_source(server: RunningServer) -> None:
     key = mint(server, Scope.UCT)
-    out = await run(f"{server.ws}/chat?api_key={key}",
-                    {**CHAT, "s3_report_url": "http://x/y.md"})
+    out = await run(f"{server.ws}/chat?api_key={key}", {**CHAT, "s3_report_url": "http://x/y.md"})
     assert out.close_code == 1007
     assert out.events[0]["type"] == "chat_error"
     assert "exactly one of s3_report_url or report" in out.events[0]["message"]
@@ -89,7 +91,9 @@ async def test_resume_after_drop_loses_and_duplicates_nothing(tmp_path: Path) ->
     assert [e["seq"] for e in again.events] == list(range(1, 11))
 
 
-async def test_another_workspace_cannot_resume_or_learn_the_job_exists(server: RunningServer) -> None:
+async def test_another_workspace_cannot_resume_or_learn_the_job_exists(
+    server: RunningServer,
+) -> None:
     key1 = mint(server, Scope.UCT, workspace="alpha")
     key2 = mint(server, Scope.UCT, workspace="beta")
     out = await run(f"{server.ws}/research?api_key={key1}", RESEARCH)
@@ -98,8 +102,9 @@ async def test_another_workspace_cannot_resume_or_learn_the_job_exists(server: R
     missing = await run(f"{server.ws}/research?api_key={key2}&job_id=job_doesnotexist&since=0")
     assert theirs.close_code == missing.close_code == 1007
     assert theirs.events[0]["error"] == missing.events[0]["error"] == "JOB_NOT_FOUND"
-    assert theirs.events[0]["message"].replace(job_id, "X") == \
-        missing.events[0]["message"].replace("job_doesnotexist", "X")
+    assert theirs.events[0]["message"].replace(job_id, "X") == missing.events[0]["message"].replace(
+        "job_doesnotexist", "X"
+    )
 
 
 async def test_cancel_ends_the_job_with_a_cancelled_error(tmp_path: Path) -> None:
@@ -147,9 +152,10 @@ async def test_enveloped_keepalive_counts_elapsed_seconds(tmp_path: Path) -> Non
     pipelines = {**default_pipelines(), "getspec": slow_spec}
     with run_server(settings, as_wiring(pipelines)) as srv:
         key = mint(srv, Scope.CONTROL_HUB)
-        out = await run(f"{srv.ws}/getspec?api_key={key}",
-                        {"user_id": "u", "project_id": "p", "use_case_name": "n",
-                         "use_case_description": "d"})
+        out = await run(
+            f"{srv.ws}/getspec?api_key={key}",
+            {"user_id": "u", "project_id": "p", "use_case_name": "n", "use_case_description": "d"},
+        )
     keepalives = [e["data"] for e in out.events if e["type"] == "keepalive"]
     assert keepalives and keepalives[-1]["elapsed_seconds"] >= 0
     assert "Processing in progress" in keepalives[0]["message"]
@@ -173,8 +179,9 @@ async def test_connection_rate_limit_closes_1013(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, QUBITZ_CONNECT_BURST="2", QUBITZ_CONNECT_RATE_PER_MINUTE="1")
     with run_server(settings, as_wiring(default_pipelines())) as srv:
         key = mint(srv, Scope.UCT)
-        codes = [(await run(f"{srv.ws}/research?api_key={key}", RESEARCH)).close_code
-                 for _ in range(3)]
+        codes = [
+            (await run(f"{srv.ws}/research?api_key={key}", RESEARCH)).close_code for _ in range(3)
+        ]
         other = mint(srv, Scope.UCT)
         fresh = await run(f"{srv.ws}/research?api_key={other}", RESEARCH)
     assert codes == [1000, 1000, 1013]
@@ -185,8 +192,10 @@ async def test_failures_map_to_error_events_and_close_codes(tmp_path: Path) -> N
     from agents.errors import NotFound
     from tests.support.pipelines import raising
 
-    for exc, code, error in ((NotFound("no such report"), 1000, "NOT_FOUND"),
-                             (RuntimeError("boom"), 1011, "INTERNAL_ERROR")):
+    for exc, code, error in (
+        (NotFound("no such report"), 1000, "NOT_FOUND"),
+        (RuntimeError("boom"), 1011, "INTERNAL_ERROR"),
+    ):
         pipelines = {**default_pipelines(), "research": raising(exc)}
         with run_server(make_settings(tmp_path / error), as_wiring(pipelines)) as srv:
             key = mint(srv, Scope.UCT)

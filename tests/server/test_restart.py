@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.serve_app", str(data_dir),
-                             str(port)], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.serve_app", str(data_dir), str(port)],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -38,8 +42,23 @@ def _start(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[b
 
 def _key(data_dir: Path, env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "keys", "create", "--scope", "uct", "--data-dir",
-         str(data_dir)], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "keys",
+            "create",
+            "--scope",
+            "uct",
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -54,7 +73,7 @@ async def test_killed_server_marks_running_job_failed_and_replays_it(tmp_path: P
         async with connect(f"ws://127.0.0.1:{port}/research?api_key={key}") as ws:
             await ws.send(json.dumps(RESEARCH))
             await read_all(ws, out, limit=5)
-            time.sleep(0.3)  # let the batched persistence write what was sent
+            await asyncio.sleep(0.3)  # let the batched persistence write what was sent
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
     finally:

@@ -81,31 +81,54 @@ def chatty(chunks: int = 50) -> Pipeline:
 
 
 def _arch() -> Architecture:
-    return Architecture(agents_config={"a": AgentConfig(
-        name="A", description="d", model="anthropic.claude-sonnet-4-5-20250929-v1:0",
-        prompt="p")})
+    return Architecture(
+        agents_config={
+            "a": AgentConfig(
+                name="A",
+                description="d",
+                model="anthropic.claude-sonnet-4-5-20250929-v1:0",
+                prompt="p",
+            )
+        }
+    )
 
 
 def control_hub_pipelines() -> dict[str, Pipeline]:
     async def spec(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        yield ArchitectureEvent(data=ArchitectureData(
-            user_id=request.user_id, project_id=request.project_id, architecture=_arch(),
-            status="pending"))
+        yield ArchitectureEvent(
+            data=ArchitectureData(
+                user_id=request.user_id,
+                project_id=request.project_id,
+                architecture=_arch(),
+                status="pending",
+            )
+        )
 
     async def deploy(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        yield DeploymentStarted(data=DeploymentStartedData(
-            message="started", user_id=request.user_id, project_id=request.project_id))
+        yield DeploymentStarted(
+            data=DeploymentStartedData(
+                message="started", user_id=request.user_id, project_id=request.project_id
+            )
+        )
         yield Complete()
 
     async def create(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        yield ApiKeyCreated(data=ApiKeyCreatedData(api_key_value="v", api_key_id="k",
-                                                   usage_plan_id="p", api_endpoint="e"))
+        yield ApiKeyCreated(
+            data=ApiKeyCreatedData(
+                api_key_value="v", api_key_id="k", usage_plan_id="p", api_endpoint="e"
+            )
+        )
 
     async def delete(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
         yield ApiKeyDeleted(data=ApiKeyDeletedData(api_key_id=request.api_key_id))
 
-    return {"getspec": spec, "updatespec": spec, "deploy": deploy, "createapikey": create,
-            "deleteapikey": delete}
+    return {
+        "getspec": spec,
+        "updatespec": spec,
+        "deploy": deploy,
+        "createapikey": create,
+        "deleteapikey": delete,
+    }
 
 
 def default_pipelines() -> dict[str, Pipeline]:
@@ -120,5 +143,4 @@ def as_wiring(pipelines: dict[str, Pipeline]) -> Callable[[Any], Any]:
     return wiring
 
 
-__all__ = ["QubitzError", "as_wiring", "default_pipelines", "forever", "quiet", "raising",
-           "ticker"]
+__all__ = ["QubitzError", "as_wiring", "default_pipelines", "forever", "quiet", "raising", "ticker"]

@@ -61,8 +61,12 @@ CHAT = {
 PAYLOADS: dict[str, dict[str, Any]] = {
     "research": RESEARCH,
     "chat": CHAT,
-    "getspec": {"user_id": "u", "project_id": "p", "use_case_name": "n",
-                "use_case_description": "d"},
+    "getspec": {
+        "user_id": "u",
+        "project_id": "p",
+        "use_case_name": "n",
+        "use_case_description": "d",
+    },
     "updatespec": {"user_id": "u", "project_id": "p", "user_input": "add an agent"},
     "deploy": {"user_id": "u", "project_id": "p"},
     "createapikey": {"user_id": "u", "project_id": "p", "key_name": "k"},
