@@ -97,7 +97,6 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
                 system=prompts.rationale_system(models, deps.default_model),
                 messages=(Message("user", use_case),),
                 max_tokens=deps.rationale_max_tokens,
-                cache_system=report is not None,
             )
             async for chunk in stream_rationale(llm, draft, parts):
                 yield chunk

@@ -15,6 +15,7 @@ No current spec in this workspace (including "it exists, but in another workspac
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -114,6 +115,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             return
         instruction = request.user_input or ""
         previous = current.spec_dict()
+        shown = json.dumps(previous, indent=2, ensure_ascii=False)  # easier to read than compact
 
         def convert(reply: dict[str, Any]) -> Architecture:
             return apply_change(previous, reply)
@@ -127,9 +129,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
         try:
             plan = CompletionRequest(
                 system=prompts.update_rationale_system(models, deps.default_model),
-                messages=(
-                    Message("user", prompts.update_plan_message(current.spec_json, instruction)),
-                ),
+                messages=(Message("user", prompts.update_plan_message(shown, instruction)),),
                 max_tokens=deps.rationale_max_tokens,
             )
             async for chunk in stream_rationale(llm, plan, parts):
@@ -139,9 +139,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
                 messages=(
                     Message(
                         "user",
-                        prompts.update_request_message(
-                            current.spec_json, instruction, "".join(parts)
-                        ),
+                        prompts.update_request_message(shown, instruction, "".join(parts)),
                     ),
                 ),
                 max_tokens=deps.spec_max_tokens,

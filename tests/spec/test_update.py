@@ -90,7 +90,7 @@ def test_update_applies_patch_and_keeps_untouched_agents_byte_identical(tmp_path
                 "writer_agent",
             ]
             # The model was shown the current spec and asked for a patch.
-            assert before in llm.requests[1].messages[-1].content
+            assert json.dumps(json.loads(before), indent=2) in llm.requests[1].messages[-1].content
             assert llm.requests[1].json_schema is not None
 
     asyncio.run(scenario())
