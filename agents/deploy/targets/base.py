@@ -148,7 +148,13 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def app_name_for(workspace_id: str, project_id: str) -> str:
-    """A stable, URL- and repo-safe app name: project slug plus a short workspace-scoped hash."""
-    slug = _SLUG.sub("-", project_id.lower()).strip("-")[:40].strip("-") or "app"
+    """A stable, URL- and repo-safe app name: project slug plus a short workspace-scoped hash.
+
+    Matches the renderer's rule (a lowercase letter, then 2-40 of [a-z0-9-]).
+    """
+    slug = _SLUG.sub("-", project_id.lower()).strip("-")
+    if not slug[:1].isalpha():
+        slug = f"app-{slug}".rstrip("-")
+    slug = slug[:34].rstrip("-")
     digest = hashlib.sha256(f"{workspace_id}\0{project_id}".encode()).hexdigest()[:6]
     return f"{slug}-{digest}"

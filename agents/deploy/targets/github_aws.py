@@ -55,7 +55,7 @@ class GitHubAwsConfig:
     deploy_workflow: str = "deploy.yml"
     destroy_workflow: str = "destroy.yml"
     stack_name: str = "{app}"  # CloudFormation stack name; {app} is the app name
-    endpoint_output: str = "AgentEndpoint"
+    endpoint_output: str = "EndpointUrl"
     usage_plan_output: str = "UsagePlanId"
     # Timeouts
     poll_interval: float = 5.0

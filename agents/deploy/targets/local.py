@@ -45,7 +45,7 @@ import importlib.metadata as md, importlib.util as iu, pathlib, re, sys
 missing = []
 if iu.find_spec("runtime.serve") is None:
     missing.append("module runtime.serve")
-for req in ("runtime/requirements.txt", "requirements.txt"):
+for req in ("runtime/requirements.txt",):  # the top-level one is the CDK app's (CI only)
     p = pathlib.Path(req)
     if p.is_file():
         for line in p.read_text().splitlines():
@@ -70,8 +70,7 @@ class LocalTargetConfig:
     model_base_url: str | None = None
     model_name: str | None = None
     model_api_key: str | None = None
-    run_tests: bool = True
-    test_paths: tuple[str, ...] = ("tests/runtime", "runtime/tests")
+    run_tests: bool = True  # the repository's runtime tests (stdlib unittest under tests/)
     # Timeouts
     swap_grace_seconds: float = 5.0
     test_timeout: float = 300.0
@@ -229,14 +228,19 @@ class LocalTarget:
             )
 
     async def _tests(self, work: Path) -> None:
-        paths = [p for p in self._cfg.test_paths if (work / p).is_dir()]
-        if not self._cfg.run_tests or not paths:
+        if not self._cfg.run_tests or not await asyncio.to_thread((work / "tests").is_dir):
             return
-        argv = [self._cfg.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths]
+        argv = [self._cfg.python, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
         rc, out = await _run(
-            argv, cwd=work, env={"PYTHONDONTWRITEBYTECODE": "1"}, time_limit=self._cfg.test_timeout
+            argv,
+            cwd=work,
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+            time_limit=self._cfg.test_timeout,
         )
         if rc != 0:
             raise DeployError(
-                "the runtime's tests failed", step="tests", code="runtime_tests_failed", details=out
+                "the runtime's tests failed",
+                step="tests",
+                code="runtime_tests_failed",
+                details=out,
             )

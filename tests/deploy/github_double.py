@@ -1,0 +1,468 @@
+"""A loopback double of the GitHub REST endpoints the github+aws target uses.
+
+A real HTTP server (127.0.0.1, ephemeral port) answering with the shapes documented at
+docs.github.com/en/rest: users/orgs, repositories (create with auto_init), the Git Data API
+(blobs, trees, commits, refs — refused on an empty repository, as GitHub does), collaborators,
+Actions variables, workflows, dispatches, runs and jobs. A dispatched run advances one step per
+read of its jobs; the second job appears only when the first has finished, as on GitHub.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+DEFAULT_JOBS: list[tuple[str, list[str]]] = [
+    ("Build", ["Set up job", "Run actions/checkout@v4", "Install", "Runtime tests"]),
+    ("Deploy CDK", ["Set up job", "CDK synth", "Deploy with CDK", "Smoke test"]),
+]
+
+
+@dataclass
+class Run:
+    id: int
+    repo: str
+    workflow: str
+    head_sha: str
+    branch: str
+    created_at: str
+    jobs: list[tuple[str, list[str]]]
+    fail_at: tuple[int, int] | None = None  # (job, step) that fails
+    cursor: int = 0  # steps completed so far across jobs
+
+    def flat(self) -> list[tuple[int, int]]:
+        return [(j, s) for j, (_, steps) in enumerate(self.jobs) for s in range(len(steps))]
+
+    @property
+    def failed(self) -> bool:
+        return self.fail_at is not None and self.cursor > self.flat().index(self.fail_at)
+
+    @property
+    def finished(self) -> bool:
+        return self.failed or self.cursor >= len(self.flat())
+
+
+@dataclass
+class RepoState:
+    owner: str
+    name: str
+    private: bool
+    empty: bool
+    default_branch: str = "main"
+    refs: dict[str, str] = field(default_factory=dict)
+    collaborators: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    workflows: dict[str, int] = field(default_factory=dict)
+
+
+class GitHubDouble:
+    def __init__(self, *, user: str = "octocat", orgs: tuple[str, ...] = ("Qubitz-202",)) -> None:
+        self.user = user
+        self.orgs = set(orgs)
+        self.repos: dict[str, RepoState] = {}
+        self.objects: dict[str, dict[str, Any]] = {}  # sha -> blob/tree/commit
+        self.runs: dict[int, Run] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.run_jobs = DEFAULT_JOBS
+        self.fail_at: tuple[int, int] | None = None
+        self._ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                parts = urlsplit(self.path)
+                with double._lock:
+                    double.requests.append((self.command, parts.path))
+                    status, payload = double.route(
+                        self.command,
+                        parts.path,
+                        parse_qs(parts.query),
+                        body,
+                        self.headers.get("authorization", ""),
+                    )
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- shapes --------------------------------------------------------------------------------
+
+    def _account(self, login: str) -> dict[str, Any]:
+        kind = "Organization" if login in self.orgs else "User"
+        path = f"/orgs/{login}" if kind == "Organization" else f"/users/{login}"
+        return {
+            "login": login,
+            "id": abs(hash(login)) % 10**6,
+            "type": kind,
+            "url": self.url + path,
+            "html_url": f"https://github.com/{login}",
+        }
+
+    def _repo(self, r: RepoState) -> dict[str, Any]:
+        full = f"{r.owner}/{r.name}"
+        return {
+            "id": abs(hash(full)) % 10**8,
+            "name": r.name,
+            "full_name": full,
+            "owner": self._account(r.owner),
+            "private": r.private,
+            "html_url": f"https://github.com/{full}",
+            "url": f"{self.url}/repos/{full}",
+            "default_branch": r.default_branch,
+            "size": 0 if r.empty else 1,
+        }
+
+    def _commit(self, full: str, sha: str) -> dict[str, Any]:
+        c = self.objects[sha]
+        base = f"{self.url}/repos/{full}/git"
+        return {
+            "sha": sha,
+            "url": f"{base}/commits/{sha}",
+            "message": c["message"],
+            "author": c["author"],
+            "committer": c["author"],
+            "tree": {"sha": c["tree"], "url": f"{base}/trees/{c['tree']}"},
+            "parents": [{"sha": p, "url": f"{base}/commits/{p}"} for p in c["parents"]],
+        }
+
+    def _ref(self, full: str, ref: str, sha: str) -> dict[str, Any]:
+        base = f"{self.url}/repos/{full}/git"
+        return {
+            "ref": f"refs/{ref}",
+            "url": f"{base}/refs/{ref}",
+            "object": {"sha": sha, "type": "commit", "url": f"{base}/commits/{sha}"},
+        }
+
+    def _run(self, run: Run) -> dict[str, Any]:
+        base = f"{self.url}/repos/{run.repo}/actions/runs/{run.id}"
+        status = "completed" if run.finished else ("in_progress" if run.cursor else "queued")
+        conclusion = None if not run.finished else ("failure" if run.failed else "success")
+        return {
+            "id": run.id,
+            "name": run.workflow,
+            "event": "workflow_dispatch",
+            "status": status,
+            "conclusion": conclusion,
+            "head_sha": run.head_sha,
+            "head_branch": run.branch,
+            "created_at": run.created_at,
+            "updated_at": run.created_at,
+            "url": base,
+            "jobs_url": f"{base}/jobs",
+            "html_url": f"https://github.com/{run.repo}/actions/runs/{run.id}",
+            "workflow_id": self.repos[run.repo].workflows[run.workflow],
+        }
+
+    def _jobs(self, run: Run) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        flat = run.flat()
+        for j, (name, steps) in enumerate(run.jobs):
+            first = flat.index((j, 0))
+            if j > 0 and run.cursor < first:
+                break  # a job appears once the previous one has finished
+            step_objs = []
+            for s, step_name in enumerate(steps):
+                idx = first + s
+                if idx < run.cursor:
+                    failed = run.fail_at == (j, s)
+                    st, concl = "completed", "failure" if failed else "success"
+                elif idx == run.cursor and not run.finished:
+                    st, concl = "in_progress", None
+                else:
+                    st, concl = ("completed", "skipped") if run.finished else ("queued", None)
+                step_objs.append(
+                    {"name": step_name, "status": st, "conclusion": concl, "number": s + 1}
+                )
+            done = all(x["status"] == "completed" for x in step_objs)
+            out.append(
+                {
+                    "id": run.id * 10 + j,
+                    "run_id": run.id,
+                    "name": name,
+                    "status": "completed" if done else "in_progress",
+                    "conclusion": (
+                        None
+                        if not done
+                        else "failure"
+                        if any(x["conclusion"] == "failure" for x in step_objs)
+                        else "success"
+                    ),
+                    "steps": step_objs,
+                    "url": f"{self.url}/repos/{run.repo}/actions/jobs/{run.id * 10 + j}",
+                }
+            )
+        return out
+
+    # -- git objects ---------------------------------------------------------------------------
+
+    def _store(self, kind: str, obj: dict[str, Any]) -> str:
+        sha = hashlib.sha1(json.dumps([kind, obj], sort_keys=True).encode()).hexdigest()
+        self.objects[sha] = {"kind": kind, **obj}
+        return sha
+
+    def _initial_commit(self, r: RepoState) -> None:
+        blob = self._store("blob", {"content": base64.b64encode(f"# {r.name}\n".encode()).decode()})
+        tree = self._store("tree", {"entries": {"README.md": ("100644", blob)}})
+        author = {"name": r.owner, "email": "init@example.com", "date": "2025-01-01T00:00:00Z"}
+        sha = self._store(
+            "commit", {"message": "Initial commit", "tree": tree, "parents": [], "author": author}
+        )
+        r.refs[f"heads/{r.default_branch}"] = sha
+        r.empty = False
+
+    def tree_files(self, full: str) -> dict[str, bytes]:
+        """The files at the head of the default branch (for assertions)."""
+        r = self.repos[full]
+        commit = self.objects[r.refs[f"heads/{r.default_branch}"]]
+        entries = self.objects[commit["tree"]]["entries"]
+        return {p: base64.b64decode(self.objects[b]["content"]) for p, (_, b) in entries.items()}
+
+    def history(self, full: str) -> list[dict[str, Any]]:
+        r = self.repos[full]
+        sha: str | None = r.refs[f"heads/{r.default_branch}"]
+        out = []
+        while sha:
+            c = self.objects[sha]
+            out.append({"sha": sha, **c})
+            sha = c["parents"][0] if c["parents"] else None
+        return out
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, auth: str
+    ) -> tuple[int, Any]:
+        if not auth.lower().startswith(("token ", "bearer ")):
+            return 401, {"message": "Requires authentication"}
+        not_found = (
+            404,
+            {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
+        )
+        if method == "GET" and path == "/user":
+            return 200, self._account(self.user)
+        if m := re.fullmatch(r"/orgs/([^/]+)", path):
+            return (200, self._account(m[1])) if m[1] in self.orgs else not_found
+        if method == "POST" and (m := re.fullmatch(r"/orgs/([^/]+)/repos|/user/repos", path)):
+            owner = m[1] or self.user
+            full = f"{owner}/{body['name']}"
+            if full in self.repos:
+                return 422, {
+                    "message": "Repository creation failed.",
+                    "errors": [{"message": "name already exists on this account"}],
+                }
+            r = RepoState(owner, body["name"], bool(body.get("private")), empty=True)
+            r.workflows = {"deploy.yml": next(self._ids), "destroy.yml": next(self._ids)}
+            self.repos[full] = r
+            if body.get("auto_init"):
+                self._initial_commit(r)
+            return 201, self._repo(r)
+        m = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
+        if not m or f"{m[1]}/{m[2]}" not in self.repos:
+            return not_found
+        full, rest, r = f"{m[1]}/{m[2]}", m[3] or "", self.repos[f"{m[1]}/{m[2]}"]
+        return self._repo_route(method, full, rest, r, query, body, not_found)
+
+    def _repo_route(
+        self,
+        method: str,
+        full: str,
+        rest: str,
+        r: RepoState,
+        query: dict[str, list[str]],
+        body: Any,
+        not_found: tuple[int, Any],
+    ) -> tuple[int, Any]:
+        empty = (409, {"message": "Git Repository is empty."})
+        if rest == "" and method == "GET":
+            return 200, self._repo(r)
+        if rest.startswith("/git/"):
+            if r.empty:
+                return empty
+            return self._git_route(method, full, rest[4:], r, body, not_found)
+        if method == "PUT" and (m := re.fullmatch(r"/collaborators/([^/]+)", rest)):
+            r.collaborators[m[1]] = (body or {}).get("permission", "push")
+            return 201, {
+                "id": next(self._ids),
+                "permissions": r.collaborators[m[1]],
+                "invitee": self._account(m[1]),
+                "repository": self._repo(r),
+                "url": f"{self.url}/repos/{full}/invitations/1",
+            }
+        if rest == "/actions/variables" and method == "POST":
+            if body["name"] in r.variables:
+                return 409, {"message": "Already exists"}
+            r.variables[body["name"]] = body["value"]
+            return 201, {}
+        if m := re.fullmatch(r"/actions/variables/([^/]+)", rest):
+            if m[1] not in r.variables:
+                return not_found
+            if method == "PATCH":
+                r.variables[m[1]] = body["value"]
+                return 204, None
+            return 200, {
+                "name": m[1],
+                "value": r.variables[m[1]],
+                "created_at": "2025-01-01T00:00:00Z",
+                "updated_at": "2025-01-01T00:00:00Z",
+                "url": f"{self.url}/repos/{full}/actions/variables/{m[1]}",
+            }
+        if m := re.fullmatch(r"/actions/workflows/([^/]+)(/dispatches|/runs)?", rest):
+            name = next((n for n, i in r.workflows.items() if m[1] in (n, str(i))), None)
+            if name is None:
+                return not_found
+            wid = r.workflows[name]
+            if m[2] is None:
+                return 200, {
+                    "id": wid,
+                    "name": name,
+                    "path": f".github/workflows/{name}",
+                    "state": "active",
+                    "url": f"{self.url}/repos/{full}/actions/workflows/{wid}",
+                }
+            if m[2] == "/dispatches" and method == "POST":
+                branch = body["ref"]
+                if f"heads/{branch}" not in r.refs:
+                    return 422, {"message": f"No ref found for: {branch}"}
+                run = Run(
+                    next(self._ids),
+                    full,
+                    name,
+                    r.refs[f"heads/{branch}"],
+                    branch,
+                    datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    self.run_jobs,
+                    self.fail_at,
+                )
+                self.runs[run.id] = run
+                return 204, None
+            runs = [
+                x
+                for x in self.runs.values()
+                if x.repo == full
+                and x.workflow == name
+                and all(
+                    getattr(x, k) == v[0] for k, v in query.items() if k in ("branch", "head_sha")
+                )
+            ]
+            runs.sort(key=lambda x: x.id, reverse=True)
+            return 200, {"total_count": len(runs), "workflow_runs": [self._run(x) for x in runs]}
+        if m := re.fullmatch(r"/actions/runs/(\d+)(/jobs)?", rest):
+            run = self.runs.get(int(m[1]))
+            if run is None or run.repo != full:
+                return not_found
+            if m[2] is None:
+                return 200, self._run(run)
+            jobs = self._jobs(run)
+            if not run.finished:
+                run.cursor += 1  # the run advances one step per read of its jobs
+            return 200, {"total_count": len(jobs), "jobs": jobs}
+        return not_found
+
+    def _git_route(
+        self,
+        method: str,
+        full: str,
+        rest: str,
+        r: RepoState,
+        body: Any,
+        not_found: tuple[int, Any],
+    ) -> tuple[int, Any]:
+        base = f"{self.url}/repos/{full}/git"
+        if rest == "/blobs" and method == "POST":
+            raw = (
+                base64.b64decode(body["content"])
+                if body.get("encoding") == "base64"
+                else body["content"].encode()
+            )
+            sha = self._store("blob", {"content": base64.b64encode(raw).decode()})
+            return 201, {"sha": sha, "url": f"{base}/blobs/{sha}"}
+        if rest == "/trees" and method == "POST":
+            entries: dict[str, tuple[str, str]] = {}
+            if "base_tree" in body:
+                entries.update(self.objects[body["base_tree"]]["entries"])
+            for e in body["tree"]:
+                if self.objects.get(e["sha"], {}).get("kind") != "blob":
+                    return 422, {"message": f"tree.sha {e['sha']} is not a valid blob"}
+                entries[e["path"]] = (e["mode"], e["sha"])
+            sha = self._store("tree", {"entries": entries})
+            return 201, {
+                "sha": sha,
+                "url": f"{base}/trees/{sha}",
+                "truncated": False,
+                "tree": [
+                    {"path": p, "mode": mo, "type": "blob", "sha": s}
+                    for p, (mo, s) in sorted(entries.items())
+                ],
+            }
+        if rest == "/commits" and method == "POST":
+            if self.objects.get(body["tree"], {}).get("kind") != "tree":
+                return 422, {"message": "Tree SHA does not exist"}
+            if any(self.objects.get(p, {}).get("kind") != "commit" for p in body["parents"]):
+                return 422, {"message": "Parent SHA does not exist"}
+            author = {
+                **body.get("author", {"name": "x", "email": "x"}),
+                "date": "2025-01-01T00:00:00Z",
+            }
+            sha = self._store(
+                "commit",
+                {
+                    "message": body["message"],
+                    "tree": body["tree"],
+                    "parents": body["parents"],
+                    "author": author,
+                },
+            )
+            return 201, self._commit(full, sha)
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})", rest):
+            return (200, self._commit(full, m[1])) if m[1] in self.objects else not_found
+        if method == "GET" and (m := re.fullmatch(r"/ref/(.+)", rest)):
+            sha = r.refs.get(m[1])
+            return (200, self._ref(full, m[1], sha)) if sha else not_found
+        if method == "PATCH" and (m := re.fullmatch(r"/refs/(.+)", rest)):
+            old = r.refs.get(m[1])
+            if old is None:
+                return 422, {"message": "Reference does not exist"}
+            new = body["sha"]
+            if not body.get("force") and old not in {c["sha"] for c in self._ancestors(new)}:
+                return 422, {"message": "Update is not a fast forward"}
+            r.refs[m[1]] = new
+            return 200, self._ref(full, m[1], new)
+        return not_found
+
+    def _ancestors(self, sha: str) -> list[dict[str, Any]]:
+        out, todo = [], [sha]
+        while todo:
+            s = todo.pop()
+            c = self.objects.get(s)
+            if c and c["kind"] == "commit":
+                out.append({"sha": s})
+                todo.extend(c["parents"])
+        return out
