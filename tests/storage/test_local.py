@@ -1,0 +1,210 @@
+"""LocalArtifactStore and its /artifacts route (Starlette TestClient and a real uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from agents.errors import InvalidRequest, NotFound
+from server.storage import LocalArtifactStore, StorageError, artifact_routes, build_store
+
+BASE = "http://testserver"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalArtifactStore:
+    built = build_store("local", root=tmp_path / "artifacts", public_base_url=BASE + "/")
+    assert isinstance(built, LocalArtifactStore)
+    return built
+
+
+@pytest.fixture
+def client(store: LocalArtifactStore) -> Iterator[TestClient]:
+    with TestClient(Starlette(routes=artifact_routes(store))) as test_client:
+        yield test_client
+
+
+def test_round_trip_and_url(store: LocalArtifactStore) -> None:
+    """put writes the file under root and returns <base>/artifacts/<key>; get reads it back;
+    key_for_url maps the URL to the key."""
+    stored = asyncio.run(store.put("ws/p1/report.md", b"# Report\n", "text/markdown"))
+    assert stored.url == f"{BASE}/artifacts/ws/p1/report.md"
+    assert stored.size == 9
+    assert (store.root / "ws" / "p1" / "report.md").read_bytes() == b"# Report\n"
+    assert asyncio.run(store.get("ws/p1/report.md")) == b"# Report\n"
+    assert store.key_for_url(stored.url) == "ws/p1/report.md"
+    assert store.key_for_url(stored.url + "?download=1") == "ws/p1/report.md"
+
+
+def test_overwrite_is_atomic_and_leaves_no_temp_files(store: LocalArtifactStore) -> None:
+    """Rewriting a key replaces the whole file and leaves only the final file behind."""
+    asyncio.run(store.put("ws/p/a.md", b"old contents, longer", "text/markdown"))
+    asyncio.run(store.put("ws/p/a.md", b"new", "text/markdown"))
+    assert asyncio.run(store.get("ws/p/a.md")) == b"new"
+    assert sorted(os.listdir(store.root / "ws" / "p")) == ["a.md"]
+
+
+def test_missing_key_is_not_found(store: LocalArtifactStore) -> None:
+    """get of a key never stored raises NotFound."""
+    with pytest.raises(NotFound):
+        asyncio.run(store.get("ws/p/none.md"))
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../escape.md", "/etc/passwd", "a/../../b", "a/./b", ".hidden", "a b", "a\\b", "", "a//b",
+     "ws/p/ü.md", "ws/p/x.md%00"],
+)  # fmt: skip
+def test_unsafe_keys_are_refused(store: LocalArtifactStore, key: str) -> None:
+    """Keys outside [A-Za-z0-9._-] segments, or with '.', '..' or hidden segments, raise
+    InvalidRequest and write nothing."""
+    with pytest.raises(InvalidRequest):
+        asyncio.run(store.put(key, b"x", "text/plain"))
+    assert not store.root.exists() or not any(store.root.rglob("*"))
+
+
+def test_write_failure_raises_storage_error(tmp_path: Path) -> None:
+    """A filesystem failure (root is a file) is a StorageError with code upload_failed."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    store = LocalArtifactStore(blocker, "http://127.0.0.1:8008")
+    with pytest.raises(StorageError) as info:
+        asyncio.run(store.put("ws/a.md", b"x", "text/markdown"))
+    assert info.value.code == "upload_failed"
+
+
+def test_key_for_url_rejects_foreign_urls(store: LocalArtifactStore) -> None:
+    """URLs on other origins or paths, or naming unsafe keys, are not this store's."""
+    assert store.key_for_url("http://other.example/artifacts/ws/a.md") is None
+    assert store.key_for_url(f"{BASE}/files/ws/a.md") is None
+    assert store.key_for_url(f"{BASE}/artifacts/ws/..%2f..%2fsecret") is None
+    assert store.key_for_url(f"{BASE}/artifacts/") is None
+
+
+def test_route_serves_content_types(store: LocalArtifactStore, client: TestClient) -> None:
+    """Markdown is served as text/markdown; charset=utf-8, PDF as application/pdf, with an ETag,
+    Last-Modified and nosniff/sandbox headers."""
+    asyncio.run(store.put("ws/p/report.md", "# Ünïcode".encode(), "text/markdown"))
+    asyncio.run(store.put("ws/p/report.pdf", b"%PDF-1.7 test", "application/pdf"))
+
+    md = client.get("/artifacts/ws/p/report.md")
+    assert md.status_code == 200
+    assert md.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert md.text == "# Ünïcode"
+    assert md.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in md.headers["content-security-policy"]
+    assert md.headers["last-modified"]
+
+    pdf = client.get("/artifacts/ws/p/report.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content == b"%PDF-1.7 test"
+
+    head = client.head("/artifacts/ws/p/report.pdf")
+    assert head.status_code == 200
+    assert head.headers["content-length"] == str(len(b"%PDF-1.7 test"))
+
+
+def test_route_answers_304_for_a_matching_etag(
+    store: LocalArtifactStore, client: TestClient
+) -> None:
+    """A conditional GET with the current ETag gets 304 and no body."""
+    asyncio.run(store.put("ws/p/a.md", b"abc", "text/markdown"))
+    etag = client.get("/artifacts/ws/p/a.md").headers["etag"]
+    again = client.get("/artifacts/ws/p/a.md", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client.get("/artifacts/ws/p/a.md", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200
+
+
+def test_route_refuses_traversal_and_hidden_files(
+    tmp_path: Path, store: LocalArtifactStore, client: TestClient
+) -> None:
+    """Encoded '..' segments, hidden (temporary) files, directories, symlinks out of the root
+    and missing keys all get 404."""
+    (tmp_path / "secret.txt").write_text("top secret")
+    asyncio.run(store.put("ws/p/a.md", b"ok", "text/markdown"))
+    (store.root / "ws" / ".tmp-partial.part").write_text("half written")
+    (store.root / "ws" / "link.txt").symlink_to(tmp_path / "secret.txt")
+
+    for path in (
+        "/artifacts/..%2fsecret.txt",
+        "/artifacts/ws/..%2f..%2fsecret.txt",
+        "/artifacts/%2e%2e/secret.txt",
+        "/artifacts/ws%2f..%2f..%2fsecret.txt",
+        "/artifacts/ws/.tmp-partial.part",
+        "/artifacts/ws/link.txt",
+        "/artifacts/ws/p",
+        "/artifacts/ws/p/missing.md",
+        "/artifacts/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "secret" not in response.text
+    assert client.get("/artifacts/ws/p/a.md").text == "ok"
+
+
+@pytest.fixture
+def live_server(store: LocalArtifactStore) -> Iterator[int]:
+    """The artifact route on a real uvicorn bound to 127.0.0.1 (random port)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        Starlette(routes=artifact_routes(store)), log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """Send a request line exactly as written (no client-side path normalisation)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1]
+
+
+def test_real_server_refuses_raw_traversal(
+    tmp_path: Path, store: LocalArtifactStore, live_server: int
+) -> None:
+    """Over a real socket, literal and encoded '..' request targets never reach files outside
+    the root, while a stored artifact is served."""
+    (tmp_path / "secret.txt").write_text("top secret")
+    asyncio.run(store.put("ws/p/a.md", b"served", "text/markdown"))
+    assert _raw_get(live_server, "/artifacts/ws/p/a.md") == (200, b"served")
+    for target in (
+        "/artifacts/../secret.txt",
+        "/artifacts/ws/../../secret.txt",
+        "/artifacts/..%2fsecret.txt",
+        "/artifacts/..%2Fsecret.txt",
+        "/artifacts/%2e%2e%2fsecret.txt",
+        "/artifacts/ws/p/..%5c..%5c..%5csecret.txt",
+    ):
+        status, body = _raw_get(live_server, target)
+        assert status == 404, target
+        assert b"top secret" not in body
