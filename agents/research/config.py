@@ -1,0 +1,45 @@
+"""Research limits and the depth profiles (quick | standard | deep)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Depth = Literal["quick", "standard", "deep"]
+
+MIN_QUESTIONS = 3
+MAX_QUESTIONS = 8
+
+
+@dataclass(frozen=True)
+class DepthProfile:
+    questions: int  # asked of the planner; the answer is clamped to 3..8
+    sources_per_question: int  # per provider and question
+    notes_tokens: int  # researcher notes per question
+    report_tokens: int  # the deep research report
+    discovery_tokens: int  # the AI discovery report
+    use_cases: int  # asked of the analyst (at most this many are kept)
+    web_search_uses: int
+
+
+DEPTHS: dict[str, DepthProfile] = {
+    "quick": DepthProfile(3, 3, 500, 1800, 1200, 3, 2),
+    "standard": DepthProfile(5, 4, 800, 3500, 2000, 5, 3),
+    "deep": DepthProfile(8, 6, 1200, 7000, 3500, 8, 5),
+}
+
+
+@dataclass(frozen=True)
+class ResearchLimits:
+    # Concurrency
+    concurrency: int = 3  # research questions worked at the same time
+    # Limits
+    excerpt_chars: int = 1500  # of one source, in the researcher's prompt
+    notes_chars: int = 2500  # of one question's notes, in the writer's prompt
+    report_chars_for_analysis: int = 12_000  # of the report, in the analyst's prompt
+    max_urls: int = 4  # company URL plus URLs named in the prompt
+    chunk_chars: int = 160  # stream_chunk coalescing: emit once this much text is buffered
+    depths: dict[str, DepthProfile] = field(default_factory=lambda: dict(DEPTHS))
+
+    def depth(self, name: str) -> DepthProfile:
+        return self.depths.get(name, self.depths["standard"])

@@ -1,0 +1,60 @@
+"""What the research pipeline is built from: every collaborator is given, none is looked up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from agents.artifacts import ArtifactStore
+from agents.llm.port import LLMRegistry, Role
+from agents.netsafe import FetchPolicy
+from agents.reports import render_pdf_async
+from agents.research.config import ResearchLimits
+from agents.research.policy import ContentPolicy
+from agents.research.store import ProjectStore
+from agents.sources.base import SourceProvider
+from agents.sources.corpus import CorpusProvider
+from agents.sources.fetch import FetchProvider
+from agents.sources.web_search import ModelWebSearchProvider
+
+
+class PdfRenderer(Protocol):
+    async def __call__(
+        self,
+        markdown: str,
+        *,
+        title: str,
+        subtitle: str = "",
+        meta: Mapping[str, str] | None = None,
+    ) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class ResearchDeps:
+    llms: LLMRegistry  # roles PLANNER, RESEARCHER, WRITER, ANALYST
+    artifacts: ArtifactStore
+    sources: Sequence[SourceProvider]
+    projects: ProjectStore
+    policy: ContentPolicy = field(default_factory=ContentPolicy.default)
+    limits: ResearchLimits = field(default_factory=ResearchLimits)
+    render_pdf: PdfRenderer = render_pdf_async
+
+
+def default_sources(
+    llms: LLMRegistry,
+    *,
+    http_client: httpx.AsyncClient,
+    corpus_dir: Path | None,
+    fetch_policy: FetchPolicy | None = None,
+    max_urls: int = 4,
+) -> list[SourceProvider]:
+    """The standard providers: fetch of given URLs, the document corpus, model web search."""
+    return [
+        FetchProvider(http_client, policy=fetch_policy, max_urls=max_urls),
+        CorpusProvider(corpus_dir),
+        ModelWebSearchProvider(llms.for_role(Role.RESEARCHER)),
+    ]

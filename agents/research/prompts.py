@@ -1,0 +1,250 @@
+"""Every prompt of the research pipeline, as pure functions returning `CompletionRequest`s.
+
+The local default model is small, so prompts are short, concrete and ask for one thing each.
+Structured answers are requested with a JSON schema (`json_schema`), never parsed from prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agents.llm.port import CompletionRequest, Message
+from agents.sources.base import Source
+
+LANGUAGES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Norwegian",
+    "fi": "Finnish", "pl": "Polish", "cs": "Czech", "tr": "Turkish", "ru": "Russian",
+    "uk": "Ukrainian", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ja": "Japanese",
+    "ko": "Korean", "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai",
+}  # fmt: skip
+
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "questions": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["questions"],
+    "additionalProperties": False,
+}
+
+_SCORE = {"type": "string", "enum": ["High", "Medium", "Low"]}
+USE_CASE_FIELDS = (
+    "title", "description", "business_value", "impact_score", "implementation",
+    "estimated_roi", "alignment_score",
+)  # fmt: skip
+USE_CASES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "use_cases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "business_value": {"type": "string"},
+                    "impact_score": _SCORE,
+                    "implementation": {"type": "string"},
+                    "estimated_roi": {"type": "string"},
+                    "alignment_score": _SCORE,
+                },
+                "required": list(USE_CASE_FIELDS),
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["use_cases"],
+    "additionalProperties": False,
+}
+
+
+def language_name(code: str) -> str:
+    base = code.split("-")[0].lower()
+    return LANGUAGES.get(base, code)
+
+
+def _language_line(language: str) -> str:
+    return f"Write in {language_name(language)}."
+
+
+def clip(text: str, max_chars: int) -> str:
+    """`text` cut to at most `max_chars` at a word boundary, marked with an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def plan_request(topic: str, company: str, count: int) -> CompletionRequest:
+    system = (
+        "You plan research. Break the topic into clear research questions. "
+        "Each question must be one sentence and answerable from documents or the web."
+    )
+    user = (
+        f"Topic: {topic}\nCompany: {company}\n\n"
+        f"Write {count} research questions about this topic that matter to this company. "
+        "Cover the market, competitors, technology, regulation and risks. "
+        'Answer as JSON: {"questions": ["...", "..."]}'
+    )
+    return CompletionRequest(
+        system=system,
+        messages=[Message("user", user)],
+        max_tokens=600,
+        temperature=0.3,
+        json_schema=PLAN_SCHEMA,
+        schema_name="research_plan",
+    )
+
+
+def default_questions(topic: str, company: str) -> list[str]:
+    """Questions used to fill a plan the model left short (always at least three)."""
+    return [
+        f"What is the current state and size of the market for {topic}?",
+        f"Which companies and technologies lead in {topic}, and how do they compete?",
+        f"What regulation, risks and barriers affect {topic}?",
+        f"What opportunities does {topic} create for a company like {company}?",
+        f"What trends will shape {topic} over the next three years?",
+    ]
+
+
+def format_sources(numbered: Sequence[tuple[int, Source]], *, excerpt_chars: int) -> str:
+    blocks = []
+    for n, src in numbered:
+        where = f" ({src.url})" if src.url else ""
+        blocks.append(f"[{n}] {src.title}{where}\n{clip(src.text, excerpt_chars)}")
+    return "\n\n".join(blocks)
+
+
+def research_request(
+    question: str,
+    *,
+    topic: str,
+    company: str,
+    sources: Sequence[tuple[int, Source]],
+    excerpt_chars: int,
+    max_tokens: int,
+) -> CompletionRequest:
+    system = (
+        "You are a research analyst. Answer the question using only the numbered sources. "
+        "After each fact, cite its source number in square brackets, like [2]. "
+        "Do not invent sources or numbers. If the sources do not answer, say so."
+    )
+    if sources:
+        body = format_sources(sources, excerpt_chars=excerpt_chars)
+    else:
+        body = "(no sources were found)"
+    user = (
+        f"Topic: {topic}\nCompany: {company}\nQuestion: {question}\n\n"
+        f"Sources:\n{body}\n\n"
+        "Write short research notes (bullet points) that answer the question, with citations."
+    )
+    return CompletionRequest(
+        system=system, messages=[Message("user", user)], max_tokens=max_tokens, temperature=0.2
+    )
+
+
+def report_request(
+    *,
+    topic: str,
+    company: str,
+    notes: Sequence[tuple[str, str]],
+    sources: Sequence[tuple[int, Source]],
+    language: str,
+    max_tokens: int,
+) -> CompletionRequest:
+    system = (
+        "You are a senior analyst writing a deep research report in Markdown. "
+        "Use only the research notes. Keep the citation numbers like [3] from the notes next "
+        "to the facts they support. Never cite a number that is not in the source list. "
+        + _language_line(language)
+    )
+    note_text = "\n\n".join(f"### {q}\n{n}" for q, n in notes)
+    source_list = "\n".join(f"[{n}] {s.title}" for n, s in sources) or "(none)"
+    user = (
+        f"Topic: {topic}\nCompany: {company}\n\n"
+        f"Research notes:\n{note_text}\n\nSource list:\n{source_list}\n\n"
+        "Write the report with exactly these sections:\n"
+        "## Executive Summary\n## Market Analysis\n## Key Findings\n## Recommendations\n"
+        "Do not write a title and do not write a sources section; they are added for you."
+    )
+    return CompletionRequest(
+        system=system, messages=[Message("user", user)], max_tokens=max_tokens, temperature=0.3
+    )
+
+
+def discovery_request(
+    *,
+    topic: str,
+    company: str,
+    report: str,
+    company_profile: str,
+    language: str,
+    max_tokens: int,
+) -> CompletionRequest:
+    system = (
+        "You are an AI strategy consultant. Using the research report, explain where AI can "
+        "help this company. Keep citation numbers like [2] from the report when you use its "
+        "facts; never invent new ones. " + _language_line(language)
+    )
+    profile = (
+        f"About the company (from its website):\n{company_profile}\n\n" if company_profile else ""
+    )
+    user = (
+        f"Company: {company}\nTopic: {topic}\n\n{profile}Research report:\n{report}\n\n"
+        "Write an AI discovery report in Markdown with these sections:\n"
+        "## Company Context\n## AI Opportunities\n## Readiness and Risks\n## Roadmap\n"
+        "Do not write a title; it is added for you."
+    )
+    return CompletionRequest(
+        system=system, messages=[Message("user", user)], max_tokens=max_tokens, temperature=0.3
+    )
+
+
+def use_cases_request(
+    *, topic: str, company: str, discovery: str, count: int, language: str
+) -> CompletionRequest:
+    system = (
+        "You identify practical AI use cases for a company. Answer only with JSON. "
+        "impact_score and alignment_score must each be High, Medium or Low. "
+        + _language_line(language)
+    )
+    user = (
+        f"Company: {company}\nTopic: {topic}\n\nAI discovery report:\n{discovery}\n\n"
+        f"List {count} AI use cases for {company}. For each give: title, description, "
+        "business_value, impact_score, implementation, estimated_roi, alignment_score.\n"
+        'Answer as JSON: {"use_cases": [{"title": "...", ...}]}'
+    )
+    return CompletionRequest(
+        system=system,
+        messages=[Message("user", user)],
+        max_tokens=400 * count + 200,
+        temperature=0.3,
+        json_schema=USE_CASES_SCHEMA,
+        schema_name="use_cases",
+    )
+
+
+def use_cases_repair_request(
+    original: CompletionRequest, previous: str, problems: Sequence[str]
+) -> CompletionRequest:
+    """Ask again once, showing the model what was wrong with its answer."""
+    listed = "\n".join(f"- {p}" for p in problems[:10])
+    fix = (
+        f"Your answer had problems:\n{listed}\n\n"
+        "Answer again with valid JSON only. Every use case needs all seven fields, and "
+        "impact_score and alignment_score must be exactly High, Medium or Low."
+    )
+    return CompletionRequest(
+        system=original.system,
+        messages=[
+            *original.messages,
+            Message("assistant", previous or "(no answer)"),
+            Message("user", fix),
+        ],
+        max_tokens=original.max_tokens,
+        temperature=0.1,
+        json_schema=original.json_schema,
+        schema_name=original.schema_name,
+    )

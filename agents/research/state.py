@@ -1,0 +1,131 @@
+"""One research job's state, and the helper every step uses to call a model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from agents.artifacts import StoredArtifact
+from agents.llm.errors import LLMError, LLMRetriesExhaustedError
+from agents.llm.port import (
+    LLM,
+    Completed,
+    CompletionRequest,
+    CompletionResult,
+    LLMEvent,
+    QueueWait,
+    RetryScheduled,
+    Role,
+    TextDelta,
+    WebSearchPerformed,
+)
+from agents.pipeline import JobContext
+from agents.protocol import Event, FileType, ResearchRequest, StatusEvent, UseCase
+from agents.research.accounting import UsageLedger
+from agents.research.citations import SourceRegistry
+from agents.research.config import DepthProfile
+from agents.research.deps import ResearchDeps
+from agents.sources.base import Source
+
+
+class StepFailed(Exception):
+    """Ends the job with an error event naming `step`."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+
+
+@dataclass
+class JobState:
+    deps: ResearchDeps
+    request: ResearchRequest
+    ctx: JobContext
+    profile: DepthProfile
+    topic: str
+    company: str
+    company_url: str
+    urls: tuple[str, ...]
+    project_id: str = ""
+    ledger: UsageLedger = field(default_factory=UsageLedger)
+    registry: SourceRegistry = field(default_factory=SourceRegistry)
+    chunk_index: int = 0
+    citations_removed: int = 0
+    questions: list[str] = field(default_factory=list)
+    job_sources: list[Source] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    company_profile: str = ""
+    report_md: str = ""
+    discovery_md: str = ""
+    use_cases: list[UseCase] = field(default_factory=list)
+    uploads: dict[FileType, StoredArtifact] = field(default_factory=dict)
+
+    @property
+    def sid(self) -> str:
+        return self.request.session_id
+
+    def status(self, message: str) -> StatusEvent:
+        return StatusEvent(message=message, session_id=self.sid)
+
+    def llm(self, role: Role) -> LLM:
+        return self.deps.llms.for_role(role)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, safe description of why a step failed."""
+    if isinstance(exc, StepFailed):
+        return exc.message
+    if isinstance(exc, LLMRetriesExhaustedError):
+        return f"the model provider kept failing after {exc.attempts} attempts: {exc.last.message}"
+    if isinstance(exc, LLMError):
+        return f"model error ({type(exc).__name__}): {exc.message}"
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    if isinstance(exc, ExceptionGroup):
+        return describe_error(exc.exceptions[0])
+    return f"internal error ({type(exc).__name__})"
+
+
+def llm_event_status(
+    state: JobState, step: str, event: LLMEvent, *, seen_queue: bool
+) -> Event | None:
+    """The status event (if any) that reports a model-side event to the client."""
+    if isinstance(event, RetryScheduled):
+        return state.status(
+            f"{step}: model call failed ({event.reason}); retrying in {event.delay:.1f}s "
+            f"(attempt {event.attempt + 1})"
+        )
+    if isinstance(event, QueueWait) and not seen_queue:
+        return state.status(f"{step}: waiting for the model (queue position {event.position})")
+    if isinstance(event, WebSearchPerformed):
+        return state.status(f"{step}: searched the web for {event.query!r}")
+    return None
+
+
+class LLMCall:
+    """Streams one request; yields status events and text deltas, keeps the final result."""
+
+    def __init__(self, state: JobState, step: str, llm: LLM, request: CompletionRequest) -> None:
+        self.state = state
+        self.step = step
+        self.llm = llm
+        self.request = request
+        self.result: CompletionResult | None = None
+
+    async def events(self) -> AsyncIterator[Event | TextDelta]:
+        seen_queue = False
+        async for event in self.llm.stream(self.request):
+            if isinstance(event, TextDelta):
+                yield event
+            elif isinstance(event, Completed):
+                self.result = event.result
+                self.state.ledger.add(self.step, event.result.usage, event.result.cost_usd)
+            else:
+                status = llm_event_status(self.state, self.step, event, seen_queue=seen_queue)
+                seen_queue = seen_queue or isinstance(event, QueueWait)
+                if status is not None:
+                    yield status
+        if self.result is None:
+            raise LLMError("the model's stream ended without a result", provider=self.llm.provider)

@@ -1,0 +1,233 @@
+"""Steps 3-5: write the report (streamed), the AI discovery report (streamed), the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.llm.errors import LLMStructuredOutputError
+from agents.llm.port import CompletionRequest, Role, TextDelta
+from agents.protocol import (
+    Event,
+    MultiagentProgress,
+    MultiagentStep,
+    ResearchChunkData,
+    ResearchStreamChunk,
+    UseCase,
+)
+from agents.research import prompts
+from agents.research.accounting import Coalescer
+from agents.research.citations import CitationFilter, sources_section
+from agents.research.state import JobState, LLMCall, StepFailed
+
+WRITE = "writing"
+ANALYSIS = "analysis"
+USE_CASES = "use_cases"
+MIN_USE_CASES = 3  # fewer valid ones than this (or than asked for) -> ask again once
+
+
+def _md_line(text: str) -> str:
+    return " ".join(text.replace("#", "").split())
+
+
+async def _stream_report(
+    state: JobState, step: str, role: Role, request: CompletionRequest, header: str,
+    *, all_sources: bool, parts: list[str],
+) -> AsyncIterator[Event]:  # fmt: skip
+    """Stream header + model text (citations checked) + sources; the text lands in `parts`."""
+    coalescer = Coalescer(state.deps.limits.chunk_chars)
+    cites = CitationFilter(state.registry.numbers())
+
+    def chunk(text: str | None) -> ResearchStreamChunk | None:
+        if not text:
+            return None
+        parts.append(text)
+        event = ResearchStreamChunk(
+            data=ResearchChunkData(chunk=text, chunk_index=state.chunk_index, step=step),
+            session_id=state.sid,
+        )
+        state.chunk_index += 1
+        return event
+
+    body_chars = 0
+    if (ev := chunk(coalescer.add(header))) is not None:
+        yield ev
+    call = LLMCall(state, step, state.llm(role), request)
+    async for event in call.events():
+        if isinstance(event, TextDelta):
+            text = cites.feed(event.text)
+            body_chars += len(text.strip())
+            if (ev := chunk(coalescer.add(text))) is not None:
+                yield ev
+        else:
+            yield event
+    tail = cites.flush()
+    body_chars += len(tail.strip())
+    if body_chars == 0:
+        raise StepFailed(step, "the model returned an empty report")
+    numbered = state.registry.numbered()
+    if not all_sources:
+        numbered = [(n, s) for n, s in numbered if n in cites.cited]
+    closing = "\n\n" + sources_section(numbered) if (numbered or all_sources) else "\n"
+    for text in (tail, closing):
+        if (ev := chunk(coalescer.add(text))) is not None:
+            yield ev
+    if (ev := chunk(coalescer.flush())) is not None:
+        yield ev
+    state.citations_removed += cites.removed
+    if cites.removed:
+        yield state.status(
+            f"{step}: removed {cites.removed} citation(s) to sources that were not gathered"
+        )
+
+
+async def write_report(state: JobState) -> AsyncIterator[Event]:
+    yield MultiagentStep(
+        step=WRITE, message="Writing the deep research report...", session_id=state.sid
+    )
+    limits = state.deps.limits
+    notes = [(q, prompts.clip(n, limits.notes_chars)) for q, n in state.notes]
+    request = prompts.report_request(
+        topic=state.topic,
+        company=state.company,
+        notes=notes,
+        sources=state.registry.numbered(),
+        language=state.request.language,
+        max_tokens=state.profile.report_tokens,
+    )
+    header = (
+        f"# Deep Research Report: {_md_line(state.topic)}\n\n"
+        f"*Prepared for {_md_line(state.company)}*\n\n"
+    )
+    parts: list[str] = []
+    async for event in _stream_report(
+        state, WRITE, Role.WRITER, request, header, all_sources=True, parts=parts
+    ):
+        yield event
+    state.report_md = "".join(parts)
+    yield MultiagentProgress(
+        step=WRITE, session_id=state.sid, progress_percent=70,
+        message=f"Report written ({len(state.report_md)} characters)",
+    )  # fmt: skip
+
+
+async def discover(state: JobState) -> AsyncIterator[Event]:
+    yield MultiagentStep(
+        step=ANALYSIS,
+        message=f"Analysing where AI fits {state.company}...",
+        session_id=state.sid,
+    )
+    request = prompts.discovery_request(
+        topic=state.topic,
+        company=state.company,
+        report=prompts.clip(state.report_md, state.deps.limits.report_chars_for_analysis),
+        company_profile=state.company_profile,
+        language=state.request.language,
+        max_tokens=state.profile.discovery_tokens,
+    )
+    header = f"# AI Discovery Report: {_md_line(state.company)}\n\n"
+    parts: list[str] = []
+    async for event in _stream_report(
+        state, ANALYSIS, Role.ANALYST, request, header, all_sources=False, parts=parts
+    ):
+        yield event
+    state.discovery_md = "".join(parts)
+    yield MultiagentProgress(
+        step=ANALYSIS, session_id=state.sid, progress_percent=82,
+        message=f"AI discovery report written ({len(state.discovery_md)} characters)",
+    )  # fmt: skip
+
+
+_SCORES = {"high": "High", "medium": "Medium", "med": "Medium", "low": "Low"}
+
+
+def validate_use_cases(structured: Any, *, limit: int) -> tuple[list[UseCase], list[str]]:
+    """Valid use cases (ids uc_1..) and what was wrong with the rest."""
+    raw = structured.get("use_cases") if isinstance(structured, dict) else None
+    if not isinstance(raw, list):
+        return [], ['the answer must be an object with a "use_cases" list']
+    valid: list[UseCase] = []
+    problems: list[str] = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"use case {i} is not an object")
+            continue
+        fields = {k: item.get(k) for k in prompts.USE_CASE_FIELDS}
+        for key in ("impact_score", "alignment_score"):
+            value = fields[key]
+            if isinstance(value, str):
+                fields[key] = _SCORES.get(value.strip().lower(), value)
+        for key, value in fields.items():
+            if isinstance(value, str):
+                fields[key] = value.strip()
+        empty = [k for k, v in fields.items() if isinstance(v, str) and not v]
+        if empty:
+            problems.append(f"use case {i}: empty {', '.join(empty)}")
+            continue
+        try:
+            uc = UseCase(id=f"uc_{len(valid) + 1}", **fields)
+        except ValidationError as exc:
+            where = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            problems.append(f"use case {i}: {where}")
+            continue
+        if any(uc.title.lower() == v.title.lower() for v in valid):
+            problems.append(f"use case {i} repeats the title {uc.title!r}")
+            continue
+        valid.append(uc)
+        if len(valid) >= limit:
+            break
+    return valid, problems
+
+
+async def _ask(state: JobState, request: CompletionRequest, out: list[Any]) -> AsyncIterator[Event]:
+    call = LLMCall(state, USE_CASES, state.llm(Role.ANALYST), request)
+    try:
+        async for event in call.events():
+            if isinstance(event, Event):
+                yield event
+    except LLMStructuredOutputError as exc:
+        out.extend([None, exc.raw])
+        return
+    assert call.result is not None
+    out.extend([call.result.structured, call.result.text])
+
+
+async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
+    yield MultiagentStep(
+        step=USE_CASES, message="Identifying and scoring AI use cases...", session_id=state.sid
+    )
+    count = state.profile.use_cases
+    request = prompts.use_cases_request(
+        topic=state.topic,
+        company=state.company,
+        discovery=prompts.clip(state.discovery_md, state.deps.limits.report_chars_for_analysis),
+        count=count,
+        language=state.request.language,
+    )
+    answer: list[Any] = []
+    async for event in _ask(state, request, answer):
+        yield event
+    valid, problems = validate_use_cases(answer[0], limit=count)
+    if problems and len(valid) >= min(MIN_USE_CASES, count):
+        yield state.status(f"Dropped {len(problems)} invalid use case(s): {problems[0]}")
+    elif len(valid) < min(MIN_USE_CASES, count):
+        yield state.status(
+            f"Only {len(valid)} valid use case(s); asking the model to repair its answer"
+        )
+        repaired: list[Any] = []
+        async for event in _ask(
+            state, prompts.use_cases_repair_request(request, answer[1], problems), repaired
+        ):
+            yield event
+        again, _ = validate_use_cases(repaired[0], limit=count)
+        if len(again) > len(valid):
+            valid = again
+    if not valid:
+        raise StepFailed(USE_CASES, "the model gave no valid use case, even when asked again")
+    state.use_cases = valid
+    yield MultiagentProgress(
+        step=USE_CASES, session_id=state.sid, progress_percent=90,
+        message=f"{len(valid)} use cases identified",
+    )  # fmt: skip
