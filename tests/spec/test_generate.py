@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from agents.llm.errors import LLMServerError
 from agents.protocol import GetSpecRequest
 from agents.spec.generate import getspec_pipeline
@@ -182,5 +184,28 @@ def test_regenerating_adds_a_version_per_workspace(tmp_path: Path) -> None:
                 events = await collect(getspec_pipeline(deps), request(), workspace=ws)
                 assert events[-1]["data"]["version"] == expected
             assert [v.version for v in await store.history("ws1", "project21")] == [1, 2]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(text="", structured=design()),  # tool-based structured output: no text
+        Reply(text="Here you go:\n```json\n" + json.dumps(design()) + "\n```\nDone."),  # prompt
+    ],
+    ids=["structured_only", "fenced_text_only"],
+)
+def test_spec_is_read_from_structured_field_or_from_fenced_text(
+    tmp_path: Path, reply: Reply
+) -> None:
+    """Providers differ in where the JSON comes back; both places are accepted."""
+
+    async def scenario() -> None:
+        llm = ScriptedLLM().enqueue(RATIONALE, reply)
+        async with sql_store(tmp_path) as store:
+            events = await collect(getspec_pipeline(make_deps(llm, store)), request())
+            assert types(events)[-1] == "architecture"
+            assert len(llm.requests) == 2
 
     asyncio.run(scenario())
