@@ -1,0 +1,292 @@
+"""Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, LM Studio, OpenAI) over httpx + SSE.
+
+POST `{base_url}/chat/completions` with `stream: true` and `stream_options.include_usage`; the
+SSE `data:` payloads are chat.completion.chunk objects ending with `[DONE]`. Structured output:
+- `json_schema`: `response_format={"type": "json_schema", "json_schema": {name, schema, strict}}`
+  (OpenAI, vLLM, llama.cpp's own server);
+- `json_object`: `response_format={"type": "json_object", "schema": ...}` (llama-cpp-python);
+- `prompt`: the schema is put into the system prompt and the answer validated.
+Usage comes from the server's usage chunk; a server that sends none gets the output counted in
+chunks and the input as 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import httpx
+
+from agents.llm import errors as e
+from agents.llm.anthropic_errors import parse_retry_after
+from agents.llm.port import (
+    Capabilities,
+    Completed,
+    CompletionRequest,
+    CompletionResult,
+    LLMEvent,
+    TextDelta,
+    Usage,
+)
+from agents.llm.retry import RetryPolicy, retrying_stream
+from agents.llm.sse import decode_lines
+from agents.llm.structured import parse_structured
+
+PROVIDER = "openai"
+StructuredMode = Literal["json_schema", "json_object", "prompt"]
+
+
+class OpenAICompatibleLLM:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        structured_mode: StructuredMode = "json_schema",
+        retry: RetryPolicy | None = None,
+        # Timeouts
+        timeout: float = 600.0,
+        connect_timeout: float = 10.0,
+        # Limits
+        context_window: int = 8192,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._model = model
+        self._api_key = api_key
+        self._own_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout)
+        )
+        self._structured_mode = structured_mode
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._capabilities = Capabilities(
+            web_search=False,
+            structured_output="prompt" if structured_mode == "prompt" else "json_schema",
+            context_window=context_window,
+        )
+
+    @property
+    def provider(self) -> str:
+        return PROVIDER
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        timeout = request.timeout if request.timeout is not None else self._timeout
+        return retrying_stream(
+            lambda: self._attempt(request),
+            policy=self._retry,
+            attempt_timeout=timeout,
+            provider=PROVIDER,
+        )
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
+
+    async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        body = build_body(request, self._model, self._structured_mode)
+        headers = {"accept": "text/event-stream"}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        texts: list[str] = []
+        usage: Usage | None = None
+        finish = ""
+        done = False
+        model = self._model
+        chunks = 0
+        try:
+            async with self._client.stream("POST", self._url, json=body, headers=headers) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise translate_status(resp.status_code, resp.text, resp.headers)
+                async for sse in decode_lines(resp.aiter_lines()):
+                    if sse.data.strip() == "[DONE]":
+                        done = True
+                        break
+                    payload = json.loads(sse.data)
+                    if "error" in payload:
+                        raise translate_error_payload(payload["error"])
+                    model = payload.get("model") or model
+                    for choice in payload.get("choices") or ():
+                        text = (choice.get("delta") or {}).get("content") or ""
+                        if text:
+                            chunks += 1
+                            texts.append(text)
+                            yield TextDelta(text)
+                        finish = choice.get("finish_reason") or finish
+                    if payload.get("usage"):
+                        usage = _usage(payload["usage"])
+        except httpx.HTTPError as exc:
+            raise translate_transport(exc) from exc
+        except json.JSONDecodeError as exc:
+            raise e.LLMServerError(f"malformed stream chunk: {exc}", provider=PROVIDER) from exc
+        if not done and not finish:
+            # e.g. llama-cpp-python's server answers 200 and closes the stream on a prompt
+            # longer than its context: never pass that off as an empty answer.
+            raise e.LLMServerError(
+                "the stream ended before the model finished (no finish_reason, no [DONE])",
+                provider=PROVIDER,
+            )
+        finish = finish or "stop"
+        text = "".join(texts)
+        structured = None
+        if request.json_schema is not None:
+            if finish == "length":
+                raise e.LLMStructuredOutputError(
+                    "the structured output was cut off at max_tokens", provider=PROVIDER, raw=text
+                )
+            structured = parse_structured(text, request.json_schema, provider=PROVIDER)
+        yield Completed(
+            CompletionResult(
+                text=text,
+                usage=usage or Usage(output_tokens=chunks),
+                stop_reason=_STOP_REASONS.get(finish, finish),
+                model=model,
+                structured=structured,
+            )
+        )
+
+
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+
+
+def build_body(request: CompletionRequest, model: str, mode: StructuredMode) -> dict[str, Any]:
+    system = request.system
+    if request.json_schema is not None and mode == "prompt":
+        system += (
+            "\n\nAnswer with one JSON object valid against this JSON schema, and nothing else:\n"
+            + json.dumps(request.json_schema)
+        )
+    messages: list[dict[str, str]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages += [{"role": m.role, "content": m.content} for m in request.messages]
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": request.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.json_schema is not None and mode == "json_schema":
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": request.schema_name,
+                "schema": dict(request.json_schema),
+                "strict": True,
+            },
+        }
+    elif request.json_schema is not None and mode == "json_object":
+        body["response_format"] = {"type": "json_object", "schema": dict(request.json_schema)}
+    return body
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    details = raw.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cache_read_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+# ----------------------------------------------------------------------------- error translation
+
+BY_STATUS: dict[int, type[e.LLMError]] = {
+    400: e.LLMBadRequestError,
+    401: e.LLMAuthenticationError,
+    402: e.LLMAuthenticationError,
+    403: e.LLMAuthenticationError,
+    404: e.LLMBadRequestError,
+    408: e.LLMTimeoutError,
+    409: e.LLMServerError,
+    413: e.LLMBadRequestError,
+    422: e.LLMBadRequestError,
+    429: e.LLMRateLimitError,
+    503: e.LLMOverloadedError,
+    529: e.LLMOverloadedError,
+}
+
+
+def status_class(status: int) -> type[e.LLMError]:
+    if status in BY_STATUS:
+        return BY_STATUS[status]
+    if status >= 500:
+        return e.LLMServerError
+    return e.LLMBadRequestError
+
+
+def translate_status(status: int, text: str, headers: httpx.Headers) -> e.LLMError:
+    message = text
+    try:
+        detail = json.loads(text).get("error")
+        if isinstance(detail, dict):
+            message = str(detail.get("message") or text)
+        elif isinstance(detail, str):
+            message = detail
+    except (ValueError, AttributeError):
+        pass
+    cls = status_class(status)
+    if cls is e.LLMBadRequestError and "context" in message.lower():
+        cls = e.LLMContextLengthError
+    if issubclass(cls, e.LLMRetryableError):
+        retry_after = parse_retry_after(headers.get("retry-after-ms"), headers.get("retry-after"))
+        return cls(message, provider=PROVIDER, status_code=status, retry_after=retry_after)
+    return cls(message, provider=PROVIDER, status_code=status)
+
+
+def translate_error_payload(detail: Any) -> e.LLMError:
+    if not isinstance(detail, dict):
+        return e.LLMServerError(str(detail), provider=PROVIDER)
+    code = detail.get("code")
+    status = code if isinstance(code, int) else 500
+    return translate_status(status, json.dumps({"error": detail}), httpx.Headers())
+
+
+# httpx exception classes -> ours; the most specific class in an error's MRO wins.
+BY_HTTPX_CLASS: dict[type[Exception], type[e.LLMError]] = {
+    httpx.TimeoutException: e.LLMTimeoutError,
+    httpx.ConnectError: e.LLMConnectionError,
+    httpx.ReadError: e.LLMConnectionError,
+    httpx.WriteError: e.LLMConnectionError,
+    httpx.CloseError: e.LLMConnectionError,
+    httpx.RemoteProtocolError: e.LLMConnectionError,
+    httpx.LocalProtocolError: e.LLMBadRequestError,
+    httpx.ProxyError: e.LLMConnectionError,
+    httpx.UnsupportedProtocol: e.LLMConfigurationError,
+    httpx.NetworkError: e.LLMConnectionError,
+    httpx.ProtocolError: e.LLMConnectionError,
+    httpx.TransportError: e.LLMConnectionError,
+    httpx.DecodingError: e.LLMServerError,
+    httpx.TooManyRedirects: e.LLMServerError,
+    httpx.HTTPStatusError: e.LLMServerError,
+    httpx.HTTPError: e.LLMConnectionError,
+}
+
+
+def httpx_class_target(cls: type[BaseException]) -> type[e.LLMError]:
+    return next((BY_HTTPX_CLASS[c] for c in cls.__mro__ if c in BY_HTTPX_CLASS), e.LLMError)
+
+
+def translate_transport(exc: httpx.HTTPError) -> e.LLMError:
+    cls = httpx_class_target(type(exc))
+    message = f"{type(exc).__name__}: {exc}"
+    if issubclass(cls, e.LLMRetryableError):
+        return cls(message, provider=PROVIDER)
+    return cls(message, provider=PROVIDER)
