@@ -24,6 +24,7 @@ from agents.errors import InvalidRequest
 from agents.llm.port import CompletionRequest, Message, WebSearchOptions
 
 _CITE = re.compile(r"\[S(\d+)\]")
+_PART = re.compile(r" \(part \d+\)$")
 
 
 class ContextTooSmall(InvalidRequest):
@@ -165,8 +166,7 @@ def select_report(
     full = "\n".join(rendered[s.number] for s in sections)
     if estimate_tokens(full) <= budget:
         return list(sections), True, full
-    outline_lines = [f"[{s.label}] {s.title}" for s in sections]
-    outline = _outline(outline_lines, budget // 5)
+    outline = _outline(_outline_lines(sections), budget // 5)
     remaining = budget - estimate_tokens(outline)
     ranked: list[Section] = []
     for query in queries:
@@ -201,6 +201,21 @@ def cited_sections(answer: str, shown: Sequence[Section]) -> list[str]:
 def _queries(messages: Sequence[Message]) -> list[str]:
     users = [m.content for m in messages if m.role == "user"]
     return [users[-1], "\n".join(users[-2:])] if users else []
+
+
+def _outline_lines(sections: Sequence[Section]) -> list[str]:
+    """One line per heading; the size-split parts of a heading share it as a label range."""
+    groups: list[tuple[str, int, int]] = []
+    for s in sections:
+        base = _PART.sub("", s.title)
+        if groups and groups[-1][0] == base and groups[-1][2] == s.number - 1:
+            groups[-1] = (base, groups[-1][1], s.number)
+        else:
+            groups.append((base, s.number, s.number))
+    return [
+        f"[S{first}] {title}" if first == last else f"[S{first}-S{last}] {title}"
+        for title, first, last in groups
+    ]
 
 
 def _outline(lines: list[str], budget: int) -> str:

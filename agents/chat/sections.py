@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agents.chat.tokens import estimate_tokens
+from agents.chat.tokens import CHARS_PER_TOKEN, estimate_tokens
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -100,7 +100,7 @@ def _split_by_size(text: str, max_tokens: int) -> list[str]:
 def _hard_split(unit: str, max_tokens: int) -> list[str]:
     if estimate_tokens(unit) <= max_tokens:
         return [unit]
-    width = max(1, max_tokens * 3)
+    width = max(1, (max_tokens - 1) * CHARS_PER_TOKEN)
     parts: list[str] = []
     rest = unit
     while rest:
