@@ -69,7 +69,7 @@ class SynthCheck(Protocol):
     """agents.deploy.synth.check_repository with cdk_cli/timeout bound (functools.partial)."""
 
     def __call__(
-        self, repo_dir: Path, *, on_step: Callable[[str], None] | None = None
+        self, repo_dir: Path, *, on_step: Callable[[str, int], Any] | None = None
     ) -> Coroutine[Any, Any, Any]: ...
 
 
@@ -131,17 +131,20 @@ def deploy_pipeline(deps: DeployDeps) -> Pipeline:
 async def _synth(
     deps: DeployDeps, repo_dir: Path, tracker: ProgressTracker
 ) -> AsyncIterator[ProgressUpdate]:
-    """Run the synth check, relaying its steps as progress (5..9%) while it runs."""
-    steps: asyncio.Queue[str] = asyncio.Queue()
-    task = asyncio.create_task(deps.synth_check(repo_dir, on_step=steps.put_nowait))
+    """Run the synth check, relaying its steps ("Check - X", percent of the check) as 5..9%."""
+    steps: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+
+    def on_step(name: str, percent: int) -> None:
+        steps.put_nowait((name, percent))
+
+    task = asyncio.create_task(deps.synth_check(repo_dir, on_step=on_step))
     try:
-        pct = 5
         while not task.done() or not steps.empty():
             getter = asyncio.ensure_future(steps.get())
             await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
             if getter.done():
-                pct = min(pct + 1, 9)
-                yield tracker.stage(pct, "Synth", getter.result())
+                name, percent = getter.result()
+                yield tracker.stage(5 + 4 * max(0, min(percent, 100)) // 100, "", name)
             else:
                 getter.cancel()
         await task  # re-raises the check's failure
@@ -191,7 +194,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             region=deps.region,
             description=job.description,
         )
-        yield _status(tracker.stage(5, "Synth", "CDK synth"))
+        yield _status(tracker.stage(5, "Check", "Start"))
         try:
             async for update in _synth(deps, repo_dir, tracker):
                 yield _status(update)

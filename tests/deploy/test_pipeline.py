@@ -61,13 +61,13 @@ class SynthDouble:
     calls: int = 0
 
     async def __call__(
-        self, repo_dir: Path, *, on_step: Callable[[str], None] | None = None
+        self, repo_dir: Path, *, on_step: Callable[[str, int], None] | None = None
     ) -> None:
         self.calls += 1
         assert (repo_dir / "runtime" / "serve.py").is_file()
         if on_step is not None:
-            on_step("npm ci")
-            on_step("cdk synth")
+            on_step("Check - Runtime tests", 15)
+            on_step("Check - CDK synth", 40)
         if self.fail_with is not None:
             raise PipelineFailed("synth exited with 1", step="synth", details=[self.fail_with])
 
@@ -172,7 +172,9 @@ async def test_deploy_streams_reference_sequence_and_serves_endpoint(world: Worl
     assert percents == sorted(percents)
     assert percents[-1] == 100
     assert all(" - " in s["message"] for s in statuses)
-    assert "Local deploy - Health check" in [s["message"] for s in statuses]
+    messages = [s["message"] for s in statuses]
+    assert "Check - CDK synth" in messages
+    assert "Local deploy - Health check" in messages
 
     async with httpx.AsyncClient() as client:
         resp = await client.post(second["agent_endpoint"], json={"input": "hi"})

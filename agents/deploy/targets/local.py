@@ -193,11 +193,15 @@ class LocalTarget:
 
     # -- service lifecycle ---------------------------------------------------------------------
 
-    async def restore_apps(self, store: DeploymentStore) -> list[str]:
+    async def restore_apps(self, store: DeploymentStore | None = None) -> list[str]:
         """Restart every app recorded as deployed on this target; return the app ids started.
 
-        An app that fails to start is left out (and stays recorded); the others still start.
+        Call at service start (after the gateway exists). `store` defaults to the one given to
+        the constructor. An app that fails to start is left out (and stays recorded).
         """
+        store = store or self._deployments
+        if store is None:
+            raise ValueError("restore_apps needs a DeploymentStore")
         started: list[str] = []
         for rec in await store.list_deployed(target=self.name):
             if rec.revision is None or self._sup.current(rec.app_id) is not None:
