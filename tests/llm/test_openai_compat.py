@@ -15,8 +15,8 @@ import pytest
 
 from agents.llm.errors import (
     LLMConnectionError,
-    LLMServerError,
     LLMRetriesExhaustedError,
+    LLMServerError,
 )
 from agents.llm.local_models import TINY, availability, packaged_file
 from agents.llm.openai_compat import OpenAICompatibleLLM
