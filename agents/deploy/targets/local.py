@@ -110,8 +110,10 @@ class LocalTarget:
         *,
         router: AppRouter,
         supervisor: ProcessSupervisor,
+        deployments: DeploymentStore | None = None,
     ) -> None:
         self._cfg = config
+        self._deployments = deployments
         self._router = router
         self._sup = supervisor
         self._locks: dict[str, asyncio.Lock] = {}
