@@ -1,0 +1,295 @@
+"""Helpers for research pipeline tests: stores, scripted models per role, probes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agents.errors import NotFound
+from agents.llm.port import (
+    Capabilities,
+    Completed,
+    CompletionRequest,
+    LLMEvent,
+    RetryScheduled,
+    Role,
+    SearchHit,
+    StaticRegistry,
+)
+from agents.pipeline import JobContext
+from agents.protocol import Event, ResearchRequest
+from agents.research.config import ResearchLimits
+from agents.research.deps import ResearchDeps
+from agents.research.pipeline import research_pipeline
+from agents.research.policy import ContentPolicy
+from agents.research.store import NewProject, ProjectRecord, ReportRef
+from agents.sources.base import SourceProvider
+from agents.sources.corpus import CorpusProvider
+from server.storage.local import LocalArtifactStore
+from tests.support.scripted_llm import Reply, ScriptedLLM
+
+WORKSPACE = "ws_test"
+
+
+class MemoryProjectStore:
+    """An in-memory ProjectStore with the same workspace rules as the SQL one."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, ProjectRecord] = {}
+        self._n = 0
+
+    def _get(self, workspace_id: str, project_id: str) -> ProjectRecord:
+        rec = self.projects.get(project_id)
+        if rec is None or rec.workspace_id != workspace_id:
+            raise NotFound(project_id)
+        return rec
+
+    async def create_project(self, workspace_id: str, project: NewProject) -> str:
+        self._n += 1
+        pid = f"project{self._n}"
+        now = datetime.now(UTC)
+        self.projects[pid] = ProjectRecord(
+            pid, workspace_id, project.user_id, project.session_id, project.company_name,
+            project.company_url, project.prompt, project.depth, project.language, "running",
+            now, now,
+        )  # fmt: skip
+        return pid
+
+    async def add_report(self, workspace_id: str, project_id: str, report: ReportRef) -> None:
+        rec = self._get(workspace_id, project_id)
+        self.projects[project_id] = replace(rec, reports={**rec.reports, report.file_type: report})
+
+    async def complete_project(
+        self,
+        workspace_id: str,
+        project_id: str,
+        *,
+        use_cases: Sequence[Mapping[str, Any]],
+        usage: Mapping[str, Any],
+    ) -> None:
+        rec = self._get(workspace_id, project_id)
+        self.projects[project_id] = replace(
+            rec, status="complete", use_cases=list(use_cases), usage=dict(usage)
+        )
+
+    async def fail_project(self, workspace_id: str, project_id: str, *, error: str) -> None:
+        rec = self._get(workspace_id, project_id)
+        self.projects[project_id] = replace(rec, status="failed", error=error)
+
+    async def get_project(self, workspace_id: str, project_id: str) -> ProjectRecord:
+        return self._get(workspace_id, project_id)
+
+    async def list_projects(
+        self, workspace_id: str, *, user_id: str | None = None, limit: int = 50
+    ) -> list[ProjectRecord]:
+        return [p for p in self.projects.values() if p.workspace_id == workspace_id][:limit]
+
+    async def find_report_by_url(
+        self, workspace_id: str, url: str
+    ) -> tuple[ProjectRecord, ReportRef] | None:
+        for p in self.projects.values():
+            for r in p.reports.values():
+                if p.workspace_id == workspace_id and r.url == url:
+                    return p, r
+        return None
+
+
+async def fake_pdf(
+    markdown: str, *, title: str, subtitle: str = "", meta: Mapping[str, str] | None = None
+) -> bytes:
+    """A fast stand-in for the PDF renderer: a PDF header and the text (not a real layout)."""
+    return b"%PDF-1.4\n% test render\n" + title.encode() + b"\n" + markdown.encode()
+
+
+@dataclass
+class ConcurrencyProbe:
+    """Wraps an LLM; counts streams in flight and can hold them until `hold_until` overlap."""
+
+    inner: ScriptedLLM
+    hold_until: int = 0
+    active: int = 0
+    peak: int = 0
+    _gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            if self.hold_until and self.peak >= self.hold_until:
+                self._gate.set()
+            if self.hold_until:
+                # Proceeds only once `hold_until` calls were in flight together.
+                await asyncio.wait_for(self._gate.wait(), timeout=10)
+            async for event in self.inner.stream(request):
+                yield event
+        finally:
+            self.active -= 1
+
+
+@dataclass
+class RetryOnce:
+    """Wraps an LLM; announces one retry (as a provider would) before the real answer."""
+
+    inner: ScriptedLLM
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        yield RetryScheduled(attempt=1, delay=0.0, reason="overloaded_error (529)")
+        async for event in self.inner.stream(request):
+            yield event
+
+
+@dataclass
+class WebSearchLLM(ScriptedLLM):
+    """A scripted model with server-side web search: every answer carries `hits`."""
+
+    hits: tuple[SearchHit, ...] = ()
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        async for event in super().stream(request):
+            if isinstance(event, Completed) and request.web_search is not None:
+                event = Completed(replace(event.result, sources=self.hits))
+            yield event
+
+
+PLAN = {
+    "questions": [
+        "How large is the market for AI in financial services?",
+        "Which banks lead in AI-based fraud detection?",
+        "What does the EU AI Act require for credit scoring?",
+    ]
+}
+
+USE_CASES = {
+    "use_cases": [
+        {
+            "title": f"Use case {i}",
+            "description": f"Description {i}",
+            "business_value": "Saves analyst time",
+            "impact_score": "High",
+            "implementation": "Start with a pilot",
+            "estimated_roi": "150% in 2 years",
+            "alignment_score": "Medium",
+        }
+        for i in range(1, 4)
+    ]
+}
+
+REPORT = (
+    "## Executive Summary\nBanks invest in AI [1]. Fraud models cut losses [2][99].\n\n"
+    "## Market Analysis\nThe market grows fast [3, 42].\n\n"
+    "## Key Findings\n- Regulation matters [Source 2]\n\n## Recommendations\nStart small [1].\n"
+)
+DISCOVERY = (
+    "## Company Context\nTestCompany is a bank [1].\n\n## AI Opportunities\nFraud [2].\n\n"
+    "## Readiness and Risks\nData quality.\n\n## Roadmap\nPilot first [7].\n"
+)
+
+
+@dataclass
+class Models:
+    planner: ScriptedLLM
+    researcher: ScriptedLLM
+    writer: ScriptedLLM
+    analyst: ScriptedLLM
+
+    def registry(self, **override: Any) -> StaticRegistry:
+        by_role = {
+            Role.PLANNER: override.get("planner", self.planner),
+            Role.RESEARCHER: override.get("researcher", self.researcher),
+            Role.WRITER: override.get("writer", self.writer),
+            Role.ANALYST: override.get("analyst", self.analyst),
+        }
+        return StaticRegistry(default=self.planner, by_role=by_role)
+
+    def total_requests(self) -> int:
+        return sum(
+            len(m.requests) for m in (self.planner, self.researcher, self.writer, self.analyst)
+        )
+
+
+def scripted_models(
+    *,
+    plan: dict[str, Any] | None = None,
+    report: str = REPORT,
+    discovery: str = DISCOVERY,
+    use_cases: dict[str, Any] | None = None,
+    notes: str = "- Banks use AI for fraud [1].\n- Market grows [2] [55].",
+) -> Models:
+    return Models(
+        planner=ScriptedLLM().enqueue(plan or PLAN),
+        researcher=ScriptedLLM(fallback=Reply(text=notes, chunk_size=16)),
+        writer=ScriptedLLM().enqueue(Reply(text=report, chunk_size=7)),
+        analyst=ScriptedLLM().enqueue(Reply(text=discovery, chunk_size=9), use_cases or USE_CASES),
+    )
+
+
+def make_deps(
+    models: Models,
+    tmp_path: Path,
+    *,
+    sources: Sequence[SourceProvider] | None = None,
+    projects: MemoryProjectStore | None = None,
+    limits: ResearchLimits | None = None,
+    policy: ContentPolicy | None = None,
+    render_pdf: Any = fake_pdf,
+    **llm_override: Any,
+) -> ResearchDeps:
+    return ResearchDeps(
+        llms=models.registry(**llm_override),
+        artifacts=LocalArtifactStore(tmp_path / "artifacts", "http://127.0.0.1:8000"),
+        sources=list(sources) if sources is not None else [CorpusProvider(None)],
+        projects=projects or MemoryProjectStore(),
+        policy=policy or ContentPolicy.default(),
+        limits=limits or ResearchLimits(),
+        render_pdf=render_pdf,
+    )
+
+
+def request(**fields: Any) -> ResearchRequest:
+    base: dict[str, Any] = {
+        "prompt": "AI adoption in banking and fraud detection",
+        "company_name": "TestCompany",
+        "company_url": "https://example.com/",
+        "user_id": "user123",
+        "session_id": "session456",
+    }
+    base.update(fields)
+    return ResearchRequest(**base)
+
+
+async def run_job(deps: ResearchDeps, req: ResearchRequest | None = None) -> list[Event]:
+    pipeline = research_pipeline(deps)
+    ctx = JobContext(job_id="job_1", workspace_id=WORKSPACE, endpoint="research")
+    return [e async for e in pipeline(req or request(), ctx)]
+
+
+def of_type(events: Sequence[Event], type_: str) -> list[Any]:
+    return [e for e in events if e.type == type_]
