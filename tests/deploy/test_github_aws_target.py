@@ -225,3 +225,78 @@ async def test_bad_token_is_target_unavailable(
     with pytest.raises(DeployError) as info:
         await target.publish(JOB, rendered(tmp_path, "v1"))
     assert info.value.code == "github_unauthorized"
+
+
+async def test_pipeline_on_github_target_streams_reference_sequence(
+    tmp_path: Path, github_double: GitHubDouble, moto_url: str
+) -> None:
+    """The whole /deploy stream on github_aws: repo URL first, then CI steps, then endpoint."""
+    from agents.deploy.pipeline import DeployDeps, deploy_pipeline
+    from agents.deploy.targets.base import app_name_for
+    from agents.pipeline import JobContext
+    from agents.protocol import DeployRequest, event_to_dict
+    from agents.spec.validation import canonical_json
+    from server.db.base import Base, make_engine, make_sessionmaker
+    from server.db.deployments import SqlDeploymentStore
+    from server.db.specs import SqlSpecStore
+    from tests.deploy.test_pipeline import ARCH, SynthDouble, fake_render
+
+    app = app_name_for("ws1", "proj")
+    client = boto3.client(
+        "cloudformation",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_stack(
+        StackName=app,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"EndpointUrl": {"Value": ENDPOINT}, "UsagePlanId": {"Value": "plan9"}},
+            }
+        ),
+    )
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sessions = make_sessionmaker(engine)
+    specs, deployments = SqlSpecStore(sessions), SqlDeploymentStore(sessions)
+    await specs.append(
+        "ws1",
+        "proj",
+        user_id="u1",
+        action="generate",
+        instruction="x",
+        spec_json=canonical_json(ARCH),
+    )
+    deps = DeployDeps(
+        specs=specs,
+        deployments=deployments,
+        targets={"github_aws": make_target(github_double, client)},
+        default_target="github_aws",
+        render=fake_render,
+        synth_check=SynthDouble(),
+        work_dir=tmp_path / "work",
+    )
+    try:
+        req = DeployRequest(user_id="u1", project_id="proj", github_username="alice")
+        ctx = JobContext(job_id="j", workspace_id="ws1", endpoint="deploy")
+        events = [event_to_dict(e) async for e in deploy_pipeline(deps)(req, ctx)]
+    finally:
+        client.delete_stack(StackName=app)
+        await engine.dispose()
+    first, second = (e["data"] for e in events if e["type"] == "deployment_complete")
+    assert first["github_repo"] == f"https://github.com/Qubitz-202/{app}"
+    assert first["message"].startswith(f"Code pushed to Qubitz-202/{app}.")
+    assert second["agent_endpoint"] == ENDPOINT
+    statuses = [e["data"] for e in events if e["type"] == "status"]
+    assert "Deploy CDK - Deploy with CDK" in [s["message"] for s in statuses]
+    percents = [s["progress_percent"] for s in statuses]
+    assert percents == sorted(percents)
+    assert percents[-1] == 100
+    live = await deployments.get_deployed("ws1", "proj")
+    assert live is not None
+    assert live.usage_plan_id == "plan9"
+    assert live.target == "github_aws"
