@@ -17,6 +17,7 @@ import html
 import re
 import threading
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -241,8 +242,19 @@ def render_document_html(
 _RENDER_LOCK = threading.Lock()
 
 
+def _weasyprint() -> Any:
+    """The weasyprint module, imported on first use. Its import-time notice that
+    libharfbuzz-subset0 is missing (it then subsets fonts with fontTools) is not an error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+        import weasyprint
+        import weasyprint.urls
+    return weasyprint
+
+
 def _refusing_fetcher() -> Any:
     """A WeasyPrint URL fetcher that serves `data:` URLs and refuses everything else."""
+    _weasyprint()
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):  # type: ignore[misc]
@@ -257,10 +269,9 @@ def _refusing_fetcher() -> Any:
 def html_to_pdf(document_html: str) -> bytes:
     """Render a complete HTML page to PDF bytes without fetching any external resource."""
     try:
-        from weasyprint import HTML
-
         with _RENDER_LOCK:
-            pdf = HTML(string=document_html, url_fetcher=_refusing_fetcher()).write_pdf()
+            html_class = _weasyprint().HTML
+            pdf = html_class(string=document_html, url_fetcher=_refusing_fetcher()).write_pdf()
     except ReportRenderError:
         raise
     except Exception as exc:  # translate the renderer's failures at the boundary
