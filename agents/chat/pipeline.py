@@ -45,10 +45,11 @@ from agents.chat.sections import split_report
 from agents.chat.session import ChatSessionState, ChatSessionStore, TurnRecord
 from agents.chat.tokens import estimate_tokens
 from agents.errors import InvalidRequest, NotFound, QubitzError, UpstreamError
-from agents.llm.errors import LLMError
+from agents.llm.errors import LLMContextLengthError, LLMError
 from agents.llm.port import (
     Completed,
     CompletionResult,
+    LLMEvent,
     LLMRegistry,
     Message,
     QueueWait,
@@ -179,69 +180,80 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
     def instructions(whole: bool) -> str:
         return make_instructions(request.company_name, web_search=web is not None, whole=whole)
 
-    try:
-        plan = build_prompt(
-            sections=sections,
-            messages=[Message(m.role, m.content) for m in request.messages],
-            instructions=instructions,
-            limits=PromptLimits(
-                context_window=caps.context_window,
-                max_output_tokens=config.report_max_tokens
-                if generate
-                else config.max_output_tokens,
-                max_sections=config.max_sections,
-            ),
-            web_search=web,
-            cache_system=caps.prompt_caching,
+    messages = [Message(m.role, m.content) for m in request.messages]
+    prompt_cap: int | None = None
+    for attempt in (1, 2):
+        try:
+            plan = build_prompt(
+                sections=sections,
+                messages=messages,
+                instructions=instructions,
+                limits=PromptLimits(
+                    context_window=caps.context_window,
+                    max_output_tokens=config.report_max_tokens
+                    if generate
+                    else config.max_output_tokens,
+                    max_sections=config.max_sections,
+                    max_prompt_tokens=prompt_cap,
+                ),
+                web_search=web,
+                cache_system=caps.prompt_caching,
+            )
+        except ContextTooSmall as exc:
+            yield ChatError(error=exc.code, message=exc.message, session_id=sid)
+            return
+        if used + plan.estimated_prompt_tokens >= limit:
+            yield _limit_error(
+                sid,
+                f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the "
+                f"session has used {used} of its {limit}-token budget.",
+            )
+            return
+        left = limit - used - plan.estimated_prompt_tokens
+        completion = replace(
+            plan.request,
+            max_tokens=max(1, min(plan.request.max_tokens, left)),
+            timeout=config.model_timeout,
         )
-    except ContextTooSmall as exc:
-        yield ChatError(error=exc.code, message=exc.message, session_id=sid)
-        return
-    if used + plan.estimated_prompt_tokens >= limit:
-        yield _limit_error(
-            sid,
-            f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the session has "
-            f"used {used} of its {limit}-token budget.",
-        )
-        return
-    left = limit - used - plan.estimated_prompt_tokens
-    completion = replace(
-        plan.request,
-        max_tokens=max(1, min(plan.request.max_tokens, left)),
-        timeout=config.model_timeout,
-    )
 
-    pending: str | None = None
-    searches: list[str] = []
-    result: CompletionResult | None = None
-    try:
-        async for event in llm.stream(completion):
-            if isinstance(event, TextDelta):
-                if not event.text:
-                    continue
-                if pending is not None:
-                    yield ChatChunk(chunk=pending, is_final=False, session_id=sid)
-                pending = event.text
-            elif isinstance(event, RetryScheduled):
+        pending: str | None = None
+        searches: list[str] = []
+        result: CompletionResult | None = None
+        try:
+            async for event in llm.stream(completion):
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    if pending is not None:
+                        yield ChatChunk(chunk=pending, is_final=False, session_id=sid)
+                    pending = event.text
+                elif isinstance(event, Completed):
+                    result = event.result
+                else:
+                    status = _status_for(event)
+                    if isinstance(event, WebSearchPerformed):
+                        searches.append(event.query)
+                    if status:
+                        yield ChatStatus(message=status, session_id=sid)
+        except LLMContextLengthError as exc:
+            if attempt == 1 and pending is None:
+                # Our estimate was optimistic for this text: retry once with half the prompt.
+                prompt_cap = plan.estimated_prompt_tokens // 2
                 yield ChatStatus(
-                    message=f"Model busy ({event.reason[:120]}); retrying in {event.delay:.0f} s",
+                    message="The prompt was too long for the model; retrying with less context",
                     session_id=sid,
                 )
-            elif isinstance(event, QueueWait):
-                yield ChatStatus(
-                    message=f"Waiting for the model (position {event.position} in queue)",
-                    session_id=sid,
-                )
-            elif isinstance(event, WebSearchPerformed):
-                searches.append(event.query)
-                yield ChatStatus(message=f"Searching the web: {event.query}", session_id=sid)
-            elif isinstance(event, Completed):
-                result = event.result
-    except LLMError as exc:
-        yield ChatError(
-            error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
-        )
-        return
+                continue
+            yield ChatError(
+                error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
+            )
+            return
+        except LLMError as exc:
+            yield ChatError(
+                error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
+            )
+            return
+        break
     if result is None:
         yield ChatError(error=MODEL_ERROR, message="The model returned no result.", session_id=sid)
         return
@@ -350,6 +362,16 @@ def _session_info(request: ChatRequest, state: ChatSessionState, limit: int) -> 
             limit_reached=state.total_tokens >= limit,
         ),
     )
+
+
+def _status_for(event: LLMEvent) -> str:
+    if isinstance(event, RetryScheduled):
+        return f"Model busy ({event.reason[:120]}); retrying in {event.delay:.0f} s"
+    if isinstance(event, QueueWait):
+        return f"Waiting for the model (position {event.position} in queue)"
+    if isinstance(event, WebSearchPerformed):
+        return f"Searching the web: {event.query}"
+    return ""
 
 
 def _limit_error(session_id: str, detail: str) -> ChatError:

@@ -37,6 +37,7 @@ class PromptLimits:
     max_output_tokens: int
     max_sections: int = 8
     history_share: float = 0.35  # of the space left after instructions and output
+    max_prompt_tokens: int | None = None  # a tighter cap on the prompt than the window gives
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def build_prompt(
     # Budget with the longer (partial-report) instructions; show the whole-report ones if it fits.
     frame = instructions(False) + "\n\n<report>\n\n</report>"
     available = window - max_out - margin - estimate_tokens(frame)
+    if limits.max_prompt_tokens is not None:
+        available = min(available, limits.max_prompt_tokens - estimate_tokens(frame))
     if available < 64:
         raise ContextTooSmall(
             f"the model's context window ({window} tokens) is too small for a chat turn"

@@ -7,10 +7,11 @@ import pytest
 
 from agents.chat import MemoryChatSessionStore
 from agents.chat.tokens import estimate_tokens
+from agents.llm.errors import LLMContextLengthError
 from agents.llm.port import Capabilities
 from tests.chat.helpers import chat_request, make_deps, run_turn
 from tests.chat.memory_store import MemoryArtifactStore
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.anyio
 
@@ -99,3 +100,28 @@ async def test_long_history_is_trimmed_to_the_newest_messages(
     assert sent[0].role == "user"
     assert len(sent) < len(messages)
     assert "answer 39" in sent[-2].content
+
+
+async def test_context_length_rejection_retries_once_with_less_context(
+    http_client: httpx.AsyncClient,
+) -> None:
+    """When the provider rejects the prompt as too long, the turn retries with a smaller prompt
+    (fewer sections) and still completes; a second rejection is MODEL_ERROR."""
+    report = _big_report()
+    llm = ScriptedLLM(capabilities=Capabilities(context_window=12000)).enqueue(
+        Reply(error=LLMContextLengthError("prompt is too long")), "ok"
+    )
+    deps = make_deps(llm, MemoryChatSessionStore(), MemoryArtifactStore(), http_client)
+    events = await run_turn(deps, chat_request("lattice cryptography?", report=report))
+    assert events[-1].type == "chat_complete"
+    first, second = llm.requests
+    assert len(second.system) < len(first.system)
+    assert "Marker08" in second.system
+
+    llm = ScriptedLLM(capabilities=Capabilities(context_window=12000)).enqueue(
+        Reply(error=LLMContextLengthError("too long")), Reply(error=LLMContextLengthError("still"))
+    )
+    deps = make_deps(llm, MemoryChatSessionStore(), MemoryArtifactStore(), http_client)
+    events = await run_turn(deps, chat_request("lattice cryptography?", report=report))
+    assert events[-1].error == "MODEL_ERROR"  # type: ignore[attr-defined]
+    assert len(llm.requests) == 2
