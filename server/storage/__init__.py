@@ -13,7 +13,7 @@ Keys are relative paths of `[A-Za-z0-9._-]` segments joined by "/"; no segment m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from agents.artifacts import ArtifactStore
 from server.storage.keys import StorageError, content_type_for, is_valid_key, validate_key
@@ -38,8 +38,12 @@ __all__ = [
 def build_store(
     kind: Literal["local", "s3"],
     *,
-    public_base_url: str = "",
+    # local
     root: Path | None = None,
+    public_base_url: str = "",
+    signing_key: bytes | None = None,
+    url_ttl: int = 7 * 24 * 3600,
+    # s3
     bucket: str | None = None,
     prefix: str = "",
     region: str | None = None,
@@ -47,18 +51,22 @@ def build_store(
     url_style: Literal["public", "presigned"] = "public",
     presign_ttl: int = 3600,
     client: S3Client | None = None,
-    **s3_options: Any,
+    # Retries (s3)
+    attempts: int = 3,
+    botocore_attempts: int = 3,
+    retry_base_delay: float = 0.5,
 ) -> LocalArtifactStore | S3ArtifactStore:
     """The configured store. local needs `root` and `public_base_url`; s3 needs `bucket`.
 
-    Environment (read by server/settings.py, not here): QUBITZ_S3_BUCKET, QUBITZ_S3_ENDPOINT_URL,
-    QUBITZ_S3_REGION, QUBITZ_S3_PREFIX, QUBITZ_S3_URL_STYLE, QUBITZ_S3_PRESIGN_TTL,
-    QUBITZ_PUBLIC_URL (see docs/storage.md).
+    Environment (read by server/settings.py, not here; see docs/storage.md): QUBITZ_STORAGE,
+    QUBITZ_DATA_DIR, QUBITZ_PUBLIC_URL, QUBITZ_ARTIFACT_URL_SECRET, QUBITZ_ARTIFACT_URL_TTL,
+    QUBITZ_S3_BUCKET, QUBITZ_S3_ENDPOINT_URL, QUBITZ_S3_REGION, QUBITZ_S3_PREFIX,
+    QUBITZ_S3_URL_STYLE, QUBITZ_S3_PRESIGN_TTL.
     """
     if kind == "local":
         if root is None or not public_base_url:
             raise ValueError("a local artifact store needs root and public_base_url")
-        return LocalArtifactStore(root, public_base_url)
+        return LocalArtifactStore(root, public_base_url, signing_key=signing_key, url_ttl=url_ttl)
     if kind == "s3":
         if not bucket:
             raise ValueError("an S3 artifact store needs a bucket")
@@ -70,7 +78,9 @@ def build_store(
             url_style=url_style,
             presign_ttl=presign_ttl,
             client=client,
-            **s3_options,
+            attempts=attempts,
+            botocore_attempts=botocore_attempts,
+            retry_base_delay=retry_base_delay,
         )
     raise ValueError(f"unknown artifact store kind {kind!r}")
 

@@ -1,10 +1,19 @@
-"""The local artifact store: files under a folder, served by this service at /artifacts."""
+"""The local artifact store: files under a folder, served by this service at /artifacts.
+
+With a `signing_key`, URLs carry `?expires=<unix time>&sig=<HMAC-SHA256>` (like S3 presigned
+URLs) and the route serves only correctly signed, unexpired requests; without one, anyone who
+knows a URL can open it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 import tempfile
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -20,14 +29,50 @@ from server.storage.keys import StorageError, content_type_for, is_valid_key, va
 class LocalArtifactStore:
     """Files under `root`, opened at `<public_base_url>/artifacts/<key>` (see artifact_routes)."""
 
-    def __init__(self, root: Path, public_base_url: str):
+    def __init__(
+        self,
+        root: Path,
+        public_base_url: str,
+        *,
+        signing_key: bytes | None = None,
+        url_ttl: int = 7 * 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ):
         if not public_base_url.startswith(("http://", "https://")):
             raise ValueError(f"public_base_url must be an http(s) URL, got {public_base_url!r}")
+        if signing_key is not None and len(signing_key) < 16:
+            raise ValueError("signing_key must be at least 16 bytes")
+        if url_ttl < 1:
+            raise ValueError("url_ttl must be at least 1 second")
         self.root = Path(root)
         self._prefix = public_base_url.rstrip("/") + "/artifacts/"
+        self._signing_key = signing_key
+        self._url_ttl = url_ttl
+        self._clock = clock
 
     def url_for(self, key: str) -> str:
-        return self._prefix + quote(validate_key(key), safe="/")
+        url = self._prefix + quote(validate_key(key), safe="/")
+        if self._signing_key is None:
+            return url
+        expires = int(self._clock()) + self._url_ttl
+        return f"{url}?expires={expires}&sig={self._signature(key, expires)}"
+
+    def _signature(self, key: str, expires: int) -> str:
+        assert self._signing_key is not None
+        message = f"{key}\n{expires}".encode()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
+
+    def may_serve(self, key: str, query: Mapping[str, str]) -> bool:
+        """True when URLs are unsigned, or `query` holds a valid, unexpired signature."""
+        if self._signing_key is None:
+            return True
+        try:
+            expires = int(query.get("expires", ""))
+        except ValueError:
+            return False
+        if expires < self._clock():
+            return False
+        return hmac.compare_digest(self._signature(key, expires), query.get("sig", ""))
 
     def path_for(self, key: str) -> Path:
         return self.root / validate_key(key)
@@ -103,6 +148,8 @@ def artifact_routes(store: LocalArtifactStore) -> list[Route]:
 
     async def serve(request: Request) -> Response:
         key = request.path_params["path"]
+        if not store.may_serve(key, request.query_params):
+            return PlainTextResponse("Not Found", status_code=404)
         found = await asyncio.to_thread(store.existing_file, key)
         if found is None:
             return PlainTextResponse("Not Found", status_code=404)

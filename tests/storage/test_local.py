@@ -208,3 +208,34 @@ def test_real_server_refuses_raw_traversal(
         status, body = _raw_get(live_server, target)
         assert status == 404, target
         assert b"top secret" not in body
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_signed_urls_expire_and_resist_tampering(tmp_path: Path) -> None:
+    """With a signing key, the returned URL opens the file until it expires; a URL for another
+    key, a changed expiry or no signature gets 404; key_for_url still recognises the URL."""
+    clock = _Clock(1_700_000_000.0)
+    store = LocalArtifactStore(
+        tmp_path, BASE, signing_key=b"0123456789abcdef-secret", url_ttl=60, clock=clock
+    )
+    stored = asyncio.run(store.put("ws/p/a.md", b"signed", "text/markdown"))
+    asyncio.run(store.put("ws/p/b.md", b"other", "text/markdown"))
+    path, query = stored.url.removeprefix(BASE).split("?", 1)
+    assert store.key_for_url(stored.url) == "ws/p/a.md"
+
+    with TestClient(Starlette(routes=artifact_routes(store))) as client:
+        assert client.get(f"{path}?{query}").text == "signed"
+        assert client.get(path).status_code == 404
+        assert client.get(f"/artifacts/ws/p/b.md?{query}").status_code == 404
+        later = query.replace("expires=1700000060", "expires=1800000000")
+        assert later != query
+        assert client.get(f"{path}?{later}").status_code == 404
+        clock.now += 61
+        assert client.get(f"{path}?{query}").status_code == 404

@@ -166,9 +166,10 @@ def test_connection_refused_raises_storage_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    store = _store(
-        f"http://127.0.0.1:{port}",
+    store = S3ArtifactStore(
         "some-bucket",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region=REGION,
         attempts=2,
         botocore_attempts=1,
         retry_base_delay=0.01,
