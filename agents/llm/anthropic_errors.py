@@ -63,6 +63,7 @@ for _name, _target in (
     ("RetryableError", e.LLMServerError),
     ("CredentialsError", e.LLMConfigurationError),
     ("IdentityTokenFileError", e.LLMConfigurationError),
+    ("WorkloadIdentityError", e.LLMConfigurationError),
     ("APIWebhookValidationError", e.LLMBadRequestError),
 ):
     _cls = getattr(anthropic, _name, None)

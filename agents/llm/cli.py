@@ -1,0 +1,44 @@
+"""`qubitz models`: which provider and model serves each role, and whether it is usable here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from agents.llm.config import describe_models, llm_config_from_env
+from agents.llm.errors import LLMConfigurationError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    models = subparsers.add_parser("models", help="show the configured LLMs and if they are usable")
+    models.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        default=None,
+        help="data directory (default .qubitz, or QUBITZ_DATA_DIR)",
+    )
+    models.add_argument("--json", action="store_true", help="print JSON")
+    models.set_defaults(func=models_command)
+
+
+def models_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every configured model is usable, 1 otherwise, 2 on a configuration error."""
+    env = dict(os.environ)  # the command line is an edge: the environment is read here, once
+    data_dir = Path(args.data_dir or env.get("QUBITZ_DATA_DIR") or ".qubitz")
+    try:
+        statuses = describe_models(llm_config_from_env(env, data_dir))
+    except LLMConfigurationError as exc:
+        print(f"error: {exc.message}")
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps([asdict(s) for s in statuses], indent=2))
+    else:
+        for s in statuses:
+            mark = "ok " if s.usable else "NO "
+            print(f"{mark} {s.provider:<9} {s.model}")
+            print(f"    roles: {', '.join(s.roles)}")
+            print(f"    {s.reason}")
+    return 0 if all(s.usable for s in statuses) else 1

