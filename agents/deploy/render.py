@@ -6,7 +6,9 @@ Sources, all in the `infra_templates` package:
                `dot-github/` is `.github/`, `dot-gitignore` is `.gitignore`).
   runtime/     the agent runtime, copied verbatim to runtime/.
   repo_tests/  the runtime's tests, copied verbatim to tests/.
-Plus spec.json (the architecture) and the caller's documents under documents/.
+Plus spec.json (the architecture), agent-spec.json (Open Agent Spec), agent-card.json (A2A
+Agent Card; its url is `endpoint_url` or a placeholder until the API exists) and the caller's
+documents under documents/.
 
 The same inputs give byte-identical files: no timestamps, sorted paths, a stable JSON dump.
 Files are written over whatever is in `out_dir`; files the render does not produce are left
@@ -27,6 +29,7 @@ from typing import Any
 import jinja2
 
 from agents.errors import InvalidRequest
+from agents.spec.export import to_agent_card, to_open_agent_spec
 from agents.spec.schema import Architecture
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{2,40}$")
@@ -118,6 +121,7 @@ def render_files(
     region: str = "us-east-1",
     description: str = "",
     documents: Mapping[str, bytes] | None = None,
+    endpoint_url: str | None = None,
 ) -> dict[str, bytes]:
     """Every file of the repository, path -> bytes, without touching the disk."""
     validate_app_name(app_name)
@@ -147,13 +151,31 @@ def render_files(
     for folder, target in (("runtime", "runtime"), ("repo_tests", "tests")):
         for source in _source_files(root / folder):
             out[f"{target}/{source.relative_to(root / folder).as_posix()}"] = source.read_bytes()
-    spec = arch.model_dump(mode="json")
-    out["spec.json"] = (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    out["spec.json"] = _json(arch.model_dump(mode="json"))
+    out["agent-spec.json"] = _json(to_open_agent_spec(arch, name=app_name, version=spec_version))
+    out["agent-card.json"] = _json(
+        to_agent_card(
+            arch,
+            name=app_name,
+            description=context["stack_description"],
+            url=endpoint_url or placeholder_endpoint(region),
+            version=spec_version,
+        )
+    )
     for name, content in sorted((documents or {}).items()):
         if not _DOCUMENT_NAME.match(name) or name in (".", ".."):
             raise InvalidRequest(f"document name {name!r} is not a plain file name")
         out[f"documents/{name}"] = content
     return dict(sorted(out.items()))
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def placeholder_endpoint(region: str) -> str:
+    """The agent card's url before the API exists (re-render with endpoint_url once known)."""
+    return f"https://API_ID.execute-api.{region}.amazonaws.com/prod/invoke"
 
 
 def digest_of(rendered: Mapping[str, bytes]) -> str:
@@ -172,6 +194,7 @@ def render_repository(
     region: str = "us-east-1",
     description: str = "",
     documents: Mapping[str, bytes] | None = None,
+    endpoint_url: str | None = None,
 ) -> RenderedRepo:
     """Write the generated repository under out_dir (blocking: call it in a thread)."""
     rendered = render_files(
@@ -181,6 +204,7 @@ def render_repository(
         region=region,
         description=description,
         documents=documents,
+        endpoint_url=endpoint_url,
     )
     for rel, content in rendered.items():
         path = out_dir / rel

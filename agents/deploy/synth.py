@@ -104,7 +104,7 @@ async def _notify(on_step: OnStep | None, name: str, percent: int) -> None:
 
 
 async def _run(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float, step: str
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], limit: float, step: str
 ) -> str:
     """Run argv, return its combined output; raise SynthCheckFailed on failure or timeout."""
     try:
@@ -122,13 +122,13 @@ async def _run(
             f"{step}: cannot start {argv[0]}: {exc}", step=step, details=[str(exc)]
         ) from exc
     try:
-        raw, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        raw, _ = await asyncio.wait_for(proc.communicate(), limit)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
         raise SynthCheckFailed(
-            f"{step}: did not finish within {timeout:g} s", step=step, details=[]
+            f"{step}: did not finish within {limit:g} s", step=step, details=[]
         ) from None
     except asyncio.CancelledError:
         with contextlib.suppress(ProcessLookupError):
@@ -156,6 +156,18 @@ def _compile_all(repo_dir: Path) -> list[str]:
     return errors
 
 
+def _read_template(out_dir: Path) -> tuple[str, dict[str, Any]]:
+    templates = sorted(out_dir.glob("*.template.json"))
+    if len(templates) != 1:
+        raise SynthCheckFailed(
+            f"{STEP_TEMPLATE}: expected one stack template, found {len(templates)}",
+            step=STEP_TEMPLATE,
+            details=sorted(p.name for p in out_dir.iterdir()),
+        )
+    stack = templates[0].name.removesuffix(".template.json")
+    return stack, json.loads(templates[0].read_text(encoding="utf-8"))
+
+
 def _deadline_left(deadline: float) -> float:
     left = deadline - asyncio.get_running_loop().time()
     if left <= 0:
@@ -167,7 +179,7 @@ async def check_repository(
     repo_dir: Path,
     *,
     cdk_cli: Sequence[str],
-    timeout: float = 300,
+    timeout: float = 300,  # noqa: ASYNC109 (the whole check's budget, spread over steps)
     on_step: OnStep | None = None,
     python: str = sys.executable,
     env: Mapping[str, str] | None = None,
@@ -197,7 +209,7 @@ async def check_repository(
         [python, "-m", "unittest", "discover", "-s", "tests", "-t", "."],
         cwd=repo_dir,
         env=run_env,
-        timeout=_deadline_left(deadline),
+        limit=_deadline_left(deadline),
         step=STEP_TESTS,
     )
     steps.append(StepResult(STEP_TESTS, True, _tail(output, 5)))
@@ -219,22 +231,16 @@ async def check_repository(
             ],
             cwd=repo_dir,
             env=run_env,
-            timeout=_deadline_left(deadline),
+            limit=_deadline_left(deadline),
             step=STEP_SYNTH,
         )
         steps.append(StepResult(STEP_SYNTH, True, _tail(output, 10)))
         await _notify(on_step, STEP_TEMPLATE, 95)
-        templates = sorted(Path(out_dir).glob("*.template.json"))
-        if len(templates) != 1:
-            raise SynthCheckFailed(
-                f"{STEP_TEMPLATE}: expected one stack template, found {len(templates)}",
-                step=STEP_TEMPLATE,
-                details=[p.name for p in Path(out_dir).iterdir()],
-            )
-        stack = templates[0].name.removesuffix(".template.json")
-        template = json.loads(templates[0].read_text(encoding="utf-8"))
+        stack, template = await asyncio.to_thread(_read_template, Path(out_dir))
     summary = summarize_template(stack, template)
-    steps.append(StepResult(STEP_TEMPLATE, True, [f"{k}: {v}" for k, v in summary.resource_counts.items()]))
+    steps.append(
+        StepResult(STEP_TEMPLATE, True, [f"{k}: {v}" for k, v in summary.resource_counts.items()])
+    )
     await _notify(on_step, STEP_TEMPLATE, 100)
     return SynthReport(ok=True, steps=steps, template=summary)
 
@@ -277,7 +283,9 @@ def summarize_template(stack: str, template: Mapping[str, Any]) -> TemplateSumma
     ):
         if kind not in counts:
             problems.append(f"no {kind} resource")
-    methods = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"]
+    methods = [
+        r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Method"
+    ]
     posts = [m for m in methods if m.get("HttpMethod") == "POST"]
     if methods and not posts:
         problems.append("no POST method")
@@ -295,7 +303,7 @@ def summarize_template(stack: str, template: Mapping[str, Any]) -> TemplateSumma
         for statement in _statements(policy["Properties"]["PolicyDocument"]):
             actions = [str(a) for a in _as_list(statement.get("Action", []))]
             arns = [_arn_text(r) for r in _as_list(statement.get("Resource", []))]
-            if any(a == "*" or a.startswith("bedrock:") and a.endswith("*") for a in actions):
+            if any(a == "*" or (a.startswith("bedrock:") and a.endswith("*")) for a in actions):
                 problems.append(f"wildcard action in {actions}")
             if not any(a.startswith("bedrock:") for a in actions):
                 continue

@@ -19,7 +19,12 @@ class ScriptedModel:
         self, *, model: str, system: str, messages: list[Message], tools: list[ToolSpec]
     ) -> ModelReply:
         self.calls.append(
-            {"model": model, "system": system, "messages": copy.deepcopy(messages), "tools": [t.name for t in tools]}
+            {
+                "model": model,
+                "system": system,
+                "messages": copy.deepcopy(messages),
+                "tools": [t.name for t in tools],
+            }
         )
         if not self.replies:
             raise AssertionError("the scripted model ran out of replies")

@@ -13,7 +13,6 @@ from runtime.handler import handle_event
 from runtime.orchestrate import Runtime
 from runtime.spec import parse_spec
 from runtime.tools import ToolContext
-
 from tests.fakes import ScriptedModel, spec_dict
 
 
@@ -36,7 +35,9 @@ class HandlerTest(unittest.TestCase):
     def test_target_path_runs_one_agent_and_base64_bodies_decode(self) -> None:
         app = make_app(ScriptedModel("only the researcher"))
         raw = base64.b64encode(json.dumps({"input": "hi"}).encode()).decode()
-        response = handle_event(app, {"resource": "/research", "body": raw, "isBase64Encoded": True})
+        response = handle_event(
+            app, {"resource": "/research", "body": raw, "isBase64Encoded": True}
+        )
         body = json.loads(response["body"])
         self.assertEqual(body["output"], "only the researcher")
         self.assertEqual([t["agent"] for t in body["agents"]], ["researcher"])

@@ -9,11 +9,12 @@ from pathlib import Path
 from runtime.orchestrate import Runtime, parse_decision
 from runtime.spec import parse_spec
 from runtime.tools import ToolContext
-
 from tests.fakes import ScriptedModel, spec_dict, tool_call
 
 
-def make_runtime(model: ScriptedModel, pattern: str = "pipeline", **orchestration: object) -> Runtime:
+def make_runtime(
+    model: ScriptedModel, pattern: str = "pipeline", **orchestration: object
+) -> Runtime:
     return Runtime(
         parse_spec(spec_dict(pattern, **orchestration)),
         model,
@@ -70,12 +71,16 @@ class SupervisorTest(unittest.TestCase):
         replies = []
         for i in range(2):
             replies += ['{"next": "researcher", "input": "again"}', f"result {i}"]
-        result = make_runtime(ScriptedModel(*replies), "supervisor", max_turns=2).run("x", session_id="s")
+        result = make_runtime(ScriptedModel(*replies), "supervisor", max_turns=2).run(
+            "x", session_id="s"
+        )
         self.assertEqual(result.output, "result 1")
         self.assertEqual(result.trace[-1]["note"], "max_turns reached")
 
     def test_decision_parsing(self) -> None:
-        self.assertEqual(parse_decision('Sure: {"next": "writer", "input": "go"}').next_agent, "writer")
+        self.assertEqual(
+            parse_decision('Sure: {"next": "writer", "input": "go"}').next_agent, "writer"
+        )
         self.assertEqual(parse_decision("plain answer").final, "plain answer")
 
 

@@ -10,7 +10,10 @@ from stack.bedrock import model_arns, spec_models
 class ModelArnsTest(unittest.TestCase):
     def test_foundation_models_and_profiles(self) -> None:
         arns = model_arns(
-            ["anthropic.claude-3-5-haiku-20241022-v1:0", "us.anthropic.claude-sonnet-4-20250514-v1:0"],
+            [
+                "anthropic.claude-3-5-haiku-20241022-v1:0",
+                "us.anthropic.claude-sonnet-4-20250514-v1:0",
+            ],
             region="us-east-1",
             account="123456789012",
         )
@@ -24,7 +27,9 @@ class ModelArnsTest(unittest.TestCase):
         )
 
     def test_openai_models_get_no_bedrock_grant(self) -> None:
-        spec = {"agents_config": {"a": {"model": "openai:gpt-4o-mini"}, "b": {"model": "anthropic.x"}}}
+        spec = {
+            "agents_config": {"a": {"model": "openai:gpt-4o-mini"}, "b": {"model": "anthropic.x"}}
+        }
         self.assertEqual(spec_models(spec), ["anthropic.x"])
 
 

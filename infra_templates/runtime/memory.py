@@ -89,7 +89,12 @@ def history_messages(state: MemoryState) -> list[dict[str, Any]]:
     """The remembered conversation as Converse messages, summary first."""
     messages: list[dict[str, Any]] = []
     if state.summary:
-        messages.append({"role": "user", "content": [{"text": f"Summary of our conversation so far:\n{state.summary}"}]})
+        messages.append(
+            {
+                "role": "user",
+                "content": [{"text": f"Summary of our conversation so far:\n{state.summary}"}],
+            }
+        )
         messages.append({"role": "assistant", "content": [{"text": "Understood."}]})
     for user, assistant in state.turns:
         messages.append({"role": "user", "content": [{"text": user}]})

@@ -51,7 +51,9 @@ def parse_decision(text: str) -> Decision:
                 return Decision(final=data["final"])
             if isinstance(data.get("next"), str):
                 task = data.get("input")
-                return Decision(next_agent=data["next"], input=task if isinstance(task, str) else "")
+                return Decision(
+                    next_agent=data["next"], input=task if isinstance(task, str) else ""
+                )
     return Decision(final=text.strip())
 
 
@@ -111,7 +113,9 @@ class Runtime:
             reply_text = reply.text
             if not reply.tool_uses:
                 return reply_text
-            messages.append({"role": "user", "content": [self._call(u, calls) for u in reply.tool_uses]})
+            messages.append(
+                {"role": "user", "content": [self._call(u, calls) for u in reply.tool_uses]}
+            )
         return reply_text or f"(stopped after {self.max_tool_rounds} rounds of tool calls)"
 
     def _call(self, use: ToolUse, calls: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,7 +124,9 @@ class Runtime:
         except ToolError as exc:
             result, status = f"error: {exc}", "error"
         calls.append({"tool": use.name, "input": use.input, "status": status})
-        return {"toolResult": {"toolUseId": use.id, "content": [{"text": result}], "status": status}}
+        return {
+            "toolResult": {"toolUseId": use.id, "content": [{"text": result}], "status": status}
+        }
 
     def run_agent(self, agent_id: str, text: str, *, session_id: str) -> RunResult:
         agent = self.spec.agent(agent_id)
@@ -183,8 +189,10 @@ class Runtime:
                 break
             if decision.next_agent not in workers:
                 messages.append(
-                    _user(f"There is no agent {decision.next_agent!r}. Choose one of: "
-                          f"{', '.join(workers)}, or give the final answer.")
+                    _user(
+                        f"There is no agent {decision.next_agent!r}. Choose one of: "
+                        f"{', '.join(workers)}, or give the final answer."
+                    )
                 )
                 continue
             step = self.run_agent(
@@ -192,7 +200,9 @@ class Runtime:
             )
             trace += step.trace
             last_result = step.output
-            messages.append(_user(f"Result from {decision.next_agent}:\n{step.output}\n\nNext decision?"))
+            messages.append(
+                _user(f"Result from {decision.next_agent}:\n{step.output}\n\nNext decision?")
+            )
         if output is None:
             output = last_result or "(the supervisor reached max_turns without a final answer)"
             trace.append({"agent": boss.id, "role": "supervisor", "note": "max_turns reached"})

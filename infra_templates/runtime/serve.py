@@ -31,7 +31,9 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/health":
-                self._send(200, {"status": "ok", "agents": sorted(app.spec.agents), "paths": app.paths()})
+                self._send(
+                    200, {"status": "ok", "agents": sorted(app.spec.agents), "paths": app.paths()}
+                )
             else:
                 self._send(404, {"error": f"no such path {self.path}"})
 
@@ -48,7 +50,7 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             self._send(status, payload)
 
         def log_message(self, format: str, *args: Any) -> None:
-            sys.stderr.write("%s %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
     return Handler
 

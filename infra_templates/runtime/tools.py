@@ -48,12 +48,28 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.UAdd: operator.pos,
+    ast.USub: operator.neg,
+}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     name: getattr(math, name)
     for name in (
-        "sqrt", "exp", "log", "log10", "log2", "sin", "cos", "tan", "asin", "acos", "atan",
-        "floor", "ceil", "fabs", "factorial",
+        "sqrt",
+        "exp",
+        "log",
+        "log10",
+        "log2",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "floor",
+        "ceil",
+        "fabs",
+        "factorial",
     )
 } | {"abs": abs, "round": round, "min": min, "max": max}
 _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
@@ -124,7 +140,11 @@ def current_time(args: dict[str, Any], ctx: ToolContext, *, now: dt.datetime | N
         raise ToolError(f"unknown time zone {name!r}") from None
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
     return json.dumps(
-        {"timezone": name, "iso": moment.isoformat(timespec="seconds"), "weekday": moment.strftime("%A")}
+        {
+            "timezone": name,
+            "iso": moment.isoformat(timespec="seconds"),
+            "weekday": moment.strftime("%A"),
+        }
     )
 
 
@@ -187,7 +207,9 @@ def _documents(ctx: ToolContext) -> list[Path]:
     if not ctx.documents_dir.is_dir():
         return []
     return sorted(
-        p for p in ctx.documents_dir.rglob("*") if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES
+        p
+        for p in ctx.documents_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES
     )
 
 
@@ -213,9 +235,13 @@ def document_reader(args: dict[str, Any], ctx: ToolContext) -> str:
             raise ToolError("search needs 'query'")
         hits = []
         for path in documents:
-            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for number, line in enumerate(
+                path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+            ):
                 if needle.lower() in line.lower():
-                    hits.append({"document": _name(path, ctx), "line": number, "text": line.strip()[:300]})
+                    hits.append(
+                        {"document": _name(path, ctx), "line": number, "text": line.strip()[:300]}
+                    )
                     if len(hits) >= 50:
                         return json.dumps(hits, ensure_ascii=False)
         return json.dumps(hits, ensure_ascii=False)
@@ -251,7 +277,7 @@ TOOLS: dict[str, tuple[ToolFn, ToolSpec]] = {
         calculator,
         ToolSpec(
             "calculator",
-            "Evaluate an arithmetic expression: + - * / // % ** parentheses, sqrt, log, sin, pi, e.",
+            "Evaluate arithmetic: + - * / // % ** parentheses, sqrt, log, sin, pi, e.",
             {"type": "object", "properties": {"expression": _STRING}, "required": ["expression"]},
         ),
     ),

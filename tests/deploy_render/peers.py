@@ -19,7 +19,11 @@ def text_reply(content: str) -> dict[str, Any]:
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
         ],
     }
 

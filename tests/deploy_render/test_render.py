@@ -20,8 +20,12 @@ def _read_all(root: Path) -> dict[str, bytes]:
 
 def test_rendering_twice_gives_identical_files(tmp_path: Path) -> None:
     """The same spec renders byte-identical repositories with the same digest."""
-    first = render_repository(architecture(), app_name="demo-app", out_dir=tmp_path / "a", spec_version=2)
-    second = render_repository(architecture(), app_name="demo-app", out_dir=tmp_path / "b", spec_version=2)
+    first = render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path / "a", spec_version=2
+    )
+    second = render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path / "b", spec_version=2
+    )
     assert first.files == second.files == tuple(sorted(first.files))
     assert first.digest == second.digest
     assert _read_all(tmp_path / "a") == _read_all(tmp_path / "b")
@@ -30,11 +34,15 @@ def test_rendering_twice_gives_identical_files(tmp_path: Path) -> None:
 
 def test_a_changed_spec_changes_the_digest(tmp_path: Path) -> None:
     """A different spec or version gives a different digest."""
-    base = render_repository(architecture(), app_name="demo-app", out_dir=tmp_path / "a", spec_version=2)
+    base = render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path / "a", spec_version=2
+    )
     other = render_repository(
         architecture("supervisor"), app_name="demo-app", out_dir=tmp_path / "b", spec_version=2
     )
-    bumped = render_repository(architecture(), app_name="demo-app", out_dir=tmp_path / "c", spec_version=3)
+    bumped = render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path / "c", spec_version=3
+    )
     assert len({base.digest, other.digest, bumped.digest}) == 3
 
 
@@ -51,7 +59,9 @@ def test_generated_python_compiles_and_spec_round_trips(tmp_path: Path) -> None:
     arch = architecture()
     repo = render_repository(arch, app_name="demo-app", out_dir=tmp_path, spec_version=1)
     python_files = [f for f in repo.files if f.endswith(".py")]
-    assert {"app.py", "runtime/handler.py", "runtime/serve.py", "stack/agent_stack.py"} <= set(python_files)
+    assert {"app.py", "runtime/handler.py", "runtime/serve.py", "stack/agent_stack.py"} <= set(
+        python_files
+    )
     for rel in python_files:
         compile((tmp_path / rel).read_bytes(), rel, "exec")
     again = Architecture.model_validate(json.loads((tmp_path / "spec.json").read_text()))
@@ -78,6 +88,8 @@ def test_repository_layout_and_documents(tmp_path: Path) -> None:
         "runtime/requirements.txt",
         "tests/test_tools.py",
         "documents/policy.md",
+        "agent-spec.json",
+        "agent-card.json",
     ):
         assert expected in repo.files
     readme = (tmp_path / "README.md").read_text()
@@ -87,14 +99,19 @@ def test_repository_layout_and_documents(tmp_path: Path) -> None:
     assert "aws-cdk-lib==" in requirements and "cdk-nag==" in requirements
     with pytest.raises(InvalidRequest):
         render_repository(
-            architecture(), app_name="demo-app", out_dir=tmp_path / "x", spec_version=1,
+            architecture(),
+            app_name="demo-app",
+            out_dir=tmp_path / "x",
+            spec_version=1,
             documents={"../escape.md": b"x"},
         )
 
 
 def test_deploy_workflow_uses_oidc_and_never_overlaps(tmp_path: Path) -> None:
-    """deploy.yml: push to main + manual, OIDC role from vars.AWS_ROLE_ARN, pinned CLI, smoke test."""
-    render_repository(architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1, region="eu-west-1")
+    """deploy.yml: push + manual, OIDC role from vars.AWS_ROLE_ARN, pinned CLI, smoke test."""
+    render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1, region="eu-west-1"
+    )
     text = (tmp_path / ".github/workflows/deploy.yml").read_text()
     workflow = yaml.safe_load(text)
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
@@ -102,12 +119,18 @@ def test_deploy_workflow_uses_oidc_and_never_overlaps(tmp_path: Path) -> None:
     assert workflow["permissions"]["id-token"] == "write"
     assert workflow["concurrency"] == {"group": "deploy-demo-app", "cancel-in-progress": False}
     steps = workflow["jobs"]["deploy"]["steps"]
-    creds = next(s for s in steps if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials"))
+    creds = next(
+        s
+        for s in steps
+        if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+    )
     assert creds["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
     assert "aws-access-key-id" not in text and "secrets." not in text
     runs = "\n".join(str(s.get("run", "")) for s in steps)
     assert "npm install -g aws-cdk@2.1148" in runs
-    assert "cdk deploy --no-notices --require-approval never --outputs-file cdk-outputs.json" in runs
+    assert (
+        "cdk deploy --no-notices --require-approval never --outputs-file cdk-outputs.json" in runs
+    )
     assert "python -m unittest discover -s tests" in runs
     assert "scripts/smoke_test.py cdk-outputs.json demo-app" in runs
     assert "'eu-west-1'" in workflow["env"]["AWS_REGION"]
@@ -121,8 +144,31 @@ def test_deploy_workflow_uses_oidc_and_never_overlaps(tmp_path: Path) -> None:
 def test_bad_region_and_long_description_are_refused(tmp_path: Path) -> None:
     """Region must look like an AWS region; descriptions are bounded."""
     with pytest.raises(InvalidRequest, match="region"):
-        render_repository(architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1, region="moon")
+        render_repository(
+            architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1, region="moon"
+        )
     with pytest.raises(InvalidRequest, match="description"):
         render_repository(
-            architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1, description="x" * 1001
+            architecture(),
+            app_name="demo-app",
+            out_dir=tmp_path,
+            spec_version=1,
+            description="x" * 1001,
         )
+
+
+def test_agent_card_and_open_agent_spec_are_rendered(tmp_path: Path) -> None:
+    """agent-card.json names the endpoint and API-key scheme; agent-spec.json names the agents."""
+    render_repository(
+        architecture(),
+        app_name="demo-app",
+        out_dir=tmp_path,
+        spec_version=4,
+        endpoint_url="https://abc.execute-api.us-east-1.amazonaws.com/prod/invoke",
+    )
+    card = json.loads((tmp_path / "agent-card.json").read_text())
+    assert card["url"] == "https://abc.execute-api.us-east-1.amazonaws.com/prod/invoke"
+    assert card["version"] == "4" and card["name"] == "demo-app"
+    assert {s["id"] for s in card["skills"]} == {"planner", "analyst", "writer"}
+    oas = (tmp_path / "agent-spec.json").read_text()
+    assert all(name in oas for name in ("Planner", "Analyst", "Writer"))

@@ -15,7 +15,9 @@ from tests.deploy_render.peers import ChatPeer, chat_peer, text_reply, tool_repl
 from tests.deploy_render.specs import architecture
 
 
-def make_runtime(peer: ChatPeer, tmp_path: Path, pattern: str = "pipeline", **orch: object) -> Runtime:
+def make_runtime(
+    peer: ChatPeer, tmp_path: Path, pattern: str = "pipeline", **orch: object
+) -> Runtime:
     spec = parse_spec(architecture(pattern, **orch).model_dump(mode="json"))
     client = OpenAIClient(base_url=peer.base_url, model="local-model", api_key="k-test", timeout=10)
     return Runtime(spec, client, tool_context=ToolContext(documents_dir=tmp_path))
@@ -34,8 +36,14 @@ def test_pipeline_passes_each_output_to_the_next_agent(tmp_path: Path) -> None:
     assert result.output == "final answer"
     assert [t["agent"] for t in result.trace] == ["planner", "analyst", "writer"]
     assert [_last_user(r) for r in peer.requests] == ["question", "plan", "numbers"]
-    assert [r["messages"][0] for r in peer.requests][1] == {"role": "system", "content": "You compute."}
-    assert {t["function"]["name"] for t in peer.requests[1]["tools"]} == {"calculator", "json_query"}
+    assert [r["messages"][0] for r in peer.requests][1] == {
+        "role": "system",
+        "content": "You compute.",
+    }
+    assert {t["function"]["name"] for t in peer.requests[1]["tools"]} == {
+        "calculator",
+        "json_query",
+    }
     assert all(r["model"] == "local-model" for r in peer.requests)
     assert peer.headers[0]["Authorization"] == "Bearer k-test"
 
@@ -51,9 +59,14 @@ def test_tool_calls_use_the_openai_tools_format(tmp_path: Path) -> None:
         result = make_runtime(peer, tmp_path).run("what is 6*7?", session_id="s1")
     assert result.output == "The answer is 42."
     follow_up = peer.requests[2]["messages"]
-    assert follow_up[-2]["tool_calls"][0]["function"] == {"name": "calculator", "arguments": '{"expression": "6 * 7"}'}
+    assert follow_up[-2]["tool_calls"][0]["function"] == {
+        "name": "calculator",
+        "arguments": '{"expression": "6 * 7"}',
+    }
     assert follow_up[-1] == {"role": "tool", "tool_call_id": "call_9", "content": "42"}
-    assert result.trace[1]["tool_calls"] == [{"tool": "calculator", "input": {"expression": "6 * 7"}, "status": "success"}]
+    assert result.trace[1]["tool_calls"] == [
+        {"tool": "calculator", "input": {"expression": "6 * 7"}, "status": "success"}
+    ]
 
 
 def test_supervisor_delegates_until_final(tmp_path: Path) -> None:
@@ -67,7 +80,13 @@ def test_supervisor_delegates_until_final(tmp_path: Path) -> None:
     ) as peer:
         result = make_runtime(peer, tmp_path, "supervisor").run("sum it", session_id="s2")
     assert result.output == "Total: 12 (checked)."
-    assert [t["agent"] for t in result.trace] == ["planner", "analyst", "planner", "writer", "planner"]
+    assert [t["agent"] for t in result.trace] == [
+        "planner",
+        "analyst",
+        "planner",
+        "writer",
+        "planner",
+    ]
     assert _last_user(peer.requests[1]) == "compute the total"
     assert "Result from analyst:\ntotal is 12" in str(_last_user(peer.requests[2]))
     assert "analyst: Analyst. Computes figures." in peer.requests[0]["messages"][0]["content"]
@@ -79,7 +98,9 @@ def test_supervisor_stops_at_max_turns(tmp_path: Path) -> None:
     for i in range(2):
         replies += [text_reply('{"next": "analyst", "input": "again"}'), text_reply(f"round {i}")]
     with chat_peer(*replies) as peer:
-        result = make_runtime(peer, tmp_path, "supervisor", max_turns=2).run("loop", session_id="s3")
+        result = make_runtime(peer, tmp_path, "supervisor", max_turns=2).run(
+            "loop", session_id="s3"
+        )
     assert result.output == "round 1"
     assert result.trace[-1]["note"] == "max_turns reached"
     assert len(peer.requests) == 4
@@ -88,10 +109,15 @@ def test_supervisor_stops_at_max_turns(tmp_path: Path) -> None:
 def test_session_memory_and_summary(tmp_path: Path) -> None:
     """The planner remembers earlier turns of the same session only; old turns get summarised."""
     spec = parse_spec(architecture().model_dump(mode="json"))
-    replies = [text_reply(r) for r in ("p0", "a0", "w0", "p1", "summary 0", "a1", "w1", "p2", "summary 1", "a2", "w2")]
+    replies = [
+        text_reply(r)
+        for r in ("p0", "a0", "w0", "p1", "summary 0", "a1", "w1", "p2", "summary 1", "a2", "w2")
+    ]
     with chat_peer(*replies) as peer:
         client = OpenAIClient(base_url=peer.base_url, model="m", timeout=10)
-        runtime = Runtime(spec, client, tool_context=ToolContext(documents_dir=tmp_path), buffer_turns=1)
+        runtime = Runtime(
+            spec, client, tool_context=ToolContext(documents_dir=tmp_path), buffer_turns=1
+        )
         runtime.run("q0", session_id="same")
         runtime.run("q1", session_id="same")
         runtime.run("q2", session_id="same")
@@ -100,7 +126,13 @@ def test_session_memory_and_summary(tmp_path: Path) -> None:
     assert [m["content"] for m in peer.requests[3]["messages"][1:]] == ["q0", "p0", "q1"]
     assert "User: q0\nAssistant: p0" in peer.requests[4]["messages"][1]["content"]
     third = [m["content"] for m in peer.requests[7]["messages"][1:]]
-    assert third == ["Summary of our conversation so far:\nsummary 0", "Understood.", "q1", "p1", "q2"]
+    assert third == [
+        "Summary of our conversation so far:\nsummary 0",
+        "Understood.",
+        "q1",
+        "p1",
+        "q2",
+    ]
     assert [m["content"] for m in peer.requests[11]["messages"][1:]] == ["other"]
 
 
@@ -115,4 +147,6 @@ def test_app_maps_model_failures_and_bad_bodies(tmp_path: Path) -> None:
         assert app.invoke("/invoke", b'{"inpt": "hi"}')[0] == 400
         assert app.invoke("/nope", b'{"input": "hi"}')[0] == 404
     with pytest.raises(ModelError):
-        OpenAIClient(base_url="http://127.0.0.1:9", timeout=2).converse(model="m", system="s", messages=[], tools=[])
+        OpenAIClient(base_url="http://127.0.0.1:9", timeout=2).converse(
+            model="m", system="s", messages=[], tools=[]
+        )

@@ -50,18 +50,31 @@ def call(url: str, body: bytes | None = None) -> tuple[int, Any]:
 def test_runtime_server_invokes_the_pipeline(tmp_path: Path) -> None:
     """POST /invoke runs every agent through the configured OpenAI-compatible endpoint."""
     render_repository(architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1)
-    with chat_peer(text_reply("plan"), text_reply("numbers"), text_reply("done"), text_reply("only analyst")) as peer:
-        with serve(tmp_path, {"OPENAI_BASE_URL": peer.base_url, "OPENAI_MODEL": "tiny"}) as base:
-            status, health = call(f"{base}/health")
-            assert status == 200
-            assert health == {"status": "ok", "agents": ["analyst", "planner", "writer"], "paths": ["/analyse", "/invoke"]}
-            status, body = call(f"{base}/invoke", json.dumps({"input": "go", "session_id": "abc"}).encode())
-            assert status == 200
-            assert body["output"] == "done" and body["session_id"] == "abc"
-            assert [a["agent"] for a in body["agents"]] == ["planner", "analyst", "writer"]
-            status, body = call(f"{base}/analyse", b'{"input": "numbers please"}')
-            assert (status, body["output"]) == (200, "only analyst")
-            assert len(body["session_id"]) == 32
-            status, body = call(f"{base}/invoke", b'{"input": 5}')
-            assert status == 400 and "'input'" in body["error"]
+    with (
+        chat_peer(
+            text_reply("plan"),
+            text_reply("numbers"),
+            text_reply("done"),
+            text_reply("only analyst"),
+        ) as peer,
+        serve(tmp_path, {"OPENAI_BASE_URL": peer.base_url, "OPENAI_MODEL": "tiny"}) as base,
+    ):
+        status, health = call(f"{base}/health")
+        assert status == 200
+        assert health == {
+            "status": "ok",
+            "agents": ["analyst", "planner", "writer"],
+            "paths": ["/analyse", "/invoke"],
+        }
+        status, body = call(
+            f"{base}/invoke", json.dumps({"input": "go", "session_id": "abc"}).encode()
+        )
+        assert status == 200
+        assert body["output"] == "done" and body["session_id"] == "abc"
+        assert [a["agent"] for a in body["agents"]] == ["planner", "analyst", "writer"]
+        status, body = call(f"{base}/analyse", b'{"input": "numbers please"}')
+        assert (status, body["output"]) == (200, "only analyst")
+        assert len(body["session_id"]) == 32
+        status, body = call(f"{base}/invoke", b'{"input": 5}')
+        assert status == 400 and "'input'" in body["error"]
     assert [r["model"] for r in peer.requests] == ["tiny"] * 4

@@ -22,7 +22,14 @@ def ctx(tmp_path: Path) -> ToolContext:
 
 @pytest.mark.parametrize(
     ("expression", "value"),
-    [("1 + 2 * 3", 7), ("(1 + 2) * 3", 9), ("2 ** 10 % 1000", 24), ("7 // 2 - -1", 4), ("sqrt(2) ** 2", 2.0000000000000004), ("round(pi, 2)", 3.14)],
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("2 ** 10 % 1000", 24),
+        ("7 // 2 - -1", 4),
+        ("sqrt(2) ** 2", 2.0000000000000004),
+        ("round(pi, 2)", 3.14),
+    ],
 )
 def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
     """Arithmetic operators, parentheses and math functions evaluate."""
@@ -31,7 +38,18 @@ def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["__import__('os').system('true')", "open('/etc/passwd')", "x", "(lambda: 1)()", "[1][0]", "'a' * 3", "9 ** 99999", "factorial(5000)", "1 / 0", "abs(x=1)"],
+    [
+        "__import__('os').system('true')",
+        "open('/etc/passwd')",
+        "x",
+        "(lambda: 1)()",
+        "[1][0]",
+        "'a' * 3",
+        "9 ** 99999",
+        "factorial(5000)",
+        "1 / 0",
+        "abs(x=1)",
+    ],
 )
 def test_calculator_refuses_anything_but_arithmetic(expression: str, ctx: ToolContext) -> None:
     """Names, calls outside the allow-list, strings, huge powers and errors are refused."""
@@ -43,7 +61,11 @@ def test_current_time_uses_the_named_zone(ctx: ToolContext) -> None:
     """A fixed instant is shown in the requested zone; unknown zones are refused."""
     moment = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
     answer = json.loads(current_time({"timezone": "America/New_York"}, ctx, now=moment))
-    assert answer == {"timezone": "America/New_York", "iso": "2025-01-15T07:00:00-05:00", "weekday": "Wednesday"}
+    assert answer == {
+        "timezone": "America/New_York",
+        "iso": "2025-01-15T07:00:00-05:00",
+        "weekday": "Wednesday",
+    }
     with pytest.raises(ToolError, match="unknown time zone"):
         run_tool("current_time", {"timezone": "Nowhere/City"}, ctx)
 
@@ -51,7 +73,10 @@ def test_current_time_uses_the_named_zone(ctx: ToolContext) -> None:
 def test_json_query_selects_by_path(ctx: ToolContext) -> None:
     """Dotted keys and [index] steps select values; a missing step is an error."""
     doc = {"orders": [{"id": 1, "items": [{"sku": "A"}]}, {"id": 2, "items": []}]}
-    assert run_tool("json_query", {"document": json.dumps(doc), "path": "orders[0].items[0].sku"}, ctx) == '"A"'
+    assert (
+        run_tool("json_query", {"document": json.dumps(doc), "path": "orders[0].items[0].sku"}, ctx)
+        == '"A"'
+    )
     assert run_tool("json_query", {"document": doc, "path": "orders[-1].id"}, ctx) == "2"
     with pytest.raises(ToolError, match="not found"):
         run_tool("json_query", {"document": doc, "path": "orders[5]"}, ctx)
@@ -71,10 +96,14 @@ def test_document_reader_stays_inside_documents(ctx: ToolContext) -> None:
 
 def test_http_fetch_refuses_loopback_by_default(ctx: ToolContext) -> None:
     """A loopback server is refused unless the allow-private test flag is set."""
-    with web_peer(b"secret") as base:
-        with pytest.raises(ToolError, match="non-public address"):
-            run_tool("http_fetch", {"url": f"{base}/page"}, ctx)
-    for url in ("http://localhost/", "http://[::1]/", "http://169.254.169.254/", "ftp://example.com/"):
+    with web_peer(b"secret") as base, pytest.raises(ToolError, match="non-public address"):
+        run_tool("http_fetch", {"url": f"{base}/page"}, ctx)
+    for url in (
+        "http://localhost/",
+        "http://[::1]/",
+        "http://169.254.169.254/",
+        "ftp://example.com/",
+    ):
         with pytest.raises(ToolError):
             run_tool("http_fetch", {"url": url}, ctx)
 
@@ -82,9 +111,14 @@ def test_http_fetch_refuses_loopback_by_default(ctx: ToolContext) -> None:
 def test_http_fetch_reads_text_follows_redirects_and_caps_size(tmp_path: Path) -> None:
     """With the flag set: HTML becomes text, redirects are followed, bodies are truncated."""
     ctx = ToolContext(documents_dir=tmp_path, allow_private_fetch=True)
-    page = b"<html><head><style>p{}</style></head><body><p>Hello</p><script>x()</script><p>World</p></body></html>"
+    page = (
+        b"<html><head><style>p{}</style></head>"
+        b"<body><p>Hello</p><script>x()</script><p>World</p></body></html>"
+    )
     with web_peer(page, "text/html; charset=utf-8") as base:
         assert run_tool("http_fetch", {"url": f"{base}/redirect"}, ctx) == "Hello\nWorld"
-    small = ToolContext(documents_dir=tmp_path, allow_private_fetch=True, fetch_limits=FetchLimits(max_bytes=10))
+    small = ToolContext(
+        documents_dir=tmp_path, allow_private_fetch=True, fetch_limits=FetchLimits(max_bytes=10)
+    )
     with web_peer(b"0123456789abcdef") as base:
         assert run_tool("http_fetch", {"url": f"{base}/big"}, small) == "0123456789\n[truncated]"

@@ -26,7 +26,9 @@ INSTALL = "npm install --prefix .cache/cdk aws-cdk@2.1148"
 
 
 def _repo(tmp_path: Path) -> Path:
-    render_repository(architecture(), app_name="demo-app", out_dir=tmp_path / "repo", spec_version=1)
+    render_repository(
+        architecture(), app_name="demo-app", out_dir=tmp_path / "repo", spec_version=1
+    )
     return tmp_path / "repo"
 
 
@@ -53,10 +55,16 @@ async def test_a_failing_runtime_test_fails_with_its_output(tmp_path: Path) -> N
     """A runtime that breaks its own tests fails the check with the unittest output."""
     repo = _repo(tmp_path)
     tools = repo / "runtime" / "tools.py"
-    tools.write_text(tools.read_text().replace('"-": operator.sub', '"-": operator.add').replace("ast.Sub: operator.sub", "ast.Sub: operator.add"))
+    tools.write_text(
+        tools.read_text()
+        .replace('"-": operator.sub', '"-": operator.add')
+        .replace("ast.Sub: operator.sub", "ast.Sub: operator.add")
+    )
     names: list[str] = []
     with pytest.raises(SynthCheckFailed) as failure:
-        await check_repository(repo, cdk_cli=["cdk-not-needed"], on_step=lambda n, p: names.append(n))
+        await check_repository(
+            repo, cdk_cli=["cdk-not-needed"], on_step=lambda n, p: names.append(n)
+        )
     assert failure.value.step == STEP_TESTS
     details = "\n".join(failure.value.details or [])
     assert "FAILED" in details and "test_calculator_evaluates_arithmetic" in details
@@ -75,12 +83,27 @@ def _template(**overrides: object) -> dict[str, object]:
     template: dict[str, object] = {
         "Resources": {
             "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}},
-            "Post": {"Type": "AWS::ApiGateway::Method", "Properties": {"HttpMethod": "POST", "ApiKeyRequired": True}},
-            "Plan": {"Type": "AWS::ApiGateway::UsagePlan", "Properties": {"Throttle": {"RateLimit": 1}, "ApiStages": [{}]}},
+            "Post": {
+                "Type": "AWS::ApiGateway::Method",
+                "Properties": {"HttpMethod": "POST", "ApiKeyRequired": True},
+            },
+            "Plan": {
+                "Type": "AWS::ApiGateway::UsagePlan",
+                "Properties": {"Throttle": {"RateLimit": 1}, "ApiStages": [{}]},
+            },
             "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
             "Policy": {
                 "Type": "AWS::IAM::Policy",
-                "Properties": {"PolicyDocument": {"Statement": [{"Action": ["bedrock:InvokeModel"], "Resource": "arn:aws:bedrock:us-east-1::foundation-model/m"}]}},
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Action": ["bedrock:InvokeModel"],
+                                "Resource": "arn:aws:bedrock:us-east-1::foundation-model/m",
+                            }
+                        ]
+                    }
+                },
             },
         },
         "Outputs": {"EndpointUrl": {}, "ApiId": {}, "UsagePlanId": {}},
@@ -115,12 +138,25 @@ async def test_full_check_synthesises_the_expected_stack(tmp_path: Path) -> None
         pytest.skip(f"CDK CLI not installed; run: {INSTALL}")
     repo = _repo(tmp_path)
     steps: list[str] = []
-    report = await check_repository(repo, cdk_cli=[str(CDK_CLI)], on_step=lambda n, p: steps.append(n))
-    assert report.ok and steps == [STEP_COMPILE, STEP_TESTS, STEP_SYNTH, STEP_TEMPLATE, STEP_TEMPLATE]
+    report = await check_repository(
+        repo, cdk_cli=[str(CDK_CLI)], on_step=lambda n, p: steps.append(n)
+    )
+    assert report.ok and steps == [
+        STEP_COMPILE,
+        STEP_TESTS,
+        STEP_SYNTH,
+        STEP_TEMPLATE,
+        STEP_TEMPLATE,
+    ]
     summary = report.template
     assert summary.stack == "demo-app"
     assert summary.invoke_methods == 2  # /invoke and /analyse
-    for kind in ("AWS::ApiGateway::RestApi", "AWS::ApiGateway::UsagePlan", "AWS::Lambda::Function", "AWS::IAM::Policy"):
+    for kind in (
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::Lambda::Function",
+        "AWS::IAM::Policy",
+    ):
         assert summary.resource_counts[kind] == 1
     assert summary.bedrock_resources == [
         "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",

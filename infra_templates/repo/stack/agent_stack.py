@@ -31,7 +31,13 @@ def gateway_paths(spec: dict[str, Any]) -> list[str]:
 
 class AgentStack(cdk.Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, spec: dict[str, Any], app_name: str, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: dict[str, Any],
+        app_name: str,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         throttling = spec.get("gateway_config", {}).get("throttling", {})
@@ -127,9 +133,7 @@ class AgentStack(cdk.Stack):
         api.add_gateway_response(
             "BadRequestBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
-            templates={
-                "application/json": '{"error": "$context.error.validationErrorString"}'
-            },
+            templates={"application/json": '{"error": "$context.error.validationErrorString"}'},
         )
         integration = apigw.LambdaIntegration(function)
         for path in gateway_paths(spec):
@@ -175,9 +179,15 @@ class AgentStack(cdk.Stack):
             "No WAF by default: access is API-key gated and throttled by the usage plan; attach a "
             "web ACL to the stage if the endpoint needs one.",
         )
-        _ack(self, "AwsSolutions-APIG4", "Callers authenticate with API keys bound to a usage plan.")
+        _ack(
+            self, "AwsSolutions-APIG4", "Callers authenticate with API keys bound to a usage plan."
+        )
         _ack(self, "AwsSolutions-COG4", "No Cognito: callers use API keys bound to a usage plan.")
-        _ack(self, "AwsSolutions-L1", "The runtime is pinned to Python 3.12, the version it is tested on.")
+        _ack(
+            self,
+            "AwsSolutions-L1",
+            "The runtime is pinned to Python 3.12, the version it is tested on.",
+        )
         for model in models:
             profile = PROFILE.match(model)
             if profile:
