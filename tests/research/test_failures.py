@@ -163,7 +163,10 @@ class _Recorder(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         _Recorder.hits.append(self.path)
-        body = b"<html><head><title>Loopback Co</title></head><body><p>Secret intranet</p></body></html>"
+        body = (
+            b"<html><head><title>Loopback Co</title></head>"
+            b"<body><p>Secret intranet</p></body></html>"
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
