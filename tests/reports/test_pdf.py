@@ -16,7 +16,13 @@ import pytest
 from pypdf import PdfReader
 
 from agents.protocol import UseCase
-from agents.reports import html_to_pdf, render_pdf, render_pdf_async, use_cases_markdown
+from agents.reports import (
+    ReportRenderError,
+    html_to_pdf,
+    render_pdf,
+    render_pdf_async,
+    use_cases_markdown,
+)
 
 
 def _png(width: int = 4, height: int = 4) -> bytes:
@@ -222,3 +228,30 @@ def test_async_render_does_not_block_the_event_loop() -> None:
     text = " ".join(_text(_reader(pdf)))
     assert "Async report" in text
     assert "Body." in text
+
+
+def test_renderer_failure_raises_render_error() -> None:
+    """A document the renderer cannot lay out (HTML nested 500 deep) raises ReportRenderError
+    with code render_failed instead of returning empty or partial bytes."""
+    nested = "<div>" * 500 + "deep" + "</div>" * 500
+    with pytest.raises(ReportRenderError) as info:
+        render_pdf(nested, title="Too deep")
+    assert info.value.code == "render_failed"
+    assert "PDF rendering failed" in info.value.message
+
+
+def test_long_unbroken_strings_wrap() -> None:
+    """A 420-character URL in a table cell and in a paragraph is broken over several lines
+    (no text run longer than a line) instead of running off the page."""
+    url = "https://example.com/" + "a" * 400
+    reader = _reader(render_pdf(f"| Source |\n|---|\n| {url} |\n\n{url}\n", title="Wrap"))
+    runs: list[str] = []
+
+    def visit(text: str, *_: object) -> None:
+        if text.strip():
+            runs.append(text.strip())
+
+    for page in reader.pages[1:]:
+        page.extract_text(visitor_text=visit)
+    assert sum(run.count("a") for run in runs) >= 800
+    assert max(len(run) for run in runs) < 150
