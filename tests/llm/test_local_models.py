@@ -89,11 +89,7 @@ def test_an_unknown_selection_is_refused() -> None:
 
 
 @pytest.mark.skipif(
-    any(
-        _missing := [
-            p for p in LIGHT.packages if importlib.util.find_spec(p.replace("-", "_")) is None
-        ]
-    ),
+    any(importlib.util.find_spec(p.replace("-", "_")) is None for p in LIGHT.packages),
     reason="light model packages not installed",
 )
 def test_installed_light_parts_are_found_in_order() -> None:
