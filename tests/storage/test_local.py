@@ -239,3 +239,18 @@ def test_signed_urls_expire_and_resist_tampering(tmp_path: Path) -> None:
         assert client.get(f"{path}?{later}").status_code == 404
         clock.now += 61
         assert client.get(f"{path}?{query}").status_code == 404
+
+
+def test_build_store_rejects_incomplete_configuration(tmp_path: Path) -> None:
+    """The factory refuses a local store without root or URL, a non-http URL, a short signing
+    key and an unknown kind."""
+    with pytest.raises(ValueError, match="root"):
+        build_store("local", public_base_url=BASE)
+    with pytest.raises(ValueError, match="public_base_url"):
+        build_store("local", root=tmp_path)
+    with pytest.raises(ValueError, match="http"):
+        build_store("local", root=tmp_path, public_base_url="ftp://host")
+    with pytest.raises(ValueError, match="16 bytes"):
+        build_store("local", root=tmp_path, public_base_url=BASE, signing_key=b"short")
+    with pytest.raises(ValueError, match="unknown"):
+        build_store("ftp", root=tmp_path, public_base_url=BASE)  # type: ignore[arg-type]
