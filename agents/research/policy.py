@@ -5,8 +5,10 @@
 `parse_deny_rules` from the `QUBITZ_DENY_RULES` setting:
 
 - a JSON list: `["term", {"name": "...", "pattern": "regex"}, ...]` (strings are literal terms);
-- otherwise a comma-separated list of literal terms or phrases, e.g. `casino, payday loans`.
+- otherwise a comma-separated list of literal terms or phrases, e.g. `casino, payday loans`;
+  an item written `re:<pattern>` is a regular expression (without commas).
 
+The setting may also arrive already split (a sequence of items, same item syntax).
 Literal terms match whole words only.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -46,8 +48,23 @@ class PolicyError(ValueError):
     """A deny-rule specification cannot be parsed."""
 
 
-def parse_deny_rules(spec: str) -> list[DenyRule]:
+def _item_rule(item: str) -> DenyRule:
+    if item.startswith("re:"):
+        pattern = item[3:].strip()
+        try:
+            return DenyRule.regex(pattern, pattern)
+        except re.error as exc:
+            raise PolicyError(f"deny rules: bad pattern {pattern!r}: {exc}") from exc
+    return DenyRule.term(item)
+
+
+def parse_deny_rules(spec: str | Sequence[str]) -> list[DenyRule]:
     """Rules from the operator's setting (see module docstring); '' gives none."""
+    if not isinstance(spec, str):
+        joined = ",".join(spec).strip()
+        if joined.startswith("["):
+            return parse_deny_rules(joined)
+        return [_item_rule(item.strip()) for item in spec if item.strip()]
     spec = spec.strip()
     if not spec:
         return []
@@ -73,7 +90,7 @@ def parse_deny_rules(spec: str) -> list[DenyRule]:
             else:
                 raise PolicyError(f"deny rules: unsupported entry {item!r}")
         return rules
-    return [DenyRule.term(t.strip()) for t in spec.split(",") if t.strip()]
+    return [_item_rule(t.strip()) for t in spec.split(",") if t.strip()]
 
 
 @dataclass(frozen=True)

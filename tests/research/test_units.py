@@ -158,6 +158,10 @@ def test_deny_rules_parse_terms_and_json() -> None:
     assert [r.name for r in json_rules] == ["crypto", "competitor"]
     assert ContentPolicy(tuple(json_rules)).check("About RivalCorp").name == "competitor"  # type: ignore[union-attr]
     assert parse_deny_rules("  ") == []
+    # Already split by the settings loader; "re:" marks a regular expression.
+    split = parse_deny_rules(("gambling", "re:loan\\s*shark"))
+    assert ContentPolicy(tuple(split)).check("Loan  Shark lending").name == "loan\\s*shark"  # type: ignore[union-attr]
+    assert len(parse_deny_rules(['["a"', '"b"]'])) == 2  # a JSON list split at its comma
     for bad in ("[1]", "[not json", '[{"pattern": "("}]'):
         with pytest.raises(PolicyError):
             parse_deny_rules(bad)
