@@ -154,6 +154,17 @@ def _render_markdown(markdown: str, *, title: str | None = None) -> tuple[str, l
     tokens = _PARSER.parse(markdown, env)
     if title is not None:
         tokens = _drop_leading_title(tokens, title)
+        # Every h1 after the first starts a new page: a rule just before one is redundant.
+        tokens = [
+            t
+            for i, t in enumerate(tokens)
+            if not (
+                t.type == "hr"
+                and i + 1 < len(tokens)
+                and tokens[i + 1].type == "heading_open"
+                and tokens[i + 1].tag == "h1"
+            )
+        ]
     headings = _annotate_headings(tokens)
     raw = _PARSER.renderer.render(tokens, _PARSER.options, env)
     return sanitize_html(raw), headings

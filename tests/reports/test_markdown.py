@@ -206,3 +206,12 @@ def test_use_cases_markdown_without_use_cases() -> None:
     """An empty list still makes a readable document saying so."""
     md = use_cases_markdown([], company="Acme")
     assert "No use cases were identified." in md
+
+
+def test_rule_before_a_new_chapter_is_dropped() -> None:
+    """In a document, a horizontal rule right before an h1 (which starts a new page) is
+    dropped; other rules stay."""
+    page = render_document_html("# A\n\ntext\n\n---\n\n# B\n\nx\n\n---\n\nmore\n", title="T")
+    body = page.split("<article>", 1)[1]
+    assert body.count("<hr>") == 1
+    assert body.index("<hr>") > body.index("B</h1>")
