@@ -100,14 +100,23 @@ class AnthropicLLM:
     async def _attempt(self, request: CompletionRequest, seconds: float) -> AsyncIterator[LLMEvent]:
         params = build_params(request, self._model)
         queries: dict[str, str] = {}
+        schema_blocks: set[int] = set()  # indexes of the blocks calling the structured-output tool
         try:
             async with self._client.messages.stream(**params, timeout=seconds) as stream:
                 async for event in stream:
-                    if event.type == "content_block_delta":
+                    if event.type == "content_block_start":
+                        block = event.content_block
+                        if block.type == "tool_use" and block.name == request.schema_name:
+                            schema_blocks.add(event.index)
+                    elif event.type == "content_block_delta":
                         delta = event.delta
                         if delta.type == "text_delta" and delta.text:
                             yield TextDelta(delta.text)
-                        elif delta.type == "input_json_delta" and delta.partial_json:
+                        elif (
+                            delta.type == "input_json_delta"
+                            and delta.partial_json
+                            and event.index in schema_blocks
+                        ):
                             yield TextDelta(delta.partial_json)
                     elif event.type == "content_block_stop":
                         block = event.content_block

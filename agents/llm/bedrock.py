@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -56,8 +57,13 @@ class BedrockLLM:
         connect_timeout: float = 10.0,
         # Limits
         context_window: int = 200_000,
+        max_concurrent_streams: int = 16,
     ) -> None:
         self._model = model
+        # boto3 blocks for a whole stream: give streams their own threads, not the loop's default
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_concurrent_streams, thread_name_prefix="bedrock"
+        )
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
         if client is None:
@@ -106,6 +112,9 @@ class BedrockLLM:
             provider=PROVIDER,
         )
 
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         params = build_params(request, self._model)
         client = self._client
@@ -131,7 +140,7 @@ class BedrockLLM:
         in_tool = False
         stop_reason = "end_turn"
         usage = Usage()
-        async for event in ThreadedIterator(open_iter):
+        async for event in ThreadedIterator(open_iter, executor=self._executor):
             if "contentBlockStart" in event:
                 start = event["contentBlockStart"].get("start", {})
                 in_tool = start.get("toolUse", {}).get("name") == request.schema_name

@@ -189,7 +189,6 @@ def build_body(request: CompletionRequest, model: str, mode: StructuredMode) -> 
             "json_schema": {
                 "name": request.schema_name,
                 "schema": dict(request.json_schema),
-                "strict": True,
             },
         }
     elif request.json_schema is not None and mode == "json_object":

@@ -8,6 +8,7 @@ The peer records every request and notices when a client goes away mid-stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -111,7 +112,9 @@ class AnthropicPeer:
                 await writer.drain()
                 self.events_sent += 1
                 if reply.pace:
-                    await asyncio.sleep(reply.pace)
+                    # pause between events, but notice at once when the client leaves
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.client_gone.wait(), reply.pace)
             self.stream_finished.set()
         finally:
             watcher.cancel()

@@ -13,6 +13,7 @@ from agents.llm.errors import (
     LLMOverloadedError,
     LLMRetriesExhaustedError,
     LLMStructuredOutputError,
+    LLMTimeoutError,
 )
 from agents.llm.port import (
     Completed,
@@ -181,6 +182,8 @@ async def test_web_search_is_reported_as_events_and_sources(peer: AnthropicPeer)
         "https://example.com/a",
         "https://example.com/b",
     ]
+    # the search query's input_json_delta is not text
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["It shipped in May."]
     result = events[-1].result  # type: ignore[union-attr]
     assert result.searches == ("qubitz release date",)
     assert {s.url for s in result.sources} == {"https://example.com/a", "https://example.com/b"}
@@ -289,3 +292,12 @@ async def test_cancelling_the_consumer_closes_the_providers_stream(peer: Anthrop
     await asyncio.wait_for(peer.client_gone.wait(), 10)
     assert not peer.stream_finished.is_set()
     assert peer.events_sent < 200
+
+
+async def test_an_attempt_past_its_timeout_raises_a_timeout_error(peer: AnthropicPeer) -> None:
+    """A stream slower than request.timeout ends with LLMTimeoutError (one attempt allowed)."""
+    peer.enqueue(
+        Reply(events=[message_start(), *text_block(0, "a", "b", "c"), *message_end()], pace=5)
+    )
+    with pytest.raises(LLMTimeoutError):
+        await complete(make_llm(peer, attempts=1), ask(timeout=0.5))
