@@ -26,7 +26,7 @@ from agents.protocol import (
 from agents.research.deps import ResearchDeps
 from agents.research.gather import plan, research
 from agents.research.policy import validate_query
-from agents.research.render import RENDER, all_urls, render_and_store
+from agents.research.render import RENDER, all_urls, cancel_prerenders, render_and_store
 from agents.research.state import JobState, StepFailed, describe_error
 from agents.research.store import NewProject
 from agents.research.write import discover, find_use_cases, write_report
@@ -124,6 +124,8 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
             await _mark_failed(state, message)
             yield FlatError(error=PIPELINE_FAILED, message=message, session_id=sid, step=failed)
             return
+        finally:
+            await cancel_prerenders(state)  # background PDF renders of a job that ended early
 
         yield UseCasesComplete(
             use_cases=state.use_cases, total_use_cases=len(state.use_cases), session_id=sid

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,6 +53,39 @@ def combined_markdown(report: str, discovery: str, use_cases: str) -> str:
     return "\n\n---\n\n".join(parts) + "\n"
 
 
+def _meta(state: JobState) -> dict[str, str]:
+    return {
+        "Company": state.company,
+        "Topic": state.topic,
+        "Project": state.project_id,
+        "Date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def prerender(state: JobState, file_type: FileType, markdown: str, title: str) -> None:
+    """Start rendering a PDF in the background (it overlaps the next model steps)."""
+    if file_type in state.pdf_tasks:
+        return
+    render = state.deps.render_pdf(markdown, title=title, subtitle=state.company, meta=_meta(state))
+    state.pdf_tasks[file_type] = asyncio.ensure_future(render)
+
+
+async def cancel_prerenders(state: JobState) -> None:
+    """Stop background renders of a job that ended early."""
+    pending = [t for t in state.pdf_tasks.values() if not t.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*state.pdf_tasks.values(), return_exceptions=True)
+
+
+def report_title(state: JobState) -> str:
+    return f"Deep Research Report: {state.topic}"
+
+
+def discovery_title(state: JobState) -> str:
+    return f"AI Discovery Report: {state.company}"
+
+
 async def render_and_store(state: JobState) -> AsyncIterator[Event]:
     yield MultiagentStep(
         step=RENDER, message="Rendering and storing the reports...", session_id=state.sid
@@ -59,39 +93,26 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
     deps = state.deps
     uc_md = use_cases_markdown(state.use_cases, company=state.company)
     combined = combined_markdown(state.report_md, state.discovery_md, uc_md)
-    meta = {
-        "Company": state.company,
-        "Topic": state.topic,
-        "Project": state.project_id,
-        "Date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    prerender(state, "deep_research_pdf", state.report_md, report_title(state))
+    prerender(state, "AI_discovery_pdf", state.discovery_md, discovery_title(state))
+    prerender(state, "use_cases_pdf", uc_md, f"AI Use Cases for {state.company}")
+    prerender(state, "pdf", combined, f"Research: {state.topic}")
+    texts: dict[FileType, str] = {
+        "deep_research_markdown": state.report_md,
+        "AI_discovery_markdown": state.discovery_md,
+        "use_cases_md": uc_md,
+        "markdown": combined,
     }
 
-    def pdf(markdown: str, title: str) -> Callable[[], Awaitable[bytes]]:
-        async def render() -> bytes:
-            return await deps.render_pdf(markdown, title=title, subtitle=state.company, meta=meta)
+    async def produce(file_type: FileType) -> bytes:
+        if file_type in texts:
+            return texts[file_type].encode("utf-8")
+        return await state.pdf_tasks[file_type]
 
-        return render
-
-    def text(markdown: str) -> Callable[[], Awaitable[bytes]]:
-        async def encode() -> bytes:
-            return markdown.encode("utf-8")
-
-        return encode
-
-    producers: dict[FileType, Callable[[], Awaitable[bytes]]] = {
-        "deep_research_markdown": text(state.report_md),
-        "deep_research_pdf": pdf(state.report_md, f"Deep Research Report: {state.topic}"),
-        "AI_discovery_markdown": text(state.discovery_md),
-        "AI_discovery_pdf": pdf(state.discovery_md, f"AI Discovery Report: {state.company}"),
-        "use_cases_md": text(uc_md),
-        "use_cases_pdf": pdf(uc_md, f"AI Use Cases for {state.company}"),
-        "markdown": text(combined),
-        "pdf": pdf(combined, f"Research: {state.topic}"),
-    }
     for n, spec in enumerate(ARTIFACTS, start=1):
         is_pdf = spec.name.endswith(".pdf")
         try:
-            data = await producers[spec.file_type]()
+            data = await produce(spec.file_type)
         except Exception as exc:  # the renderer's own errors and anything beneath it
             raise StepFailed(
                 RENDER, f"could not render {spec.name}: {describe_error(exc)}"

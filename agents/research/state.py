@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -60,6 +61,7 @@ class JobState:
     discovery_md: str = ""
     use_cases: list[UseCase] = field(default_factory=list)
     uploads: dict[FileType, StoredArtifact] = field(default_factory=dict)
+    pdf_tasks: dict[FileType, asyncio.Future[bytes]] = field(default_factory=dict)
 
     @property
     def sid(self) -> str:

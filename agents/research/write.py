@@ -20,6 +20,7 @@ from agents.protocol import (
 from agents.research import prompts
 from agents.research.accounting import Coalescer
 from agents.research.citations import CitationFilter, sources_section
+from agents.research.render import discovery_title, prerender, report_title
 from agents.research.state import JobState, LLMCall, StepFailed
 
 WRITE = "writing"
@@ -107,6 +108,7 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
     ):
         yield event
     state.report_md = "".join(parts)
+    prerender(state, "deep_research_pdf", state.report_md, report_title(state))
     yield MultiagentProgress(
         step=WRITE, session_id=state.sid, progress_percent=70,
         message=f"Report written ({len(state.report_md)} characters)",
@@ -134,6 +136,7 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
     ):
         yield event
     state.discovery_md = "".join(parts)
+    prerender(state, "AI_discovery_pdf", state.discovery_md, discovery_title(state))
     yield MultiagentProgress(
         step=ANALYSIS, session_id=state.sid, progress_percent=82,
         message=f"AI discovery report written ({len(state.discovery_md)} characters)",
