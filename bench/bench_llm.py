@@ -5,7 +5,7 @@ generates the same completion, alternately, straight through llama-cpp-python an
 port (`LocalLLM.stream`: worker thread, queue, events) on the same loaded `Llama`, and prints
 medians plus the ratio port/raw of seconds per token. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_llm.py [--models light,default] [--tokens 128] [--runs 3]
+    .venv/bin/python -m bench.bench_llm [--models light,default] [--tokens 128] [--runs 3]
 """
 
 from __future__ import annotations
@@ -13,19 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.llm.errors import LLMConfigurationError  # noqa: E402
-from agents.llm.local import LocalLLM  # noqa: E402
-from agents.llm.local_models import BUILTIN, availability, ensure_model_file  # noqa: E402
-from agents.llm.port import Completed, CompletionRequest, Message, TextDelta  # noqa: E402
+from agents.llm.errors import LLMConfigurationError
+from agents.llm.local import LocalLLM
+from agents.llm.local_models import BUILTIN, availability, ensure_model_file
+from agents.llm.port import Completed, CompletionRequest, Message, TextDelta
 
 PROMPT = "Write a Python function that checks whether a string is a palindrome, with a docstring."
 

@@ -186,3 +186,19 @@ async def complete(
 
         raise LLMError("the provider's stream ended without a result", provider=llm.provider)
     return result
+
+
+async def structured(
+    llm: LLM,
+    request: CompletionRequest,
+    on_event: Callable[[LLMEvent], None] | None = None,
+) -> dict[str, Any]:
+    """Drain a stream for a request with `json_schema` and return its validated object."""
+    result = await complete(llm, request, on_event)
+    if result.structured is None:
+        from agents.llm.errors import LLMStructuredOutputError
+
+        raise LLMStructuredOutputError(
+            "the provider returned no structured output", provider=llm.provider, raw=result.text
+        )
+    return result.structured

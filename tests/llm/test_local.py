@@ -20,6 +20,7 @@ from agents.llm.port import (
     QueueWait,
     TextDelta,
     complete,
+    structured,
 )
 
 pytestmark = [
@@ -69,10 +70,9 @@ async def test_streams_deltas_then_a_result_with_token_usage(tiny: LocalLLM) -> 
 
 async def test_structured_output_is_schema_valid_json(tiny: LocalLLM) -> None:
     """Constrained decoding yields an object that validates against the request's schema."""
-    result = await complete(tiny, ask("Rate Python as JSON.", max_tokens=48, json_schema=SCHEMA))
-    assert result.structured is not None
-    assert isinstance(result.structured["language"], str)
-    assert isinstance(result.structured["rating"], int)
+    value = await structured(tiny, ask("Rate Python as JSON.", max_tokens=48, json_schema=SCHEMA))
+    assert isinstance(value["language"], str)
+    assert isinstance(value["rating"], int)
 
 
 async def test_structured_output_cut_off_by_max_tokens_is_refused(tiny: LocalLLM) -> None:
