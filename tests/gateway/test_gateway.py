@@ -194,3 +194,44 @@ async def test_unregistered_app_is_not_found(tmp_path: Path) -> None:
         await s.gateway.router.unregister(APP)
         r = await s.http.post(created.api_endpoint, headers={"x-api-key": created.api_key_value})
         assert r.status_code == 404
+
+
+async def test_upstream_timeout_is_gateway_timeout(tmp_path: Path) -> None:
+    """An app that never answers within the upstream timeout gets 504, not a hung client."""
+    never = asyncio.Event()
+    async with (
+        serve_asgi(make_upstream("A", never)) as upstream,
+        stack(tmp_path, upstream_timeout=0.3) as s,
+    ):
+        await s.deploy_local(WS, PROJECT, APP, upstream)
+        created = await create_key(s)
+
+        r = await s.http.get(
+            f"{s.gateway_url}/apps/{APP}/stall", headers={"x-api-key": created.api_key_value}
+        )
+        assert r.status_code == 504
+        assert r.json() == {"message": "Endpoint request timed out"}
+        never.set()
+
+
+async def test_upstream_closing_without_answer_is_bad_gateway(tmp_path: Path) -> None:
+    """An upstream that drops the connection without a response yields 502."""
+
+    async def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(slam, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with stack(tmp_path) as s:
+            await s.deploy_local(WS, PROJECT, APP, f"http://127.0.0.1:{port}")
+            created = await create_key(s)
+            r = await s.http.get(
+                f"{s.gateway_url}/apps/{APP}/x", headers={"x-api-key": created.api_key_value}
+            )
+            assert r.status_code == 502
+            assert r.json() == {"message": "Bad Gateway"}
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -36,9 +36,15 @@ def make_upstream(name: str, release: asyncio.Event | None = None) -> Starlette:
 
         return StreamingResponse(chunks(), media_type="text/plain")
 
+    async def stall(request: Request) -> Response:
+        if release is not None:
+            await release.wait()
+        return JSONResponse({"upstream": name, "stalled": True})
+
     return Starlette(
         routes=[
             Route("/slow", slow),
+            Route("/stall", stall),
             Route("/{path:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
     )
