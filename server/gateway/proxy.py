@@ -47,7 +47,7 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_DROP_REQUEST = HOP_BY_HOP | {"host", "x-api-key", "x-qubitz-api-key-id"}
+_DROP_REQUEST = HOP_BY_HOP | {"host", "x-api-key", "x-qubitz-api-key-id", "x-forwarded-for"}
 
 
 def _message(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -144,7 +144,9 @@ class Gateway:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST]
         headers.append(("x-qubitz-api-key-id", key_id))
         if request.client is not None:
-            headers.append(("x-forwarded-for", request.client.host))
+            chain = request.headers.get("x-forwarded-for")
+            client = request.client.host
+            headers.append(("x-forwarded-for", f"{chain}, {client}" if chain else client))
         headers.append(("x-forwarded-proto", request.url.scheme))
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         content = request.stream() if has_body else None

@@ -67,6 +67,7 @@ async def test_key_lets_requests_through_and_deleted_key_is_refused_at_once(
             "body": "hello",
             "key_id": created.api_key_id,
             "saw_api_key": False,
+            "forwarded_for": "127.0.0.1",
         }
         assert ok.headers["x-upstream"] == "A"
 

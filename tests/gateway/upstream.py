@@ -23,6 +23,7 @@ def make_upstream(name: str, release: asyncio.Event | None = None) -> Starlette:
                 "body": body.decode(),
                 "key_id": request.headers.get("x-qubitz-api-key-id"),
                 "saw_api_key": "x-api-key" in request.headers,
+                "forwarded_for": request.headers.get("x-forwarded-for"),
             },
             headers={"x-upstream": name},
         )
