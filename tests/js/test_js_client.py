@@ -13,7 +13,7 @@ import pytest
 
 from agents.protocol import Scope
 from server.settings import Settings
-from tests.conftest import mint
+from tests.conftest import make_settings, mint
 from tests.console.fakes import console_wiring
 from tests.support.server import RunningServer, run_server
 
@@ -70,6 +70,18 @@ def test_js_client_against_server(js_server: RunningServer) -> None:
     result = run_node([HERE / "client.test.mjs"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert counts(result.stdout) == {"pass": 12, "fail": 0}, result.stdout
+
+
+def test_js_client_rate_limited(tmp_path: Path) -> None:
+    """Against a server allowing one connection per minute, the second job is Overloaded."""
+    settings = make_settings(
+        tmp_path / "data", QUBITZ_CONNECT_RATE_PER_MINUTE="1", QUBITZ_CONNECT_BURST="1"
+    )
+    with run_server(settings, console_wiring()) as srv:
+        env = {"QUBITZ_URL": srv.http, "QUBITZ_UCT_KEY": mint(srv, Scope.UCT)}
+        result = run_node([HERE / "limits.test.mjs"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert counts(result.stdout) == {"pass": 1, "fail": 0}, result.stdout
 
 
 def test_markdown_renderer() -> None:
