@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.console.conftest import Console
 from tests.support.server import RunningServer
@@ -14,10 +14,10 @@ from tests.support.server import RunningServer
 pytestmark = pytest.mark.slow
 
 
-def research_form(page: object, prompt: str = "AI in logistics") -> None:
-    page.fill("#research-form [name=prompt]", prompt)  # type: ignore[attr-defined]
-    page.fill("#research-form [name=company_name]", "Acme Freight")  # type: ignore[attr-defined]
-    page.fill("#research-form [name=company_url]", "https://acme.example/")  # type: ignore[attr-defined]
+def research_form(page: Page, prompt: str = "AI in logistics") -> None:
+    page.fill("#research-form [name=prompt]", prompt)
+    page.fill("#research-form [name=company_name]", "Acme Freight")
+    page.fill("#research-form [name=company_url]", "https://acme.example/")
 
 
 def test_assets_are_served_with_content_types_and_csp(console_server: RunningServer) -> None:
