@@ -42,7 +42,11 @@ class PipelineFailed(QubitzError):
     code = "pipeline_failed"
 
     def __init__(
-        self, message: str, *, step: str, code: str | None = None,
+        self,
+        message: str,
+        *,
+        step: str,
+        code: str | None = None,
         details: list[str] | None = None,
     ):
         super().__init__(message, code=code, details=details)

@@ -244,7 +244,9 @@ class ReportGenerated(BaseModel):
 class ToolsUsed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     web_search: list[str] = Field(default_factory=list)
-    report_generated: ReportGenerated = Field(default_factory=lambda: ReportGenerated(success=False))
+    report_generated: ReportGenerated = Field(
+        default_factory=lambda: ReportGenerated(success=False)
+    )
 
 
 class ChatMetadata(BaseModel):
@@ -427,7 +429,9 @@ class ArchitectureEvent(Event):
 class DeployRequest(StrictRequest):
     user_id: Id
     project_id: Id
-    github_username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,39}$")] | None = None
+    github_username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,39}$")] | None = (
+        None
+    )
     action: Literal["deploy", "destroy"] = "deploy"  # extension
 
 
@@ -541,7 +545,11 @@ class EndpointProtocol:
     summary: str
 
     def error_event(
-        self, code: str, message: str, *, session_id: str | None = None,
+        self,
+        code: str,
+        message: str,
+        *,
+        session_id: str | None = None,
         details: list[str] | None = None,
     ) -> Event:
         """The endpoint's own error event. Codes are UPPER_CASE on the flat endpoints (as the
@@ -566,46 +574,90 @@ class EndpointProtocol:
 
 
 _SPEC_EVENTS: tuple[type[Event], ...] = (
-    Ack, StreamStart, StreamChunk, StreamEnd, ArchitectureEvent, DataKeepalive, DataError,
+    Ack,
+    StreamStart,
+    StreamChunk,
+    StreamEnd,
+    ArchitectureEvent,
+    DataKeepalive,
+    DataError,
 )
 
 ENDPOINTS: dict[str, EndpointProtocol] = {
     e.name: e
     for e in (
         EndpointProtocol(
-            "research", Scope.UCT, ResearchRequest,
-            (StatusEvent, MultiagentStep, MultiagentProgress, ResearchStreamChunk,
-             S3UploadComplete, UseCasesComplete, ResearchComplete, FlatKeepalive, FlatError),
-            ErrorShape.FLAT, "Multi-agent deep research with Markdown and PDF reports.",
+            "research",
+            Scope.UCT,
+            ResearchRequest,
+            (
+                StatusEvent,
+                MultiagentStep,
+                MultiagentProgress,
+                ResearchStreamChunk,
+                S3UploadComplete,
+                UseCasesComplete,
+                ResearchComplete,
+                FlatKeepalive,
+                FlatError,
+            ),
+            ErrorShape.FLAT,
+            "Multi-agent deep research with Markdown and PDF reports.",
         ),
         EndpointProtocol(
-            "chat", Scope.UCT, ChatRequest,
+            "chat",
+            Scope.UCT,
+            ChatRequest,
             (ChatStatus, ChatChunk, ChatComplete, FlatKeepalive, ChatError),
-            ErrorShape.CHAT, "Streamed, grounded Q&A over a stored report.",
+            ErrorShape.CHAT,
+            "Streamed, grounded Q&A over a stored report.",
         ),
         EndpointProtocol(
-            "getspec", Scope.CONTROL_HUB, GetSpecRequest, _SPEC_EVENTS,
-            ErrorShape.DATA, "Design a multi-agent architecture spec from a use case.",
+            "getspec",
+            Scope.CONTROL_HUB,
+            GetSpecRequest,
+            _SPEC_EVENTS,
+            ErrorShape.DATA,
+            "Design a multi-agent architecture spec from a use case.",
         ),
         EndpointProtocol(
-            "updatespec", Scope.CONTROL_HUB, UpdateSpecRequest, _SPEC_EVENTS,
-            ErrorShape.DATA, "Change the current spec by instruction, or roll back.",
+            "updatespec",
+            Scope.CONTROL_HUB,
+            UpdateSpecRequest,
+            _SPEC_EVENTS,
+            ErrorShape.DATA,
+            "Change the current spec by instruction, or roll back.",
         ),
         EndpointProtocol(
-            "deploy", Scope.CONTROL_HUB, DeployRequest,
-            (DeploymentStarted, DeploymentComplete, DeployStatus, Complete, DataKeepalive,
-             DataError),
-            ErrorShape.DATA, "Render, check, push and deploy the spec; stream progress.",
+            "deploy",
+            Scope.CONTROL_HUB,
+            DeployRequest,
+            (
+                DeploymentStarted,
+                DeploymentComplete,
+                DeployStatus,
+                Complete,
+                DataKeepalive,
+                DataError,
+            ),
+            ErrorShape.DATA,
+            "Render, check, push and deploy the spec; stream progress.",
         ),
         EndpointProtocol(
-            "createapikey", Scope.CONTROL_HUB, CreateApiKeyRequest,
+            "createapikey",
+            Scope.CONTROL_HUB,
+            CreateApiKeyRequest,
             (ApiKeyCreated, DataKeepalive, DataError),
-            ErrorShape.DATA, "Create an API key and usage plan for a deployed app.",
+            ErrorShape.DATA,
+            "Create an API key and usage plan for a deployed app.",
         ),
         EndpointProtocol(
-            "deleteapikey", Scope.CONTROL_HUB, DeleteApiKeyRequest,
+            "deleteapikey",
+            Scope.CONTROL_HUB,
+            DeleteApiKeyRequest,
             (ApiKeyDeleted, DataKeepalive, DataError),
-            ErrorShape.DATA, "Revoke and delete a deployed app's API key.",
+            ErrorShape.DATA,
+            "Revoke and delete a deployed app's API key.",
         ),
     )
 }
