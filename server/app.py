@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -73,7 +72,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         sinks.append(DatabaseSink(jobs))
         event_log = EventLog(sinks)
         await event_log.start()
-        replica = os.environ.get("QUBITZ_REPLICA_ID") or socket.gethostname()
+        replica = settings.replica_id or socket.gethostname()
         runner = JobRunner(
             event_log,
             jobs,

@@ -7,10 +7,13 @@ the code base reads the environment: domain factories receive values from here.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from agents.llm.config import LLMConfig, llm_config_from_env
 
 
 class SettingsError(ValueError):
@@ -98,6 +101,49 @@ class Settings:
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
     cdk_cli: tuple[str, ...] = ()
+    replica_id: str = ""
+    # Models
+    llm: LLMConfig | None = None
+    # Artifacts (local store)
+    artifact_url_secret: str | None = None
+    artifact_url_ttl: int = 7 * 24 * 3600
+    # Research
+    research_max_query_chars: int = 4000
+    # Outbound fetches (company URLs, report URLs)
+    fetch_max_bytes: int = 5 * 1024 * 1024
+    fetch_timeout: float = 20.0
+    fetch_max_redirects: int = 5
+    # Chat
+    chat_max_token_limit: int = 10_000_000
+    chat_max_output_tokens: int = 2048
+    chat_report_max_tokens: int = 8192
+    chat_web_search: bool = True
+    chat_web_search_max_uses: int = 5
+    # Specs
+    spec_default_model: str = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    spec_allowed_models: tuple[str, ...] = ()
+    spec_max_repairs: int = 2
+    spec_report_chars: int = 24_000
+    # Deploy
+    deploy_synth_timeout: float = 300.0
+    deploy_model_base_url: str | None = None
+    deploy_model_name: str | None = None
+    deploy_model_api_key: str | None = None
+    deploy_run_tests: bool = True
+    deploy_swap_grace: float = 5.0
+    deploy_health_timeout: float = 30.0
+    deploy_poll_seconds: float = 5.0
+    # App keys and the local gateway
+    appkeys_default_rate: float = 10.0
+    appkeys_default_burst: int = 20
+    appkeys_default_quota: int = 0
+    appkeys_default_quota_period: str = "MONTH"
+    gateway_key_cache_seconds: float = 5.0
+    gateway_connect_timeout: float = 5.0
+    gateway_upstream_timeout: float = 60.0
+    gateway_max_connections: int = 200
+    apigw_calls_per_second: float = 5.0
+    apigw_max_attempts: int = 6
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -119,7 +165,15 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read the environment once. `overrides` (CLI flags) win over the environment."""
-    env = dict(os.environ if env is None else env)
+    from agents.llm.errors import LLMConfigurationError
+
+    try:
+        return _load(dict(os.environ if env is None else env), **overrides)
+    except LLMConfigurationError as exc:
+        raise SettingsError(exc.message) from exc
+
+
+def _load(env: dict[str, str], **overrides: Any) -> Settings:
     data_dir = Path(overrides.pop("data_dir", None) or env.get("QUBITZ_DATA_DIR", ".qubitz"))
     storage = env.get("QUBITZ_STORAGE", "s3" if env.get("QUBITZ_S3_BUCKET") else "local")
     if storage not in {"local", "s3"}:
@@ -173,6 +227,43 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         aws_region=env.get("QUBITZ_AWS_REGION", env.get("AWS_REGION", "us-east-1")),
         aws_endpoint_url=env.get("QUBITZ_AWS_ENDPOINT_URL") or None,
         cdk_cli=cdk_cli,
+        replica_id=env.get("QUBITZ_REPLICA_ID") or socket.gethostname(),
+        llm=llm_config_from_env(env, data_dir),
+        artifact_url_secret=env.get("QUBITZ_ARTIFACT_URL_SECRET") or None,
+        artifact_url_ttl=_int(env, "QUBITZ_ARTIFACT_URL_TTL", 7 * 24 * 3600),
+        research_max_query_chars=_int(env, "QUBITZ_RESEARCH_MAX_QUERY_CHARS", 4000),
+        fetch_max_bytes=_int(env, "QUBITZ_FETCH_MAX_BYTES", 5 * 1024 * 1024),
+        fetch_timeout=_float(env, "QUBITZ_FETCH_TIMEOUT", 20.0),
+        fetch_max_redirects=_int(env, "QUBITZ_FETCH_MAX_REDIRECTS", 5),
+        chat_max_token_limit=_int(env, "QUBITZ_CHAT_MAX_TOKEN_LIMIT", 10_000_000),
+        chat_max_output_tokens=_int(env, "QUBITZ_CHAT_MAX_OUTPUT_TOKENS", 2048),
+        chat_report_max_tokens=_int(env, "QUBITZ_CHAT_REPORT_MAX_TOKENS", 8192),
+        chat_web_search=_bool(env, "QUBITZ_CHAT_WEB_SEARCH", True),
+        chat_web_search_max_uses=_int(env, "QUBITZ_CHAT_WEB_SEARCH_MAX_USES", 5),
+        spec_default_model=env.get(
+            "QUBITZ_SPEC_DEFAULT_MODEL", "anthropic.claude-sonnet-4-5-20250929-v1:0"
+        ),
+        spec_allowed_models=_csv(env, "QUBITZ_SPEC_ALLOWED_MODELS"),
+        spec_max_repairs=_int(env, "QUBITZ_SPEC_MAX_REPAIRS", 2),
+        spec_report_chars=_int(env, "QUBITZ_SPEC_REPORT_CHARS", 24_000),
+        deploy_synth_timeout=_float(env, "QUBITZ_DEPLOY_SYNTH_TIMEOUT", 300.0),
+        deploy_model_base_url=env.get("QUBITZ_DEPLOY_MODEL_BASE_URL") or None,
+        deploy_model_name=env.get("QUBITZ_DEPLOY_MODEL_NAME") or None,
+        deploy_model_api_key=env.get("QUBITZ_DEPLOY_MODEL_API_KEY") or None,
+        deploy_run_tests=_bool(env, "QUBITZ_DEPLOY_RUN_TESTS", True),
+        deploy_swap_grace=_float(env, "QUBITZ_DEPLOY_SWAP_GRACE_SECONDS", 5.0),
+        deploy_health_timeout=_float(env, "QUBITZ_DEPLOY_HEALTH_TIMEOUT", 30.0),
+        deploy_poll_seconds=_float(env, "QUBITZ_DEPLOY_POLL_SECONDS", 5.0),
+        appkeys_default_rate=_float(env, "QUBITZ_APPKEYS_DEFAULT_RATE", 10.0),
+        appkeys_default_burst=_int(env, "QUBITZ_APPKEYS_DEFAULT_BURST", 20),
+        appkeys_default_quota=_int(env, "QUBITZ_APPKEYS_DEFAULT_QUOTA", 0),
+        appkeys_default_quota_period=env.get("QUBITZ_APPKEYS_DEFAULT_QUOTA_PERIOD", "MONTH"),
+        gateway_key_cache_seconds=_float(env, "QUBITZ_GATEWAY_KEY_CACHE_SECONDS", 5.0),
+        gateway_connect_timeout=_float(env, "QUBITZ_GATEWAY_CONNECT_TIMEOUT", 5.0),
+        gateway_upstream_timeout=_float(env, "QUBITZ_GATEWAY_UPSTREAM_TIMEOUT", 60.0),
+        gateway_max_connections=_int(env, "QUBITZ_GATEWAY_MAX_CONNECTIONS", 200),
+        apigw_calls_per_second=_float(env, "QUBITZ_APIGW_CALLS_PER_SECOND", 5.0),
+        apigw_max_attempts=_int(env, "QUBITZ_APIGW_MAX_ATTEMPTS", 6),
         env=env,
     )
     if target == "github_aws" and not settings.github_token:

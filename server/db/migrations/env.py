@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.db.models import metadata
 from server.db.base import make_engine
+from server.db.models import metadata
 
 config = context.config
 
@@ -37,10 +37,12 @@ async def _online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                      literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:
     asyncio.run(_online()) if config.attributes.get("connection") is None else _run(
-        config.attributes["connection"])
+        config.attributes["connection"]
+    )

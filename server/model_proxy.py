@@ -1,0 +1,102 @@
+"""An OpenAI-compatible `POST /v1/chat/completions` over qubitz's own configured model.
+
+Apps deployed to the local target call it (OPENAI_BASE_URL=<public url>/v1), so a deployed
+agent works offline with the embedded model. It needs the bearer token qubitz gives those apps.
+Tool definitions are accepted but not offered to the model: answers are plain text (documented
+in docs/deploy.md); tool results already in the conversation are passed on as context.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from agents.llm.errors import LLMError, LLMRetryableError
+from agents.llm.port import CompletionRequest, LLMRegistry, Message, Role, complete
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+
+
+def to_port_messages(raw: list[Any]) -> tuple[str, list[Message]]:
+    """OpenAI messages -> (system prompt, alternating user/assistant messages)."""
+    system: list[str] = []
+    out: list[Message] = []
+
+    def add(role: str, text: str) -> None:
+        if not text:
+            return
+        if out and out[-1].role == role:
+            out[-1] = Message(out[-1].role, out[-1].content + "\n\n" + text)
+        else:
+            out.append(Message(role, text))  # type: ignore[arg-type]
+
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ValueError("messages must be objects")
+        role, content = item.get("role"), item.get("content") or ""
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if not isinstance(content, str):
+            raise ValueError("message content must be text")
+        if role == "system":
+            system.append(content)
+        elif role == "user":
+            add("user", content)
+        elif role == "assistant":
+            add("assistant", content)
+        elif role == "tool":
+            add("user", f"Tool result:\n{content}")
+        else:
+            raise ValueError(f"unknown message role {role!r}")
+    if not out or out[-1].role != "user":
+        add("user", "Continue.")
+    return "\n\n".join(system), out
+
+
+def model_proxy_routes(registry: LLMRegistry, token: str, *, role: Role = Role.ANALYST) -> list[Route]:
+    async def completions(request: Request) -> Response:
+        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(supplied.encode(), token.encode()):
+            return _error(401, "invalid or missing bearer token", "authentication_error")
+        try:
+            body = orjson.loads(await request.body())
+            if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+                raise ValueError("body must be an object with a messages list")
+            if body.get("stream"):
+                raise ValueError("stream=true is not supported by this endpoint")
+            system, messages = to_port_messages(body["messages"])
+            max_tokens = int(body.get("max_tokens") or 1024)
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return _error(400, str(exc), "invalid_request_error")
+        llm = registry.for_role(role)
+        try:
+            result = await complete(llm, CompletionRequest(
+                system=system, messages=messages, max_tokens=min(max_tokens, 4096),
+                temperature=body.get("temperature")))
+        except LLMRetryableError as exc:
+            return _error(503, exc.message, "overloaded_error")
+        except LLMError as exc:
+            return _error(502, exc.message, "api_error")
+        return JSONResponse({
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": llm.model,
+            "choices": [{"index": 0, "finish_reason": "length"
+                         if result.stop_reason in {"max_tokens", "length"} else "stop",
+                         "message": {"role": "assistant", "content": result.text}}],
+            "usage": {"prompt_tokens": result.usage.input_tokens,
+                      "completion_tokens": result.usage.output_tokens,
+                      "total_tokens": result.usage.total_tokens},
+        })
+
+    return [Route("/v1/chat/completions", completions, methods=["POST"])]
