@@ -31,6 +31,8 @@ install-dev: venv
 
 install-demo: venv
 	@tmp=$$(mktemp -d) && TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[local]"; rc=$$?; rm -rf $$tmp; exit $$rc
+	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
+	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi
 
 demo: install-demo
 	$(BIN)/python -m server.demo --data-dir $(DEMO_DIR) --port $(DEMO_PORT)

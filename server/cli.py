@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from agents.protocol import Scope
+from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
 
 # Modules that add their own subcommands with `register(subparsers)`.
@@ -178,10 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging("debug" if args.verbose else "info")
     try:
         return int(args.func(args))
     except SettingsError as exc:

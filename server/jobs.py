@@ -22,6 +22,7 @@ from server.coalesce import Coalescer
 from server.db.base import new_id
 from server.db.jobs import JobRecord, JobRepository
 from server.eventlog import EventLog, JobEnd
+from server.logs import request_id
 from server.metrics import Metrics
 
 log = logging.getLogger("qubitz.jobs")
@@ -89,6 +90,7 @@ class JobRunner:
         ctx: JobContext,
     ) -> None:
         job_id = ctx.job_id
+        request_id.set(job_id)
         session_id = getattr(request, "session_id", None)
         last_type: list[str] = [""]
 

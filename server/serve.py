@@ -5,14 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 import uvicorn
 
 from server.app import create_app
+from server.logs import configure_logging
 from server.settings import Settings
 
 log = logging.getLogger("qubitz.serve")
+
+_SECRET_QUERY = re.compile(r"(api_key=)[^&\s\"']+")
+
+
+class RedactKeys(logging.Filter):
+    """Keys travel in the query string (?api_key=...); never let them reach a log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "qubitz"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in logger.filters):
+            logger.addFilter(RedactKeys())
 
 
 class _Server(uvicorn.Server):
@@ -35,14 +60,14 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def uvicorn_config(settings: Settings, app: Any | None = None) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, app: Any | None = None) -> _Config:
     ws_impl = "websockets-sansio"
     loop = "auto"
     with contextlib.suppress(ImportError):
         import uvloop  # noqa: F401
 
         loop = "uvloop"
-    return uvicorn.Config(
+    return _Config(
         app or create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -60,7 +85,21 @@ def uvicorn_config(settings: Settings, app: Any | None = None) -> uvicorn.Config
     )
 
 
+class _Config(uvicorn.Config):
+    """uvicorn.Config that redacts keys from uvicorn's own loggers once it configured them."""
+
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        if self.qubitz_logging is not None:
+            configure_logging(*self.qubitz_logging[:1], json_lines=self.qubitz_logging[1])
+        install_log_redaction()
+
+    qubitz_logging: tuple[str, bool] | None = None
+
+
 def serve(settings: Settings) -> None:
     config = uvicorn_config(settings)
+    config.qubitz_logging = (settings.log_level, settings.log_json)
+    config.configure_logging()
     log.info("qubitz on %s (data dir %s)", settings.resolved_public_url, settings.data_dir)
     _Server(config).run()

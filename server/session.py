@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from server.db.keys import KeyRepository
 from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
 from server.jobs import JobRunner, Overloaded
 from server.keepalive import KeepaliveScheduler
+from server.logs import request_id
 from server.metrics import Metrics
 from server.settings import Settings
 
@@ -129,6 +131,7 @@ class Session:
     # -- flow --------------------------------------------------------------------------------
     async def run(self) -> None:
         ws, s = self.ws, self.s
+        request_id.set("conn_" + secrets.token_hex(6))
         await ws.accept()
         s.metrics.open_connections += 1
         s.metrics.connections_total[self.endpoint.name] += 1
@@ -233,6 +236,7 @@ class Session:
 
     async def _pump(self, principal: Principal, job_id: str, since: int) -> None:
         s, ws = self.s, self.ws
+        request_id.set(job_id)
         self.sub = s.log.subscribe(job_id, since)
         reader = asyncio.create_task(self._read_client(principal, job_id))
         s.scheduler.register(self)
