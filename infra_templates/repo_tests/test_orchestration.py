@@ -23,13 +23,16 @@ def make_runtime(
 
 
 class PipelineTest(unittest.TestCase):
-    def test_each_agent_gets_the_previous_output(self) -> None:
+    def test_each_agent_gets_the_request_and_the_previous_output(self) -> None:
         model = ScriptedModel("plan", "facts", "final text")
         result = make_runtime(model).run("topic", session_id="s1")
         self.assertEqual(result.output, "final text")
         self.assertEqual([t["agent"] for t in result.trace], ["lead", "researcher", "writer"])
         inputs = [call["messages"][-1]["content"][0]["text"] for call in model.calls]
-        self.assertEqual(inputs, ["topic", "plan", "facts"])
+        self.assertEqual(inputs[0], "topic")
+        for text, previous in zip(inputs[1:], ["plan", "facts"], strict=True):
+            self.assertTrue(text.startswith("User request:\ntopic\n"))
+            self.assertTrue(text.endswith(f"):\n{previous}"))
 
     def test_tool_calls_run_and_return_results(self) -> None:
         model = ScriptedModel("plan", tool_call("calculator", expression="6*7"), "it is 42", "done")

@@ -1,6 +1,6 @@
 """Runs agents as the spec's orchestration says.
 
-pipeline:   each agent in `order` gets the previous agent's output (the first gets the input).
+pipeline:   each agent in `order` gets the request and the previous agent's output.
 supervisor: the entry agent answers each turn with a JSON decision,
             {"next": "<agent id>", "input": "<task>"} to call another agent, or
             {"final": "<answer>"} to finish; at most `max_turns` decisions.
@@ -148,10 +148,12 @@ class Runtime:
             return self._supervise(text, session_id=session_id)
         trace: list[dict[str, Any]] = []
         current = text
+        previous: tuple[str, str] | None = None
         for agent_id in orch.order or (orch.entry_agent,):
-            step = self.run_agent(agent_id, current, session_id=session_id)
+            step = self.run_agent(agent_id, pipeline_input(text, previous), session_id=session_id)
             trace += step.trace
             current = step.output
+            previous = (self.spec.agent(agent_id).name, current)
         return RunResult(current, trace)
 
     def workers(self) -> list[AgentSpec]:
@@ -223,3 +225,11 @@ def _trace(agent: AgentSpec, text: str, output: str, calls: list[dict[str, Any]]
         "output": output[:TRACE_CHARS],
         "tool_calls": calls,
     }
+
+
+def pipeline_input(request: str, previous: tuple[str, str] | None) -> str:
+    """What a pipeline step sees: the user's request, and the previous agent's work if any."""
+    if previous is None:
+        return request
+    name, output = previous
+    return f"User request:\n{request}\n\nOutput of the previous agent ({name}):\n{output}"

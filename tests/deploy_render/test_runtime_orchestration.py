@@ -35,7 +35,11 @@ def test_pipeline_passes_each_output_to_the_next_agent(tmp_path: Path) -> None:
         result = make_runtime(peer, tmp_path).run("question", session_id="s1")
     assert result.output == "final answer"
     assert [t["agent"] for t in result.trace] == ["planner", "analyst", "writer"]
-    assert [_last_user(r) for r in peer.requests] == ["question", "plan", "numbers"]
+    seen = [_last_user(r) for r in peer.requests]
+    assert seen[0] == "question"
+    assert seen[1] == "User request:\nquestion\n\nOutput of the previous agent (Planner):\nplan"
+    assert str(seen[2]).startswith("User request:\nquestion\n")
+    assert str(seen[2]).endswith("):\nnumbers")
     assert [r["messages"][0] for r in peer.requests][1] == {
         "role": "system",
         "content": "You compute.",
