@@ -20,9 +20,24 @@ from qubitz_client import QubitzClient
 
 
 def _mint(scope: str, data_dir: Path) -> str:
-    out = subprocess.run([sys.executable, "-m", "server.cli", "keys", "create", "--scope", scope,
-                          "--name", "demo", "--data-dir", str(data_dir)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "keys",
+            "create",
+            "--scope",
+            scope,
+            "--name",
+            "demo",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -32,7 +47,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
         if proc.poll() is not None:
             raise SystemExit(f"qubitz serve exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -42,10 +57,14 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
 
 async def _research(url: str, key: str, depth: str) -> int:
     client = QubitzClient(url, key)
-    stream = client.research(prompt="How AI is changing logistics and supply chains",
-                             company_name="Northwind Logistics",
-                             company_url="https://northwind.example/", user_id="demo",
-                             session_id="demo-session", depth=depth)
+    stream = client.research(
+        prompt="How AI is changing logistics and supply chains",
+        company_name="Northwind Logistics",
+        company_url="https://northwind.example/",
+        user_id="demo",
+        session_id="demo-session",
+        depth=depth,
+    )
     async for msg in stream:
         match msg.type:
             case "status" | "multiagent_step":
@@ -78,13 +97,27 @@ def main() -> int:
     data_dir = Path(args.data_dir)
     url = f"http://127.0.0.1:{args.port}"
     uct, ch = _mint("uct", data_dir), _mint("ch", data_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
-                             str(args.port), "--data-dir", str(data_dir)], env=os.environ.copy())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(args.port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=os.environ.copy(),
+    )
     try:
         _wait_ready(url, proc)
-        print(f"qubitz is up at {url} (data in {data_dir}).\n"
-              f"UCT key (research, chat):           {uct}\n"
-              f"ControlHub key (spec, deploy, keys): {ch}\n", flush=True)
+        print(
+            f"qubitz is up at {url} (data in {data_dir}).\n"
+            f"UCT key (research, chat):           {uct}\n"
+            f"ControlHub key (spec, deploy, keys): {ch}\n",
+            flush=True,
+        )
         code = asyncio.run(_research(url, uct, args.depth))
         if args.exit:
             return code

@@ -62,7 +62,9 @@ def to_port_messages(raw: list[Any]) -> tuple[str, list[Message]]:
     return "\n\n".join(system), out
 
 
-def model_proxy_routes(registry: LLMRegistry, token: str, *, role: Role = Role.ANALYST) -> list[Route]:
+def model_proxy_routes(
+    registry: LLMRegistry, token: str, *, role: Role = Role.ANALYST
+) -> list[Route]:
     async def completions(request: Request) -> Response:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(supplied.encode(), token.encode()):
@@ -79,24 +81,40 @@ def model_proxy_routes(registry: LLMRegistry, token: str, *, role: Role = Role.A
             return _error(400, str(exc), "invalid_request_error")
         llm = registry.for_role(role)
         try:
-            result = await complete(llm, CompletionRequest(
-                system=system, messages=messages, max_tokens=min(max_tokens, 4096),
-                temperature=body.get("temperature")))
+            result = await complete(
+                llm,
+                CompletionRequest(
+                    system=system,
+                    messages=messages,
+                    max_tokens=min(max_tokens, 4096),
+                    temperature=body.get("temperature"),
+                ),
+            )
         except LLMRetryableError as exc:
             return _error(503, exc.message, "overloaded_error")
         except LLMError as exc:
             return _error(502, exc.message, "api_error")
-        return JSONResponse({
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": llm.model,
-            "choices": [{"index": 0, "finish_reason": "length"
-                         if result.stop_reason in {"max_tokens", "length"} else "stop",
-                         "message": {"role": "assistant", "content": result.text}}],
-            "usage": {"prompt_tokens": result.usage.input_tokens,
-                      "completion_tokens": result.usage.output_tokens,
-                      "total_tokens": result.usage.total_tokens},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": llm.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "length"
+                        if result.stop_reason in {"max_tokens", "length"}
+                        else "stop",
+                        "message": {"role": "assistant", "content": result.text},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": result.usage.input_tokens,
+                    "completion_tokens": result.usage.output_tokens,
+                    "total_tokens": result.usage.total_tokens,
+                },
+            }
+        )
 
     return [Route("/v1/chat/completions", completions, methods=["POST"])]

@@ -74,14 +74,19 @@ def _github_target(settings: Settings) -> DeployTarget:
 
     if not settings.aws_role_arn:
         raise ValueError("QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_AWS_ROLE_ARN")
-    github = Github(auth=Auth.Token(settings.github_token or ""),
-                    base_url=settings.github_api_url)
-    cloudformation = boto3.client("cloudformation", region_name=settings.aws_region,
-                                  endpoint_url=settings.aws_endpoint_url)
+    github = Github(auth=Auth.Token(settings.github_token or ""), base_url=settings.github_api_url)
+    cloudformation = boto3.client(
+        "cloudformation", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
     return GitHubAwsTarget(
-        GitHubAwsConfig(aws_role_arn=settings.aws_role_arn, organization=settings.github_org,
-                        region=settings.aws_region, poll_interval=settings.deploy_poll_seconds),
-        github=github, cloudformation=cloudformation,
+        GitHubAwsConfig(
+            aws_role_arn=settings.aws_role_arn,
+            organization=settings.github_org,
+            region=settings.aws_region,
+            poll_interval=settings.deploy_poll_seconds,
+        ),
+        github=github,
+        cloudformation=cloudformation,
     )
 
 
@@ -94,81 +99,114 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         model_http = await stack.enter_async_context(httpx.AsyncClient(timeout=None))
         # Fetches of untrusted URLs get their own client (no env proxies, no shared pool).
         fetch_http = await stack.enter_async_context(
-            httpx.AsyncClient(trust_env=False, follow_redirects=False))
+            httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        )
         registry = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(registry.aclose)
 
         secret = s.artifact_url_secret
         store = build_store(
             "s3" if s.storage == "s3" else "local",
-            root=s.data_dir / "artifacts", public_base_url=s.resolved_public_url,
-            signing_key=secret.encode() if secret else None, url_ttl=s.artifact_url_ttl,
-            bucket=s.s3_bucket, prefix=s.s3_prefix, region=s.s3_region,
-            endpoint_url=s.s3_endpoint_url, url_style=s.s3_url_style,  # type: ignore[arg-type]
+            root=s.data_dir / "artifacts",
+            public_base_url=s.resolved_public_url,
+            signing_key=secret.encode() if secret else None,
+            url_ttl=s.artifact_url_ttl,
+            bucket=s.s3_bucket,
+            prefix=s.s3_prefix,
+            region=s.s3_region,
+            endpoint_url=s.s3_endpoint_url,
+            url_style=s.s3_url_style,  # type: ignore[arg-type]
             presign_ttl=s.s3_presign_ttl,
         )
         if isinstance(store, LocalArtifactStore):
             infra.extra_routes.extend(artifact_routes(store))
 
-        fetch = FetchPolicy(allow_private=s.fetch_allow_private, max_bytes=s.fetch_max_bytes,
-                            timeout=s.fetch_timeout, max_redirects=s.fetch_max_redirects)
+        fetch = FetchPolicy(
+            allow_private=s.fetch_allow_private,
+            max_bytes=s.fetch_max_bytes,
+            timeout=s.fetch_timeout,
+            max_redirects=s.fetch_max_redirects,
+        )
         report_policy = ReportSourcePolicy(allowed_hosts=frozenset(s.report_hosts), fetch=fetch)
 
         pipelines: dict[str, Pipeline] = {}
-        pipelines["research"] = research_pipeline(ResearchDeps(
-            llms=registry, artifacts=store,
-            sources=default_sources(registry, http_client=fetch_http,
-                                    corpus_dir=s.corpus_dir, fetch_policy=fetch),
-            projects=ResearchRepository(sessions),
-            policy=ContentPolicy.default(extra=parse_deny_rules(s.deny_rules),
-                                         max_query_chars=s.research_max_query_chars),
-            limits=ResearchLimits(concurrency=s.research_concurrency),
-        ))
-        pipelines["chat"] = chat_pipeline(ChatDeps(
-            llms=registry, sessions=SqlChatSessionStore(sessions), artifacts=store,
-            http=fetch_http, report_sources=report_policy,
-            config=ChatConfig(default_token_limit=s.chat_token_limit,
-                              max_token_limit=s.chat_max_token_limit,
-                              max_output_tokens=s.chat_max_output_tokens,
-                              report_max_tokens=s.chat_report_max_tokens,
-                              web_search=s.chat_web_search,
-                              web_search_max_uses=s.chat_web_search_max_uses),
-        ))
+        pipelines["research"] = research_pipeline(
+            ResearchDeps(
+                llms=registry,
+                artifacts=store,
+                sources=default_sources(
+                    registry, http_client=fetch_http, corpus_dir=s.corpus_dir, fetch_policy=fetch
+                ),
+                projects=ResearchRepository(sessions),
+                policy=ContentPolicy.default(
+                    extra=parse_deny_rules(s.deny_rules), max_query_chars=s.research_max_query_chars
+                ),
+                limits=ResearchLimits(concurrency=s.research_concurrency),
+            )
+        )
+        pipelines["chat"] = chat_pipeline(
+            ChatDeps(
+                llms=registry,
+                sessions=SqlChatSessionStore(sessions),
+                artifacts=store,
+                http=fetch_http,
+                report_sources=report_policy,
+                config=ChatConfig(
+                    default_token_limit=s.chat_token_limit,
+                    max_token_limit=s.chat_max_token_limit,
+                    max_output_tokens=s.chat_max_output_tokens,
+                    report_max_tokens=s.chat_report_max_tokens,
+                    web_search=s.chat_web_search,
+                    web_search_max_uses=s.chat_web_search_max_uses,
+                ),
+            )
+        )
 
         async def report_for_spec(url: str, workspace_id: str) -> str:
-            return await load_report(url, workspace_id=workspace_id, store=store,
-                                     client=fetch_http, policy=report_policy)
+            return await load_report(
+                url, workspace_id=workspace_id, store=store, client=fetch_http, policy=report_policy
+            )
 
         specs = SqlSpecStore(sessions)
         spec_kw: dict[str, Any] = {}
         if s.spec_allowed_models:
             spec_kw["allowed_models"] = s.spec_allowed_models
         spec_deps = SpecDeps(
-            llms=registry, store=specs, load_report=report_for_spec,
+            llms=registry,
+            store=specs,
+            load_report=report_for_spec,
             default_model=s.spec_default_model,
             gateway_provider="local" if s.deploy_target == "local" else "api_gateway",
-            max_repairs=s.spec_max_repairs, report_char_budget=s.spec_report_chars, **spec_kw,
+            max_repairs=s.spec_max_repairs,
+            report_char_budget=s.spec_report_chars,
+            **spec_kw,
         )
         pipelines["getspec"] = getspec_pipeline(spec_deps)
         pipelines["updatespec"] = updatespec_pipeline(spec_deps)
 
         deployments = SqlDeploymentStore(sessions)
         quota = s.appkeys_default_quota or None
-        keys_rt = await stack.enter_async_context(app_keys_runtime(
-            sessions=sessions, deployments=deployments,
-            options=AppKeysOptions(
-                default_rate=s.appkeys_default_rate, default_burst=s.appkeys_default_burst,
-                default_quota=quota, default_quota_period=s.appkeys_default_quota_period,
-                key_cache_seconds=s.gateway_key_cache_seconds,
-                connect_timeout=s.gateway_connect_timeout,
-                upstream_timeout=s.gateway_upstream_timeout,
-                max_connections=s.gateway_max_connections,
-                aws_enabled=s.deploy_target == "github_aws", aws_region=s.aws_region,
-                aws_endpoint_url=s.aws_endpoint_url,
-                apigw_calls_per_second=s.apigw_calls_per_second,
-                apigw_max_attempts=s.apigw_max_attempts,
-            ),
-        ))
+        keys_rt = await stack.enter_async_context(
+            app_keys_runtime(
+                sessions=sessions,
+                deployments=deployments,
+                options=AppKeysOptions(
+                    default_rate=s.appkeys_default_rate,
+                    default_burst=s.appkeys_default_burst,
+                    default_quota=quota,
+                    default_quota_period=s.appkeys_default_quota_period,
+                    key_cache_seconds=s.gateway_key_cache_seconds,
+                    connect_timeout=s.gateway_connect_timeout,
+                    upstream_timeout=s.gateway_upstream_timeout,
+                    max_connections=s.gateway_max_connections,
+                    aws_enabled=s.deploy_target == "github_aws",
+                    aws_region=s.aws_region,
+                    aws_endpoint_url=s.aws_endpoint_url,
+                    apigw_calls_per_second=s.apigw_calls_per_second,
+                    apigw_max_attempts=s.apigw_max_attempts,
+                ),
+            )
+        )
         infra.extra_routes.extend(keys_rt.gateway.routes())
         pipelines["createapikey"] = create_api_key_pipeline(keys_rt.deps)
         pipelines["deleteapikey"] = delete_api_key_pipeline(keys_rt.deps)
@@ -180,16 +218,25 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
             infra.extra_routes.extend(model_proxy_routes(registry, model_token))
             model_base = f"{s.resolved_public_url}/v1"
         supervisor = ProcessSupervisor(
-            python=sys.executable, base_env={"PATH": _env_path(s), "HOME": str(Path.home())},
-            health_timeout=s.deploy_health_timeout)
+            python=sys.executable,
+            base_env={"PATH": _env_path(s), "HOME": str(Path.home())},
+            health_timeout=s.deploy_health_timeout,
+        )
         stack.push_async_callback(supervisor.shutdown)
         local = LocalTarget(
-            LocalTargetConfig(data_dir=s.data_dir, public_url=s.resolved_public_url,
-                              python=sys.executable, model_base_url=model_base,
-                              model_name=s.deploy_model_name or "qubitz",
-                              model_api_key=model_token, run_tests=s.deploy_run_tests,
-                              swap_grace_seconds=s.deploy_swap_grace),
-            router=keys_rt.gateway.router, supervisor=supervisor, deployments=deployments,
+            LocalTargetConfig(
+                data_dir=s.data_dir,
+                public_url=s.resolved_public_url,
+                python=sys.executable,
+                model_base_url=model_base,
+                model_name=s.deploy_model_name or "qubitz",
+                model_api_key=model_token,
+                run_tests=s.deploy_run_tests,
+                swap_grace_seconds=s.deploy_swap_grace,
+            ),
+            router=keys_rt.gateway.router,
+            supervisor=supervisor,
+            deployments=deployments,
         )
         targets: dict[str, DeployTarget] = {"local": local}
         if s.deploy_target == "github_aws":
@@ -198,14 +245,21 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         async def on_destroyed(workspace_id: str, project_id: str, _record: Any) -> None:
             await revoke_all_for_app(keys_rt.deps, workspace_id, project_id)
 
-        pipelines["deploy"] = deploy_pipeline(DeployDeps(
-            specs=specs, deployments=deployments, targets=targets,
-            default_target=s.deploy_target, render=render_repository,
-            synth_check=functools.partial(check_repository, cdk_cli=find_cdk_cli(s),
-                                          timeout=s.deploy_synth_timeout),
-            work_dir=s.data_dir / "deploy-work", region=s.aws_region,
-            on_destroyed=on_destroyed,
-        ))
+        pipelines["deploy"] = deploy_pipeline(
+            DeployDeps(
+                specs=specs,
+                deployments=deployments,
+                targets=targets,
+                default_target=s.deploy_target,
+                render=render_repository,
+                synth_check=functools.partial(
+                    check_repository, cdk_cli=find_cdk_cli(s), timeout=s.deploy_synth_timeout
+                ),
+                work_dir=s.data_dir / "deploy-work",
+                region=s.aws_region,
+                on_destroyed=on_destroyed,
+            )
+        )
         infra.extra_routes.extend(console_routes())
 
         async def restore() -> None:

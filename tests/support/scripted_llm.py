@@ -70,7 +70,9 @@ class ScriptedLLM:
                 await asyncio.sleep(reply.delay)
             yield TextDelta(text[i : i + reply.chunk_size])
         prompt_chars = len(request.system) + sum(len(m.content) for m in request.messages)
-        usage = reply.usage or Usage(input_tokens=prompt_chars // 4 + 1, output_tokens=len(text) // 4 + 1)
+        usage = reply.usage or Usage(
+            input_tokens=prompt_chars // 4 + 1, output_tokens=len(text) // 4 + 1
+        )
         yield Completed(
             CompletionResult(
                 text=text,

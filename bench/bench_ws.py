@@ -1,0 +1,252 @@
+"""WebSocket core benchmarks: CPU per event, idle connection memory, first-event latency,
+coalesced token streams. Prints figures and ratios against a bare Starlette/uvicorn handler
+measured in the same run. Loopback only, bounded counts.
+
+    .venv/bin/python -m bench.bench_ws [--events 2000] [--idle 10000] [--streams 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_PER_JOB = 2000
+REQUEST = {
+    "prompt": "bench",
+    "company_name": "Acme",
+    "company_url": "https://acme.example/",
+    "user_id": "u",
+    "session_id": "s",
+}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Proc:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.ws_servers", args[0], str(self.port), *args[1:]],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def wait_ready(self, path: str = "/health") -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+async def drain(url: str, payload: dict[str, object]) -> int:
+    n = 0
+    async with connect(url, max_size=None) as ws:
+        await ws.send(json.dumps(payload))
+        async for _ in ws:
+            n += 1
+    return n
+
+
+async def cpu_per_event(url: str, pid: int, jobs: int) -> float:
+    await drain(url, REQUEST)  # warm up
+    before = cpu_seconds(pid)
+    received = 0
+    for _ in range(jobs):
+        received += await drain(url, REQUEST)
+    await asyncio.sleep(0.3)  # let batched persistence finish
+    return (cpu_seconds(pid) - before) / received
+
+
+def mint(data_dir: Path, scope: str) -> str:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "keys",
+            "create",
+            "--scope",
+            scope,
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+async def first_event_latency(url: str, samples: int) -> list[float]:
+    lat = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        async with connect(url, max_size=None) as ws:
+            await ws.send(json.dumps(REQUEST))
+            await ws.recv()
+            lat.append((time.perf_counter() - start) * 1000)
+    return lat
+
+
+async def idle_connections(base: str, key: str, pid: int, count: int) -> tuple[float, int]:
+    # one quiet job; `count` sockets attach to it and wait (keepalives from one scheduler)
+    async with connect(f"{base}/getspec?api_key={key}") as ws:
+        await ws.send(
+            json.dumps(
+                {
+                    "user_id": "u",
+                    "project_id": "p",
+                    "use_case_name": "n",
+                    "use_case_description": "d",
+                }
+            )
+        )
+        job_id = json.loads(await ws.recv())["job_id"]
+    await asyncio.sleep(0.5)
+    rss_before = rss_kib(pid)
+    sockets = []
+    sem = asyncio.Semaphore(200)
+
+    async def open_one() -> None:
+        async with sem:
+            ws = await connect(
+                f"{base}/getspec?api_key={key}&job_id={job_id}&since=1",
+                open_timeout=60,
+                ping_interval=None,
+            )
+            sockets.append(ws)
+
+    await asyncio.gather(*(open_one() for _ in range(count)))
+    await asyncio.sleep(2.0)
+    rss_after = rss_kib(pid)
+    for ws in sockets:
+        await ws.close()
+    return (rss_after - rss_before) * 1024 / count, len(sockets)
+
+
+async def token_streams(base: str, key: str, streams: int) -> tuple[float, float, int]:
+    lags: list[float] = []
+    chunks = 0
+    payload = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "report": "r",
+        "user_id": "u",
+        "session_id": "s",
+    }
+
+    async def one() -> None:
+        nonlocal chunks
+        async with connect(f"{base}/chat?api_key={key}", max_size=None, open_timeout=60) as ws:
+            await ws.send(json.dumps(payload))
+            async for raw in ws:
+                event = json.loads(raw)
+                if event["type"] != "chat_chunk" or not event["chunk"]:
+                    continue
+                chunks += 1
+                now = time.time()
+                for token in event["chunk"].split():
+                    emitted = float(token.split(":")[1])
+                    lags.append((now - emitted) * 1000)
+
+    await asyncio.gather(*(one() for _ in range(streams)))
+    lags.sort()
+    return lags[len(lags) // 2], lags[int(len(lags) * 0.99)], chunks
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    say = lambda text: print(f"# {text}", file=sys.stderr, flush=True)  # noqa: E731
+    bare = Proc("bare", str(EVENTS_PER_JOB))
+    bare.wait_ready("/")
+    say("bare server up")
+    bare_cpu = await cpu_per_event(f"ws://127.0.0.1:{bare.port}/research", bare.proc.pid, args.jobs)
+    bare_lat = await first_event_latency(f"ws://127.0.0.1:{bare.port}/research", args.samples)
+    bare.stop()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        uct, ch = mint(data, "uct"), mint(data, "ch")
+        env = {
+            "QUBITZ_CONNECT_BURST": "100000",
+            "QUBITZ_CONNECT_RATE_PER_MINUTE": "1000000",
+            "QUBITZ_MAX_RUNNING_JOBS": "5000",
+            "QUBITZ_KEEPALIVE_INTERVAL": "15",
+        }
+        q = Proc("qubitz", str(data), env=env)
+        q.wait_ready()
+        base = f"ws://127.0.0.1:{q.port}"
+        say("qubitz server up")
+        q_cpu = await cpu_per_event(f"{base}/research?api_key={uct}", q.proc.pid, args.jobs)
+        q_lat = await first_event_latency(f"{base}/research?api_key={uct}", args.samples)
+        say("cpu and latency measured")
+        per_conn, opened = await idle_connections(base, ch, q.proc.pid, args.idle)
+        say("idle connections measured")
+        p50, p99, chunks = await token_streams(base, uct, args.streams)
+        q.stop()
+
+    print(
+        f"CPU per event      bare {bare_cpu * 1e6:7.1f} us   qubitz {q_cpu * 1e6:7.1f} us   "
+        f"ratio {q_cpu / bare_cpu:.2f}x  (goal <= 1.3x; qubitz includes seq, event log, "
+        "SQLite persistence)"
+    )
+    print(
+        f"connect->1st event bare p50 {statistics.median(bare_lat):.2f} ms   qubitz p50 "
+        f"{statistics.median(q_lat):.2f} ms (auth + job start; goal <= 5 ms)"
+    )
+    print(f"idle connections   {opened} open, {per_conn / 1024:.1f} KiB each (goal <= 30 KB)")
+    print(
+        f"token streams      {args.streams} x 100 tok/s: lag p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(goal p99 < 100 ms); {chunks} chunk events for {args.streams * 100} tokens"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=5, help=f"jobs of {EVENTS_PER_JOB} events")
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--idle", type=int, default=10000)
+    parser.add_argument("--streams", type=int, default=1000)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
