@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,13 @@ from agents.protocol import ChatChunk, Event, StatusEvent
 
 
 def bare_app(count: int) -> Starlette:
+    """`count` events per request, or as many as a numeric prompt says."""
+
     async def handler(ws: WebSocket) -> None:
         await ws.accept()
         request = json.loads(await ws.receive_text())
-        for i in range(count):
+        prompt = request["prompt"]
+        for i in range(int(prompt) if prompt.isdigit() else count):
             await ws.send_text(
                 json.dumps(
                     {"type": "status", "message": f"step {i}", "session_id": request["session_id"]}
@@ -39,7 +43,8 @@ def bare_app(count: int) -> Starlette:
 
 def events(count: int) -> Any:
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        for i in range(count):
+        prompt = request.prompt
+        for i in range(int(prompt) if prompt.isdigit() else count):
             yield StatusEvent(message=f"step {i}", session_id=request.session_id)
 
     return run
@@ -47,9 +52,9 @@ def events(count: int) -> Any:
 
 def idle_job() -> Any:
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        yield StatusEvent(message="waiting", session_id=request.session_id)
+        yield StatusEvent(message="waiting", session_id="idle")
         await asyncio.sleep(3600)
-        yield StatusEvent(message="done", session_id=request.session_id)
+        yield StatusEvent(message="done", session_id="idle")
 
     return run
 
@@ -66,7 +71,7 @@ def token_stream(tokens: int, rate: float) -> Any:
             if delay > 0:
                 await asyncio.sleep(delay)
             yield ChatChunk(
-                chunk=f"{i}:{loop.time():.4f} ", is_final=False, session_id=request.session_id
+                chunk=f"{i}:{time.time():.4f} ", is_final=False, session_id=request.session_id
             )
         yield ChatChunk(chunk="", is_final=True, session_id=request.session_id)
 

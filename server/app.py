@@ -121,6 +121,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 for session in scheduler.sessions:
                     session.go_away()  # type: ignore[attr-defined]
                 await runner.shutdown(settings.shutdown_grace)
+                await services.drain()
                 await scheduler.stop()
                 await event_log.close()
                 for close in reversed(infra.closers):

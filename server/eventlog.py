@@ -57,12 +57,35 @@ class JobStream:
         self.waiters.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class JobMeta:
+    job_id: str
+    workspace_id: str
+    endpoint: str
+    owner: str
+
+
+@dataclass
+class Batch:
+    """What one flush hands to a sink: new jobs first, then events, then ends."""
+
+    created: list[JobMeta] = field(default_factory=list)
+    entries: list[tuple[str, LogEntry]] = field(default_factory=list)
+    ends: list[tuple[str, JobEnd]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.entries or self.ends)
+
+    def extend(self, other: Batch) -> None:
+        self.created += other.created
+        self.entries += other.entries
+        self.ends += other.ends
+
+
 class DurableSink(Protocol):
     """Where entries go to survive the process (database, Redis Streams)."""
 
-    async def write(
-        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
-    ) -> None: ...
+    async def write(self, batch: Batch) -> None: ...
 
     async def load(
         self, job_id: str, since: int
@@ -123,8 +146,10 @@ class EventLog:
     ) -> None:
         self._streams: dict[str, JobStream] = {}
         self._sinks = sinks
-        self._pending: list[tuple[str, LogEntry]] = []
-        self._pending_ends: list[tuple[str, JobEnd]] = []
+        self._pending = Batch()
+        # Each sink keeps its own backlog, so one failing sink never makes another see the
+        # same entries twice.
+        self._backlogs: list[Batch] = [Batch() for _ in sinks]
         self._flush_interval = flush_interval
         self._retain = retain_finished
         self._flusher: asyncio.Task[None] | None = None
@@ -133,11 +158,15 @@ class EventLog:
         self._loading: dict[str, asyncio.Future[JobStream | None]] = {}
         self._on_persist_error = on_persist_error
         self._followers: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     # -- writing -----------------------------------------------------------------------------
 
-    def create(self, job_id: str) -> None:
+    def create(self, job_id: str, meta: JobMeta | None = None) -> None:
         self._streams[job_id] = JobStream(job_id)
+        if meta is not None:
+            self._pending.created.append(meta)
+            self._kick.set()
 
     def append(self, job_id: str, event: dict[str, Any]) -> LogEntry:
         stream = self._streams[job_id]
@@ -148,7 +177,7 @@ class EventLog:
         event["seq"] = seq
         entry = LogEntry(seq, orjson.dumps(event).decode())
         stream.entries.append(entry)
-        self._pending.append((job_id, entry))
+        self._pending.entries.append((job_id, entry))
         stream.wake()
         self._kick.set()
         return entry
@@ -157,7 +186,7 @@ class EventLog:
         stream = self._streams[job_id]
         stream.end = end
         stream.finished_at = time.monotonic()
-        self._pending_ends.append((job_id, end))
+        self._pending.ends.append((job_id, end))
         stream.wake()
         self._kick.set()
 
@@ -234,33 +263,41 @@ class EventLog:
         self._flusher = asyncio.create_task(self._flush_loop(), name="eventlog-flusher")
 
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._closing:
             await self._kick.wait()
             self._kick.clear()
-            await asyncio.sleep(self._flush_interval)  # let a batch build up
+            if not self._closing:
+                await asyncio.sleep(self._flush_interval)  # let a batch build up
             try:
                 await self.flush()
             except Exception as exc:  # keep flushing; the entries stay queued
                 log.exception("event persistence failed; will retry")
                 if self._on_persist_error:
                     self._on_persist_error(exc)
-                await asyncio.sleep(1.0)
+                if not self._closing:
+                    await asyncio.sleep(1.0)
                 self._kick.set()
             self._evict()
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            if not self._pending and not self._pending_ends:
-                return
-            entries, ends = self._pending, self._pending_ends
-            self._pending, self._pending_ends = [], []
-            try:
-                for sink in self._sinks:
-                    await sink.write(entries, ends)
-            except BaseException:
-                self._pending = entries + self._pending
-                self._pending_ends = ends + self._pending_ends
-                raise
+            batch, self._pending = self._pending, Batch()
+            if batch:
+                for backlog in self._backlogs:
+                    backlog.extend(batch)
+            failure: Exception | None = None
+            for index, sink in enumerate(self._sinks):
+                backlog = self._backlogs[index]
+                if not backlog:
+                    continue
+                try:
+                    await sink.write(backlog)
+                except Exception as exc:  # keep this sink's backlog; the others go on
+                    failure = exc
+                    continue
+                self._backlogs[index] = Batch()
+            if failure is not None:
+                raise failure
 
     def _evict(self) -> None:
         now = time.monotonic()
@@ -275,8 +312,14 @@ class EventLog:
     async def close(self) -> None:
         for task in list(self._followers):
             task.cancel()
+        # Stop the flusher between batches, never in the middle of a write.
+        self._closing = True
+        self._kick.set()
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            try:
+                await asyncio.wait_for(self._flusher, timeout=30)
+            except (TimeoutError, asyncio.CancelledError):
+                self._flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._flusher
         await self.flush()

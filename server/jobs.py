@@ -20,8 +20,8 @@ from agents.pipeline import JobContext, Pipeline
 from agents.protocol import ENDPOINTS, EndpointProtocol, StrictRequest, event_to_dict
 from server.coalesce import Coalescer
 from server.db.base import new_id
-from server.db.jobs import JobRecord, JobRepository
-from server.eventlog import EventLog, JobEnd
+from server.db.jobs import JobRepository
+from server.eventlog import EventLog, JobEnd, JobMeta
 from server.logs import request_id
 from server.metrics import Metrics
 
@@ -59,6 +59,8 @@ class JobRunner:
         self._window = coalesce_window
         self._max_running = max_running
         self._running: dict[str, _Running] = {}
+        # Jobs this process started: (workspace, endpoint), for lookups before the row is flushed.
+        self._known: dict[str, tuple[str, str]] = {}
 
     @property
     def running_count(self) -> int:
@@ -74,8 +76,9 @@ class JobRunner:
         if len(self._running) >= self._max_running:
             raise Overloaded(f"{len(self._running)} jobs running; try again shortly")
         job_id = new_id("job")
-        await self._jobs.create(job_id, workspace_id, endpoint.name, self._replica)
-        self._log.create(job_id)
+        # The job row is written by the event log's batched flush, before the job's events.
+        self._log.create(job_id, JobMeta(job_id, workspace_id, endpoint.name, self._replica))
+        self._known[job_id] = (workspace_id, endpoint.name)
         ctx = JobContext(job_id=job_id, workspace_id=workspace_id, endpoint=endpoint.name)
         task = asyncio.create_task(self._run(endpoint, pipeline, request, ctx), name=job_id)
         self._running[job_id] = _Running(task, workspace_id)
@@ -148,8 +151,15 @@ class JobRunner:
             running.task.cancel()
         return True
 
-    async def find(self, job_id: str, workspace_id: str) -> JobRecord | None:
-        return await self._jobs.get(job_id, workspace_id)
+    async def find(self, job_id: str, workspace_id: str) -> tuple[str, str] | None:
+        """(workspace, endpoint) of a job of this workspace, or None (also for other's jobs)."""
+        known = self._known.get(job_id)
+        if known is None:
+            record = await self._jobs.get(job_id, workspace_id)
+            known = (record.workspace_id, record.endpoint) if record else None
+        if known is None or known[0] != workspace_id:
+            return None
+        return known
 
     async def recover(self) -> int:
         """Mark jobs this replica left running (a crash or kill) as failed, with an event."""

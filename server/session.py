@@ -13,7 +13,8 @@ import contextlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -63,6 +64,22 @@ class Services:
     metrics: Metrics
     pipelines: dict[str, Pipeline]
     accepting: bool = True
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run bookkeeping without waiting for it; failures are logged, never lost silently."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background bookkeeping failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
@@ -173,8 +190,11 @@ class Session:
                 principal.key_id, route=self.endpoint.name, outcome="rate_limited", remote=remote
             )
             raise CloseWith(1013, "rate_limited", str(exc)) from exc
-        await s.key_repo.record_use(
-            principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote
+        # The audit write for a successful connection is off the path to the first event.
+        s.background(
+            s.key_repo.record_use(
+                principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote
+            )
         )
         return principal
 
@@ -230,7 +250,7 @@ class Session:
 
     async def _resume(self, principal: Principal, job_id: str, since: int) -> tuple[str, int]:
         job = await self.s.runner.find(job_id, principal.workspace_id)
-        if job is None or job.endpoint != self.endpoint.name:
+        if job is None or job[1] != self.endpoint.name:
             raise CloseWith(1007, "job_not_found", f"No job {job_id!r} on /{self.endpoint.name}.")
         return job_id, since
 

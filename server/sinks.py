@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.jobs import JobRepository
-from server.eventlog import JobEnd, LogEntry
+from server.eventlog import Batch, JobEnd, LogEntry
 
 
 class DatabaseSink:
     def __init__(self, jobs: JobRepository) -> None:
         self._jobs = jobs
 
-    async def write(
-        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
-    ) -> None:
-        await self._jobs.append_events([(j, e.seq, e.text) for j, e in entries])
-        for job_id, end in ends:
+    async def write(self, batch: Batch) -> None:
+        await self._jobs.create_many(batch.created)
+        await self._jobs.append_events([(j, e.seq, e.text) for j, e in batch.entries])
+        for job_id, end in batch.ends:
             last = await self._jobs.max_seq(job_id)
             await self._jobs.finish(
                 job_id, state=end.state, close_code=end.close_code, error=end.error, last_seq=last
@@ -49,9 +48,8 @@ class RedisSink:
     def _key(self, job_id: str) -> str:
         return f"{self._prefix}:job:{job_id}"
 
-    async def write(
-        self, entries: list[tuple[str, LogEntry]], ends: list[tuple[str, JobEnd]]
-    ) -> None:
+    async def write(self, batch: Batch) -> None:
+        entries, ends = batch.entries, batch.ends
         if not entries and not ends:
             return
         pipe = self._redis.pipeline(transaction=False)

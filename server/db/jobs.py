@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ForeignKey, Integer, String, Text, insert, select, update
+from sqlalchemy import ForeignKey, Integer, String, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
+from server.eventlog import JobMeta
 
 
 class JobRow(Base):
@@ -71,18 +73,26 @@ class JobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def create(self, job_id: str, workspace_id: str, endpoint: str, owner: str) -> None:
+    async def create_many(self, jobs: Sequence[JobMeta]) -> None:
+        if not jobs:
+            return
+        now = utcnow()
         async with self._sessions.begin() as s:
-            s.add(
-                JobRow(
-                    id=job_id,
-                    workspace_id=workspace_id,
-                    endpoint=endpoint,
-                    owner=owner,
-                    state="running",
-                    created_at=utcnow(),
-                    last_seq=0,
-                )
+            conn = await s.connection()
+            await conn.execute(
+                cast(Table, JobRow.__table__).insert(),
+                [
+                    {
+                        "id": j.job_id,
+                        "workspace_id": j.workspace_id,
+                        "endpoint": j.endpoint,
+                        "owner": j.owner,
+                        "state": "running",
+                        "created_at": now,
+                        "last_seq": 0,
+                    }
+                    for j in jobs
+                ],
             )
 
     async def get_any(self, job_id: str) -> JobRecord | None:
@@ -145,10 +155,12 @@ class JobRepository:
     async def append_events(self, rows: Sequence[tuple[str, int, str]]) -> None:
         if not rows:
             return
+        # Core executemany on the table (not the ORM bulk path): one driver call per batch.
+        table = cast(Table, JobEventRow.__table__)
         async with self._sessions.begin() as s:
-            await s.execute(
-                insert(JobEventRow),
-                [{"job_id": j, "seq": q, "payload": p} for j, q, p in rows],
+            conn = await s.connection()
+            await conn.execute(
+                table.insert(), [{"job_id": j, "seq": q, "payload": p} for j, q, p in rows]
             )
 
     async def events(self, job_id: str, since: int) -> list[tuple[int, str]]:

@@ -67,6 +67,7 @@ async def test_key_use_is_audited(server: RunningServer) -> None:
     await run(f"{server.ws}/research?api_key={key}", PAYLOADS["research"])
     await run(f"{server.ws}/getspec?api_key={key}", PAYLOADS["getspec"])
     principal = server.call(server.services.keys.authenticate(key, Scope.UCT))
+    server.call(server.services.drain())  # the audit write of a good connection is background
     records = server.call(server.services.key_repo.list_keys("ws1"))
     record = next(r for r in records if r.id == principal.key_id)
     assert record.use_count == 1 and record.last_used_at is not None
