@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from agents.pipeline import Pipeline
 from agents.protocol import ENDPOINTS
 from server.asyncapi import asyncapi_document
-from server.auth import ConnectRateLimiter, KeyService
+from server.auth import AuditBuffer, ConnectRateLimiter, KeyService
 from server.db.base import make_engine, make_sessionmaker
 from server.db.jobs import JobRepository
 from server.db.keys import KeyRepository
@@ -89,6 +89,8 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         )
         scheduler.start()
         key_repo = KeyRepository(infra.sessions)
+        audit = AuditBuffer(key_repo)
+        audit.start()
         wire: contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]
         if wiring is None:
             from server.wiring import wire_pipelines
@@ -101,6 +103,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 settings=settings,
                 keys=KeyService(key_repo),
                 key_repo=key_repo,
+                audit=audit,
                 limiter=ConnectRateLimiter(
                     settings.connect_rate_per_minute, settings.connect_burst
                 ),
@@ -121,7 +124,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 for session in scheduler.sessions:
                     session.go_away()  # type: ignore[attr-defined]
                 await runner.shutdown(settings.shutdown_grace)
-                await services.drain()
+                await audit.close()
                 await scheduler.stop()
                 await event_log.close()
                 for close in reversed(infra.closers):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 
 from agents.protocol import Scope
-from server.db.keys import KeyRecord, KeyRepository
+from server.db.keys import KeyRecord, KeyRepository, KeyUse
 
 KEY_PREFIX = {Scope.UCT: "qk_uct_", Scope.CONTROL_HUB: "qk_ch_"}
 SECRET_BYTES = 32
@@ -55,8 +58,34 @@ def scope_of(key: str) -> Scope | None:
 
 
 class KeyService:
-    def __init__(self, repo: KeyRepository) -> None:
+    """Keys: create, authenticate (with a short cache of lookups), revoke.
+
+    The cache keeps a connection storm off the database. Revoking through this service takes
+    effect at once; a revocation made elsewhere (the CLI, another replica) within
+    `cache_seconds`.
+    """
+
+    def __init__(self, repo: KeyRepository, *, cache_seconds: float = 5.0) -> None:
         self._repo = repo
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, KeyRecord]] = {}
+
+    async def _lookup(self, key_hash: str) -> KeyRecord | None:
+        now = time.monotonic()
+        hit = self._cache.get(key_hash)
+        if hit is not None and now - hit[0] < self._cache_seconds:
+            return hit[1]
+        record = await self._repo.by_hash(key_hash)
+        if record is not None:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key_hash] = (now, record)
+        return record
+
+    async def revoke(self, key_id: str) -> bool:
+        revoked = await self._repo.revoke(key_id)
+        self._cache = {h: v for h, v in self._cache.items() if v[1].id != key_id}
+        return revoked
 
     async def create(
         self, scope: Scope, *, workspace_id: str, name: str = ""
@@ -78,7 +107,7 @@ class KeyService:
         scope = scope_of(key)
         if scope is None or len(key) > 200:
             raise AuthError("invalid api_key", "malformed")
-        record = await self._repo.by_hash(hash_key(key))
+        record = await self._lookup(hash_key(key))
         if record is None:
             raise AuthError("invalid api_key", "unknown")
         if record.revoked_at is not None:
@@ -110,3 +139,48 @@ class ConnectRateLimiter:
         if len(self._buckets) >= self._max_keys and key_id not in self._buckets:
             self._buckets.clear()
         self._buckets[key_id] = (tokens - 1.0, now)
+
+
+class AuditBuffer:
+    """Collects key-use records and writes them in one transaction per interval."""
+
+    def __init__(self, repo: KeyRepository, *, interval: float = 0.5) -> None:
+        self._repo = repo
+        self._interval = interval
+        self._pending: list[KeyUse] = []
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+
+    def record(self, key_id: str | None, *, route: str, outcome: str, remote: str) -> None:
+        self._pending.append(KeyUse(key_id, route, outcome, remote))
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="key-audit")
+
+    async def _run(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self._interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await self._repo.record_uses(batch)
+        except Exception:
+            logging.getLogger("qubitz.auth").exception("could not write %d key uses", len(batch))
+            self._pending = batch + self._pending
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

@@ -13,8 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,7 +28,14 @@ from agents.protocol import (
     StrictRequest,
     event_to_dict,
 )
-from server.auth import AuthError, ConnectRateLimiter, KeyService, Principal, RateLimited
+from server.auth import (
+    AuditBuffer,
+    AuthError,
+    ConnectRateLimiter,
+    KeyService,
+    Principal,
+    RateLimited,
+)
 from server.db.keys import KeyRepository
 from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
 from server.jobs import JobRunner, Overloaded
@@ -57,6 +63,7 @@ class Services:
     settings: Settings
     keys: KeyService
     key_repo: KeyRepository
+    audit: AuditBuffer
     limiter: ConnectRateLimiter
     runner: JobRunner
     log: EventLog
@@ -64,22 +71,6 @@ class Services:
     metrics: Metrics
     pipelines: dict[str, Pipeline]
     accepting: bool = True
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run bookkeeping without waiting for it; failures are logged, never lost silently."""
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background bookkeeping failed", exc_info=task.exception())
-
-    async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
@@ -179,23 +170,16 @@ class Session:
             )
         except AuthError as exc:
             s.metrics.auth_failures[exc.outcome] += 1
-            await s.key_repo.record_use(
-                exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote
-            )
+            s.audit.record(exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote)
             raise CloseWith(1008, "unauthorized", exc.reason) from exc
         try:
             s.limiter.check(principal.key_id)
         except RateLimited as exc:
-            await s.key_repo.record_use(
+            s.audit.record(
                 principal.key_id, route=self.endpoint.name, outcome="rate_limited", remote=remote
             )
             raise CloseWith(1013, "rate_limited", str(exc)) from exc
-        # The audit write for a successful connection is off the path to the first event.
-        s.background(
-            s.key_repo.record_use(
-                principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote
-            )
-        )
+        s.audit.record(principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote)
         return principal
 
     async def _start_or_resume(self, principal: Principal) -> tuple[str, int]:

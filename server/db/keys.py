@@ -42,6 +42,14 @@ class KeyAuditRow(Base):
 
 
 @dataclass(frozen=True)
+class KeyUse:
+    key_id: str | None
+    route: str
+    outcome: str
+    remote: str
+
+
+@dataclass(frozen=True)
 class KeyRecord:
     id: str
     workspace_id: str
@@ -121,6 +129,27 @@ class KeyRepository:
                     .values(last_used_at=utcnow(), use_count=ApiKeyRow.use_count + 1)
                 )
             s.add(KeyAuditRow(key_id=key_id, route=route, outcome=outcome, remote=remote[:80]))
+
+    async def record_uses(self, uses: list[KeyUse]) -> None:
+        """Many key uses in one transaction: audit rows, and counts per key."""
+        counts: dict[str, int] = {}
+        for use in uses:
+            if use.key_id is not None and use.outcome == "ok":
+                counts[use.key_id] = counts.get(use.key_id, 0) + 1
+        now = utcnow()
+        async with self._sessions.begin() as s:
+            for key_id, n in counts.items():
+                await s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.id == key_id)
+                    .values(last_used_at=now, use_count=ApiKeyRow.use_count + n)
+                )
+            s.add_all(
+                KeyAuditRow(
+                    key_id=u.key_id, route=u.route, outcome=u.outcome, at=now, remote=u.remote[:80]
+                )
+                for u in uses
+            )
 
     async def audit(self, key_id: str) -> list[tuple[datetime, str, str]]:
         async with self._sessions() as s:

@@ -38,10 +38,13 @@ async def read_all(ws: ClientConnection, out: Outcome, limit: int | None = None)
 
 async def run(url: str, payload: Any = None, *, raw: str | None = None) -> Outcome:
     async with connect(url, max_size=None, open_timeout=10) as ws:
-        if raw is not None:
-            await ws.send(raw)
-        elif payload is not None:
-            await ws.send(json.dumps(payload))
+        try:
+            if raw is not None:
+                await ws.send(raw)
+            elif payload is not None:
+                await ws.send(json.dumps(payload))
+        except ConnectionClosed:
+            pass  # refused before the request (e.g. 1008): the error event is still buffered
         return await read_all(ws, Outcome())
 
 

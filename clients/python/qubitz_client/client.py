@@ -12,6 +12,7 @@ events are neither lost nor duplicated. `stream.cancel()` cancels the job on the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import AsyncIterator, Iterator
@@ -110,7 +111,10 @@ class JobStream:
                 ) as ws:
                     self._ws = ws
                     if self.job_id is None and self._payload is not None:
-                        await ws.send(json.dumps(self._payload))
+                        # Refused before the request (e.g. 1008): the error event is still
+                        # buffered and is read below.
+                        with contextlib.suppress(ConnectionClosed):
+                            await ws.send(json.dumps(self._payload))
                     try:
                         async for raw in ws:
                             event = parse_event(json.loads(raw))
