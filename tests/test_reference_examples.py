@@ -19,9 +19,9 @@ import websockets
 from agents.llm.port import StaticRegistry
 from agents.pipeline import Pipeline
 from agents.protocol import Scope
+from agents.reports import render_pdf_async
 from agents.research.deps import ResearchDeps
 from agents.research.pipeline import research_pipeline
-from agents.reports import render_pdf_async
 from agents.sources.corpus import CorpusProvider
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
