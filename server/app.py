@@ -120,9 +120,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             try:
                 yield
             finally:
-                services.accepting = False
-                for session in scheduler.sessions:
-                    session.go_away()  # type: ignore[attr-defined]
+                services.stop_accepting()
                 await runner.shutdown(settings.shutdown_grace)
                 await audit.close()
                 await scheduler.stop()

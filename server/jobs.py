@@ -28,6 +28,7 @@ from server.metrics import Metrics
 log = logging.getLogger("qubitz.jobs")
 
 ERROR_TYPES = frozenset({"error", "chat_error"})
+KNOWN_RETENTION = 600.0  # seconds a finished job stays in the in-memory lookup
 
 
 class Overloaded(Exception):
@@ -139,6 +140,8 @@ class JobRunner:
         finally:
             self._log.finish(job_id, end)
             self._running.pop(job_id, None)
+            # Past this, lookups go to the database (the row is flushed within a batch).
+            asyncio.get_running_loop().call_later(KNOWN_RETENTION, self._known.pop, job_id, None)
             self._metrics.job_finished(endpoint.name, end.state)
 
     async def cancel(self, job_id: str, workspace_id: str) -> bool:

@@ -21,6 +21,8 @@ class Watched(Protocol):
 
     def expire(self) -> None: ...
 
+    def go_away(self) -> None: ...
+
 
 class KeepaliveScheduler:
     def __init__(self, *, interval: float, idle_timeout: float, tick: float = 1.0) -> None:

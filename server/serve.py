@@ -53,9 +53,7 @@ class _Server(uvicorn.Server):
                 services = getattr(getattr(inner, "state", None), "services", None)
                 inner = getattr(inner, "app", None)
         if services is not None:
-            services.accepting = False
-            for session in services.scheduler.sessions:
-                session.go_away()
+            services.stop_accepting()
             await asyncio.sleep(0.2)
         await super().shutdown(sockets=sockets)
 

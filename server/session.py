@@ -72,6 +72,12 @@ class Services:
     pipelines: dict[str, Pipeline]
     accepting: bool = True
 
+    def stop_accepting(self) -> None:
+        """Refuse new sockets and tell every open one to go away (1001) so clients resume."""
+        self.accepting = False
+        for session in self.scheduler.sessions:
+            session.go_away()
+
 
 def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
     """'field: what was wrong' for each problem, and one message naming them all."""
