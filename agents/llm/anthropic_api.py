@@ -19,6 +19,7 @@ import anthropic
 import httpx2
 
 from agents.llm.anthropic_errors import translate
+from agents.llm.base import RetryingProvider
 from agents.llm.errors import LLMStructuredOutputError
 from agents.llm.port import (
     Capabilities,
@@ -32,7 +33,7 @@ from agents.llm.port import (
     WebSearchPerformed,
 )
 from agents.llm.pricing import cost_usd
-from agents.llm.retry import RetryPolicy, retrying_stream
+from agents.llm.retry import RetryPolicy
 from agents.llm.structured import validate_structured
 
 PROVIDER = "anthropic"
@@ -40,7 +41,9 @@ DEFAULT_MODEL = "claude-sonnet-4-6"
 WEB_SEARCH_TOOL = "web_search_20250305"
 
 
-class AnthropicLLM:
+class AnthropicLLM(RetryingProvider):
+    PROVIDER = PROVIDER
+
     def __init__(
         self,
         *,
@@ -73,31 +76,11 @@ class AnthropicLLM:
             prompt_caching=True,
         )
 
-    @property
-    def provider(self) -> str:
-        return PROVIDER
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        timeout = request.timeout if request.timeout is not None else self._timeout
-        return retrying_stream(
-            lambda: self._attempt(request, timeout),
-            policy=self._retry,
-            attempt_timeout=timeout,
-            provider=PROVIDER,
-        )
-
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _attempt(self, request: CompletionRequest, seconds: float) -> AsyncIterator[LLMEvent]:
+    async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        seconds = self._timeout_for(request)
         params = build_params(request, self._model)
         queries: dict[str, str] = {}
         schema_blocks: set[int] = set()  # indexes of the blocks calling the structured-output tool

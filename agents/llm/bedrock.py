@@ -19,6 +19,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from agents.llm.base import RetryingProvider
 from agents.llm.bedrock_errors import translate
 from agents.llm.errors import LLMError, LLMStructuredOutputError
 from agents.llm.port import (
@@ -31,7 +32,7 @@ from agents.llm.port import (
     Usage,
 )
 from agents.llm.pricing import cost_usd
-from agents.llm.retry import RetryPolicy, retrying_stream
+from agents.llm.retry import RetryPolicy
 from agents.llm.structured import parse_structured
 from agents.llm.threaded import ThreadedIterator
 
@@ -39,7 +40,9 @@ PROVIDER = "bedrock"
 DEFAULT_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
-class BedrockLLM:
+class BedrockLLM(RetryingProvider):
+    PROVIDER = PROVIDER
+
     def __init__(
         self,
         *,
@@ -90,30 +93,6 @@ class BedrockLLM:
             context_window=context_window,
             prompt_caching=True,
         )
-
-    @property
-    def provider(self) -> str:
-        return PROVIDER
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        timeout = request.timeout if request.timeout is not None else self._timeout
-        return retrying_stream(
-            lambda: self._attempt(request),
-            policy=self._retry,
-            attempt_timeout=timeout,
-            provider=PROVIDER,
-        )
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         params = build_params(request, self._model)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.llm.base import RetryingProvider
 from agents.llm.errors import (
     LLMConfigurationError,
     LLMContextLengthError,
@@ -36,7 +37,7 @@ from agents.llm.port import (
     TextDelta,
     Usage,
 )
-from agents.llm.retry import NO_RETRY, retrying_stream
+from agents.llm.retry import NO_RETRY
 from agents.llm.structured import parse_structured
 from agents.llm.threaded import ThreadedIterator
 
@@ -58,7 +59,9 @@ class _Chunk:
     finish_reason: str | None
 
 
-class LocalLLM:
+class LocalLLM(RetryingProvider):
+    PROVIDER = PROVIDER
+
     def __init__(
         self,
         source: LocalModelSource,
@@ -76,6 +79,7 @@ class LocalLLM:
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self._timeout = timeout
+        self._retry = NO_RETRY  # one generation at a time in-process: nothing to retry
         self._loader = loader or self._load_llama
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = asyncio.Lock()
@@ -87,25 +91,8 @@ class LocalLLM:
         )
 
     @property
-    def provider(self) -> str:
-        return PROVIDER
-
-    @property
     def model(self) -> str:
         return self._source.name
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        timeout = request.timeout if request.timeout is not None else self._timeout
-        return retrying_stream(
-            lambda: self._attempt(request),
-            policy=NO_RETRY,
-            attempt_timeout=timeout,
-            provider=PROVIDER,
-        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

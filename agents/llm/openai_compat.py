@@ -20,6 +20,7 @@ import httpx
 
 from agents.llm import errors as e
 from agents.llm.anthropic_errors import parse_retry_after
+from agents.llm.base import RetryingProvider
 from agents.llm.port import (
     Capabilities,
     Completed,
@@ -29,7 +30,7 @@ from agents.llm.port import (
     TextDelta,
     Usage,
 )
-from agents.llm.retry import RetryPolicy, retrying_stream
+from agents.llm.retry import RetryPolicy
 from agents.llm.sse import decode_lines
 from agents.llm.structured import parse_structured
 
@@ -37,7 +38,9 @@ PROVIDER = "openai"
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
 
 
-class OpenAICompatibleLLM:
+class OpenAICompatibleLLM(RetryingProvider):
+    PROVIDER = PROVIDER
+
     def __init__(
         self,
         *,
@@ -67,27 +70,6 @@ class OpenAICompatibleLLM:
             web_search=False,
             structured_output="prompt" if structured_mode == "prompt" else "json_schema",
             context_window=context_window,
-        )
-
-    @property
-    def provider(self) -> str:
-        return PROVIDER
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        timeout = request.timeout if request.timeout is not None else self._timeout
-        return retrying_stream(
-            lambda: self._attempt(request),
-            policy=self._retry,
-            attempt_timeout=timeout,
-            provider=PROVIDER,
         )
 
     async def aclose(self) -> None:
