@@ -8,47 +8,51 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.llm.config import LLMConfig, llm_config_from_env
+
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     """An environment variable has a value qubitz cannot use."""
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _parse(
+    env: Mapping[str, str], name: str, default: T, convert: Callable[[str], T], what: str
+) -> T:
+    """The variable converted, its default when unset or empty, or an error naming it."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        return convert(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from exc
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _to_bool(raw: str) -> bool:
     if raw.lower() in {"1", "true", "yes", "on"}:
         return True
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError(raw)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _parse(env, name, default, float, "a number")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _parse(env, name, default, int, "an integer")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    return _parse(env, name, default, _to_bool, "true or false")
 
 
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
