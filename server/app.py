@@ -6,14 +6,13 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, Router, WebSocketRoute
 
 from agents.pipeline import Pipeline
 from agents.protocol import ENDPOINTS
@@ -44,6 +43,7 @@ class Infra:
         self.metrics = Metrics()
         self.redis: Any = None
         self.extra_routes: list[BaseRoute] = []
+        self.router = Router()  # built from extra_routes once wiring has contributed them
         self.closers: list[Callable[[], Any]] = []
         self.starters: list[Callable[[], Any]] = []
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         else:
             wire = wiring(infra)
         async with wire as pipelines:
+            infra.router = Router(routes=infra.extra_routes)
             services = Services(
                 settings=settings,
                 keys=KeyService(key_repo),
@@ -170,13 +171,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
 
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             infra = infra_holder["infra"]
-            from starlette.routing import Router
-
-            router = getattr(infra, "_router", None)
-            if router is None:
-                router = Router(routes=infra.extra_routes)
-                infra._router = router  # type: ignore[attr-defined]
-            await router(scope, receive, send)
+            await infra.router(scope, receive, send)
 
     routes: list[BaseRoute] = [WebSocketRoute(f"/{name}", _LazyWS(name)) for name in ENDPOINTS]
     routes += [
@@ -188,7 +183,3 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
     app = Starlette(routes=routes, lifespan=lifespan)
     app.mount("/", _Extra())
     return app
-
-
-def static_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "clients" / "web"

@@ -309,10 +309,7 @@ class Session:
     async def _fail(self, exc: CloseWith) -> None:
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
-        session_id = None
-        event = self.endpoint.error_event(
-            exc.error, exc.message, session_id=session_id, details=exc.details
-        )
+        event = self.endpoint.error_event(exc.error, exc.message, details=exc.details)
         with contextlib.suppress(Exception):
             await self.ws.send_text(orjson.dumps(event_to_dict(event)).decode())
         await self._close(exc.code, exc.message)
