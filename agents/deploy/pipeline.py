@@ -8,6 +8,12 @@ status 100 · deployment_complete "deployed" (agent_endpoint) · complete.
 
 Errors are yielded as the endpoint's error event: no_architecture, synth_failed (the synth
 output in `details`; nothing is pushed), not_deployed, and a target's own codes.
+
+The app id comes from the deployment store's allocation (unique per workspace and project, never
+derived from the request alone); a destroy acts only on the app allocated to its own workspace.
+A deploy that is cancelled (or cut by shutdown) while the target runs leaves nothing half-done:
+the target stops what it started, and the record goes back to the previous live deployment, or
+to "failed" when there was none.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from agents.deploy.progress import ProgressTracker, ProgressUpdate
 from agents.deploy.targets.base import (
@@ -27,7 +33,6 @@ from agents.deploy.targets.base import (
     DeploymentRecord,
     DeploymentStore,
     DeployTarget,
-    app_name_for,
 )
 from agents.errors import QubitzError
 from agents.pipeline import JobContext, Pipeline
@@ -47,6 +52,7 @@ from agents.protocol import (
 from agents.spec.schema import Architecture
 from agents.spec.store import SpecStore
 
+T = TypeVar("T")
 NO_ARCHITECTURE = "No architecture spec found. Generate one first with /getspec."
 
 
@@ -174,7 +180,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
     job = DeployJob(
         workspace_id=ws,
         project_id=project,
-        app_name=app_name_for(ws, project),
+        app_name=await deps.deployments.allocate_app(ws, project),
         spec_version=version.version,
         github_username=req.github_username,
         description=version.instruction or "",
@@ -237,13 +243,18 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         )
     )
     try:
-        async for progress in target.run(job, published):
-            yield _status(tracker.observe(progress))
+        async with _closing(target.run(job, published)) as progressing:
+            async for progress in progressing:
+                yield _status(tracker.observe(progress))
         endpoint = await target.endpoint(job, published)
     except QubitzError as exc:
         await deps.deployments.save(replace(record, status="failed"))
         yield _error(exc.code, f"Deployment failed: {exc}", _details(exc))
         return
+    except BaseException:  # cancelled, or the server is going away: never leave "deploying"
+        live = previous if previous is not None and previous.status == "deployed" else None
+        await _shielded(deps.deployments.save(live or replace(record, status="failed")))
+        raise
     await deps.deployments.save(
         replace(
             record,
@@ -277,7 +288,13 @@ async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asy
         )
     )
     record = await deps.deployments.get(ws, project)
-    if record is None or record.status == "destroyed":
+    owner = await deps.deployments.app_owner(record.app_id) if record is not None else None
+    if (
+        record is None
+        or record.status == "destroyed"
+        or owner is None
+        or (owner.workspace_id, owner.project_id) != (ws, project)
+    ):
         yield _error("not_deployed", "This project has no deployment to destroy.")
         return
     target = deps.targets.get(record.target)
@@ -295,12 +312,16 @@ async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asy
     await deps.deployments.save(replace(record, status="destroying"))
     yield _status(tracker.stage(2, "Destroy", "Start teardown", status="destroying"))
     try:
-        async for progress in target.destroy(job, record):
-            yield _status(tracker.observe(replace(progress, status="destroying")))
+        async with _closing(target.destroy(job, record)) as tearing_down:
+            async for progress in tearing_down:
+                yield _status(tracker.observe(replace(progress, status="destroying")))
     except QubitzError as exc:
         await deps.deployments.save(replace(record, status="failed"))
         yield _error(exc.code, f"Teardown failed: {exc}", _details(exc))
         return
+    except BaseException:  # cancelled mid-teardown: the app is partly gone, say so
+        await _shielded(deps.deployments.save(replace(record, status="failed")))
+        raise
     await deps.deployments.save(replace(record, status="destroyed", endpoint=None))
     if deps.on_destroyed is not None:
         await deps.on_destroyed(ws, project, record)
@@ -317,6 +338,27 @@ async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asy
         )
     )
     yield Complete()
+
+
+@contextlib.asynccontextmanager
+async def _closing(steps: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Close a target's step generator however the loop over it ends (its cleanup runs now)."""
+    try:
+        yield steps
+    finally:
+        close = getattr(steps, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _shielded(step: Awaitable[Any]) -> None:
+    """Finish `step` even when the surrounding task is cancelled again meanwhile."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 def _runner(target_name: str) -> str:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from agents.deploy.render import render_repository
-from agents.deploy.targets.base import DeployJob, app_name_for
+from agents.deploy.targets.base import DeployJob, new_app_id
 from agents.deploy.targets.local import LocalTarget, LocalTargetConfig
 from agents.deploy.targets.supervisor import ProcessSupervisor
 from agents.spec.schema import AgentConfig, Architecture
@@ -108,7 +108,7 @@ async def test_rendered_app_deploys_locally_and_answers(
             router=router,
             supervisor=sup,
         )
-        app = app_name_for("ws1", "greeter-project")
+        app = new_app_id("greeter-project")
         job = DeployJob("ws1", "greeter-project", app, spec_version=1)
         rendered = render_repository(ARCH, app_name=app, out_dir=tmp_path / "repo", spec_version=1)
         published = await target.publish(job, rendered.root)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from agents.deploy.pipeline import NO_ARCHITECTURE, DeployDeps, deploy_pipeline
-from agents.deploy.targets.base import DeploymentRecord, app_name_for
+from agents.deploy.targets.base import DeploymentRecord
 from agents.deploy.targets.local import LocalTarget, LocalTargetConfig
 from agents.deploy.targets.supervisor import ProcessSupervisor
 from agents.errors import PipelineFailed
@@ -196,7 +196,8 @@ async def test_synth_failure_reports_output_and_pushes_nothing(world: World) -> 
     assert events[-1]["data"]["error"] == "synth_failed"
     assert "Error: Cannot find module 'aws-cdk-lib'" in events[-1]["data"]["details"]
     assert "deployment_complete" not in [e["type"] for e in events]
-    assert not world.target.bare_repo("ws1", app_name_for("ws1", "proj")).exists()
+    app_id = await world.deployments.allocate_app("ws1", "proj")
+    assert not world.target.bare_repo("ws1", app_id).exists()
     assert await world.deployments.get("ws1", "proj") is None
     assert list((world.deps.work_dir).iterdir()) == []
 

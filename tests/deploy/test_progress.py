@@ -64,15 +64,3 @@ def test_random_observations_are_monotonic_and_bounded() -> None:
         assert seen == sorted(seen)
         assert all(0 <= p <= 100 for p in seen)
         assert seen[-1] == 100
-
-
-def test_app_names_are_stable_valid_and_workspace_scoped() -> None:
-    """App names satisfy the renderer's rule, are stable, and differ between workspaces."""
-    from agents.deploy.render import APP_NAME
-    from agents.deploy.targets.base import app_name_for
-
-    for project in ["project21", "123", "My App!!", "x" * 200, "-", "a", "Ünïcode"]:
-        name = app_name_for("ws1", project)
-        assert APP_NAME.match(name), name
-        assert name == app_name_for("ws1", project)
-        assert name != app_name_for("ws2", project)

@@ -3,13 +3,15 @@
 Exception tree (all are `agents.errors.QubitzError`, so the runner maps them to error events):
 
 DeployError (PipelineFailed, code "deploy_failed")   a target step failed; `step` names it
-└── TargetUnavailable (code "target_unavailable")     the target's service refused or is missing
+├── TargetUnavailable (code "target_unavailable")     the target's service refused or is missing
+└── AppIdTaken (code "app_id_taken")                  an app id belongs to another project
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
+import secrets
+import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +40,20 @@ class DeployError(PipelineFailed):
 
 class TargetUnavailable(DeployError):
     code = "target_unavailable"
+
+
+class AppIdTaken(DeployError):
+    code = "app_id_taken"
+
+    def __init__(self, app_id: str) -> None:
+        super().__init__(f"app id {app_id!r} belongs to another project", step="allocate")
+        self.app_id = app_id
+
+
+@dataclass(frozen=True)
+class AppOwner:
+    workspace_id: str
+    project_id: str
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,16 @@ class DeploymentRecord:
 
 
 class DeploymentStore(Protocol):
-    """One row per (workspace, project); every call is scoped to its workspace."""
+    """One row per (workspace, project); every call is scoped to its workspace.
+
+    App ids are allocated by the store under a unique constraint: `allocate_app` returns the
+    project's id (the same one every time), and `save` raises AppIdTaken for an id allocated to
+    any other (workspace, project).
+    """
+
+    async def allocate_app(self, workspace_id: str, project_id: str) -> str: ...
+
+    async def app_owner(self, app_id: str) -> AppOwner | None: ...
 
     async def get(self, workspace_id: str, project_id: str) -> DeploymentRecord | None: ...
 
@@ -145,16 +170,19 @@ class DeploymentStore(Protocol):
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+_SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+SUFFIX_LENGTH = 8  # 36**8 ≈ 2.8e12; uniqueness itself comes from the database constraint
 
 
-def app_name_for(workspace_id: str, project_id: str) -> str:
-    """A stable, URL- and repo-safe app name: project slug plus a short workspace-scoped hash.
+def new_app_id(project_id: str) -> str:
+    """A fresh candidate app id: the project's slug plus a random suffix (never derived alone).
 
-    Matches the renderer's rule (a lowercase letter, then 2-40 of [a-z0-9-]).
+    Matches the renderer's rule (a lowercase letter, then 2-40 of [a-z0-9-]). The store inserts
+    it under a unique constraint and draws again on a clash.
     """
     slug = _SLUG.sub("-", project_id.lower()).strip("-")
     if not slug[:1].isalpha():
         slug = f"app-{slug}".rstrip("-")
-    slug = slug[:34].rstrip("-")
-    digest = hashlib.sha256(f"{workspace_id}\0{project_id}".encode()).hexdigest()[:6]
-    return f"{slug}-{digest}"
+    slug = slug[:32].rstrip("-")
+    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(SUFFIX_LENGTH))
+    return f"{slug}-{suffix}"

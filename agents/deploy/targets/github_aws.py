@@ -1,11 +1,14 @@
 """The GitHub + AWS target: a GitHub repository, GitHub Actions, and AWS CDK.
 
 publish: create the repository (in an organisation, or the token's user) initialised with a
-README, then ONE commit of every rendered file through the Git Data API (blobs → tree → commit →
-ref update; the tree replaces the initial README), add the collaborator, and store the AWS role
-ARN as the repository's Actions variable AWS_ROLE_ARN (and AWS_REGION).
+README; protect its default branch and create the deploy environment (github_guard.py); then ONE
+commit of every rendered file through the Git Data API (blobs → tree → commit → ref update; the
+tree replaces the initial README); create or update the app's own IAM role (app_roles.py: trust
+pinned to this repository and environment, scoped to this app's stack, under the operator's
+permission boundary) and store its ARN as the Actions variable AWS_ROLE_ARN (with AWS_REGION,
+AWS_PERMISSIONS_BOUNDARY_ARN, CDK_QUALIFIER); add the collaborator last, read-only by default.
 run: dispatch deploy.yml and follow the run's jobs and steps. endpoint: the CloudFormation stack's
-outputs. destroy: dispatch destroy.yml and follow it.
+outputs. destroy: dispatch destroy.yml, follow it, then delete the app's role.
 
 PyGithub and boto3 block, so every call runs in a worker thread. Their errors are translated
 here: GithubException → DeployError / TargetUnavailable; botocore errors → DeployError.
@@ -29,6 +32,9 @@ from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 
 from agents.deploy.progress import Progress
+from agents.deploy.targets import github_guard
+from agents.deploy.targets.app_roles import AppRoleConfig, AppRoles
+from agents.deploy.targets.aws_policies import CDK_QUALIFIER, DEPLOY_ENVIRONMENT
 from agents.deploy.targets.base import (
     AppEndpoint,
     DeployError,
@@ -48,7 +54,7 @@ _SKIP_DIRS = frozenset(e.rstrip("/") for e in EXCLUDES if e.endswith("/")) | {".
 
 @dataclass(frozen=True)
 class GitHubAwsConfig:
-    aws_role_arn: str
+    permissions_boundary_arn: str  # the operator's boundary; each app's role is created under it
     organization: str | None = None  # None: repositories go to the token's user
     region: str = "us-east-1"
     private: bool = True
@@ -57,6 +63,10 @@ class GitHubAwsConfig:
     stack_name: str = "{app}"  # CloudFormation stack name; {app} is the app name
     endpoint_output: str = "EndpointUrl"
     usage_plan_output: str = "UsagePlanId"
+    # Access (see docs/deploy.md): what a /deploy github_username gets, who approves deploys
+    collaborator_permission: str = "pull"  # pull | triage | push (push only when opted in)
+    environment_reviewers: tuple[str, ...] = ()
+    cdk_qualifier: str = CDK_QUALIFIER
     # Timeouts
     poll_interval: float = 5.0
     find_run_timeout: float = 120.0
@@ -124,10 +134,25 @@ class GitHubAwsTarget:
         *,
         github: Github,
         cloudformation: CloudFormationClient,
+        iam: Any,
     ) -> None:
+        if config.collaborator_permission not in github_guard.COLLABORATOR_PERMISSIONS:
+            raise ValueError(
+                "collaborator permission must be one of "
+                f"{github_guard.COLLABORATOR_PERMISSIONS}, got {config.collaborator_permission!r}"
+            )
         self._cfg = config
         self._gh = github
         self._cfn = cloudformation
+        self._roles = AppRoles(
+            AppRoleConfig(
+                boundary_arn=config.permissions_boundary_arn,
+                region=config.region,
+                environment=DEPLOY_ENVIRONMENT,
+                qualifier=config.cdk_qualifier,
+            ),
+            iam=iam,
+        )
 
     async def _call(self, what: str, fn: Callable[[], T]) -> T:
         try:
@@ -176,6 +201,16 @@ class GitHubAwsTarget:
     def _publish_sync(self, job: DeployJob, files: list[tuple[str, bytes, bool]]) -> PublishResult:
         repo = self._ensure_repo(job)
         branch = repo.default_branch
+        owner = repo.owner.login
+        pusher = str(self._gh.get_user().login) if self._cfg.organization else None
+        github_guard.protect_branch(repo, branch, pusher=pusher)
+        github_guard.ensure_environment(
+            self._gh,
+            repo,
+            DEPLOY_ENVIRONMENT,
+            branch=branch,
+            reviewers=self._cfg.environment_reviewers,
+        )
         parent = repo.get_git_commit(self._head_sha(repo))
         elements: list[InputGitTreeElement] = []
         for path, data, executable in files:
@@ -195,10 +230,15 @@ class GitHubAwsTarget:
             committer=author,
         )
         repo.get_git_ref(f"heads/{branch}").edit(commit.sha, force=False)
-        if job.github_username:
-            repo.add_to_collaborators(job.github_username, permission="push")
-        self._set_variable(repo, "AWS_ROLE_ARN", self._cfg.aws_role_arn)
+        role_arn = self._roles.ensure(job.app_name, owner)
+        self._set_variable(repo, "AWS_ROLE_ARN", role_arn)
         self._set_variable(repo, "AWS_REGION", self._cfg.region)
+        self._set_variable(repo, "AWS_PERMISSIONS_BOUNDARY_ARN", self._cfg.permissions_boundary_arn)
+        self._set_variable(repo, "CDK_QUALIFIER", self._cfg.cdk_qualifier)
+        if job.github_username:
+            github_guard.add_collaborator(
+                repo, job.github_username, self._cfg.collaborator_permission
+            )
         return PublishResult(
             repo_url=repo.html_url,
             revision=commit.sha,
@@ -328,3 +368,4 @@ class GitHubAwsTarget:
             f"{owner}/{job.app_name}", self._cfg.destroy_workflow, "destroying"
         ):
             yield progress
+        await asyncio.to_thread(self._roles.delete, job.app_name)

@@ -26,7 +26,7 @@ from agents.deploy.targets.base import (
     DeploymentStore,
     PublishResult,
 )
-from agents.deploy.targets.supervisor import ProcessSupervisor
+from agents.deploy.targets.supervisor import AppProcess, ProcessSupervisor
 
 JOB = "Local deploy"
 DESTROY_JOB = "Local destroy"
@@ -170,17 +170,28 @@ class LocalTarget:
             yield at(3)
             yield at(4)
             app = await self._sup.start(job.app_id, work, self._app_env())
-            yield at(5)
-            yield at(6)
+            previous = self._sup.current(job.app_id)
             try:
+                yield at(5)
+                yield at(6)
                 await self._router.register(job.app_id, app.url, job.workspace_id, job.project_id)
-            except BaseException:
-                await self._sup.stop(app)
+            except BaseException:  # failed, cancelled or closed before the switch: undo it
+                await asyncio.shield(self._undo_start(job, app, previous))
                 raise
             self._sup.promote(app, retire_after=self._cfg.swap_grace_seconds)
             yield Progress(
                 JOB, "Deployed", completed_steps=total, total_steps=total, status="deployed"
             )
+
+    async def _undo_start(
+        self, job: DeployJob, app: AppProcess, previous: AppProcess | None
+    ) -> None:
+        """Stop a started-but-never-promoted process; the route goes back to the live one."""
+        if previous is not None and previous.running:
+            await self._router.register(job.app_id, previous.url, job.workspace_id, job.project_id)
+        else:
+            await self._router.unregister(job.app_id)
+        await self._sup.stop(app)
 
     async def endpoint(self, job: DeployJob, published: PublishResult) -> AppEndpoint:
         return AppEndpoint(self.endpoint_url(job.app_id))

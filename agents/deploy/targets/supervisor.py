@@ -93,6 +93,9 @@ class ProcessSupervisor:
                 await self.stop(app)
                 if "address already in use" not in "\n".join(exc.details or []).lower():
                     break  # only a port clash (free-port race) is worth another attempt
+            except BaseException:  # cancelled while starting: the process must not outlive it
+                await asyncio.shield(self._terminate(app))
+                raise
         assert last is not None
         raise last
 
