@@ -102,6 +102,10 @@ class Settings:
     github_org: str | None = None
     github_api_url: str = "https://api.github.com"
     aws_role_arn: str | None = None
+    aws_permissions_boundary_arn: str | None = None
+    github_collaborator_permission: str = "pull"
+    github_environment_reviewers: tuple[str, ...] = ()
+    cdk_qualifier: str = "hnb659fds"
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
     cdk_cli: tuple[str, ...] = ()
@@ -228,6 +232,10 @@ def _load(env: dict[str, str], **overrides: Any) -> Settings:
         github_org=env.get("QUBITZ_GITHUB_ORG") or None,
         github_api_url=env.get("QUBITZ_GITHUB_API_URL", "https://api.github.com"),
         aws_role_arn=env.get("QUBITZ_AWS_ROLE_ARN") or None,
+        aws_permissions_boundary_arn=env.get("QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN") or None,
+        github_collaborator_permission=env.get("QUBITZ_GITHUB_COLLABORATOR_PERMISSION", "pull"),
+        github_environment_reviewers=_csv(env, "QUBITZ_GITHUB_ENVIRONMENT_REVIEWERS"),
+        cdk_qualifier=env.get("QUBITZ_CDK_QUALIFIER", "hnb659fds"),
         aws_region=env.get("QUBITZ_AWS_REGION", env.get("AWS_REGION", "us-east-1")),
         aws_endpoint_url=env.get("QUBITZ_AWS_ENDPOINT_URL") or None,
         cdk_cli=cdk_cli,
@@ -272,4 +280,9 @@ def _load(env: dict[str, str], **overrides: Any) -> Settings:
     )
     if target == "github_aws" and not settings.github_token:
         raise SettingsError("QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_GITHUB_TOKEN")
+    if settings.github_collaborator_permission not in ("pull", "triage", "push"):
+        raise SettingsError(
+            "QUBITZ_GITHUB_COLLABORATOR_PERMISSION must be pull, triage or push, got "
+            f"{settings.github_collaborator_permission!r}"
+        )
     return settings.with_overrides(**overrides)

@@ -72,21 +72,28 @@ def _github_target(settings: Settings) -> DeployTarget:
 
     from agents.deploy.targets.github_aws import GitHubAwsConfig, GitHubAwsTarget
 
-    if not settings.aws_role_arn:
-        raise ValueError("QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_AWS_ROLE_ARN")
+    if not settings.aws_permissions_boundary_arn:
+        raise ValueError(
+            "QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN (each app "
+            "gets its own role under it; the shared QUBITZ_AWS_ROLE_ARN is no longer used)"
+        )
     github = Github(auth=Auth.Token(settings.github_token or ""), base_url=settings.github_api_url)
     cloudformation = boto3.client(
         "cloudformation", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
     )
     return GitHubAwsTarget(
         GitHubAwsConfig(
-            aws_role_arn=settings.aws_role_arn,
+            permissions_boundary_arn=settings.aws_permissions_boundary_arn,
             organization=settings.github_org,
             region=settings.aws_region,
             poll_interval=settings.deploy_poll_seconds,
+            collaborator_permission=settings.github_collaborator_permission,
+            environment_reviewers=settings.github_environment_reviewers,
+            cdk_qualifier=settings.cdk_qualifier,
         ),
         github=github,
         cloudformation=cloudformation,
+        iam=boto3.client("iam", endpoint_url=settings.aws_endpoint_url),
     )
 
 

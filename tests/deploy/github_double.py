@@ -2,9 +2,15 @@
 
 A real HTTP server (127.0.0.1, ephemeral port) answering with the shapes documented at
 docs.github.com/en/rest: users/orgs, repositories (create with auto_init), the Git Data API
-(blobs, trees, commits, refs — refused on an empty repository, as GitHub does), collaborators,
+(blobs, trees, commits, refs — refused on an empty repository, as GitHub does), collaborators
+(with `permission`), branch protection, environments and their deployment branch policies,
 Actions variables, workflows, dispatches, runs and jobs. A dispatched run advances one step per
 read of its jobs; the second job appears only when the first has finished, as on GitHub.
+
+Tokens name users (`tokens`: token -> login; any other token is the double's own user, the
+owner). Writes to a repository need push access (owner or a collaborator with push, maintain or
+admin), and a protected branch accepts a ref update only from an admin when `enforce_admins` is
+off: with required pull-request reviews, GitHub refuses direct pushes from everyone else.
 """
 
 from __future__ import annotations
@@ -60,6 +66,9 @@ class RepoState:
     default_branch: str = "main"
     refs: dict[str, str] = field(default_factory=dict)
     collaborators: dict[str, str] = field(default_factory=dict)
+    protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> PUT body
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     workflows: dict[str, int] = field(default_factory=dict)
 
@@ -74,6 +83,8 @@ class GitHubDouble:
         self.requests: list[tuple[str, str]] = []
         self.run_jobs = DEFAULT_JOBS
         self.fail_at: tuple[int, int] | None = None
+        self.tokens: dict[str, str] = {}  # token -> login (others are `user`)
+        self.protection_available = True  # False: the plan has no protected branches (403)
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
         double = self
@@ -262,12 +273,15 @@ class GitHubDouble:
     ) -> tuple[int, Any]:
         if not auth.lower().startswith(("token ", "bearer ")):
             return 401, {"message": "Requires authentication"}
+        login = self.tokens.get(auth.split(" ", 1)[1].strip(), self.user)
         not_found = (
             404,
             {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
         )
         if method == "GET" and path == "/user":
-            return 200, self._account(self.user)
+            return 200, self._account(login)
+        if method == "GET" and (m := re.fullmatch(r"/users/([^/]+)", path)):
+            return 200, self._account(m[1])
         if m := re.fullmatch(r"/orgs/([^/]+)", path):
             return (200, self._account(m[1])) if m[1] in self.orgs else not_found
         if method == "POST" and (m := re.fullmatch(r"/orgs/([^/]+)/repos|/user/repos", path)):
@@ -288,7 +302,187 @@ class GitHubDouble:
         if not m or f"{m[1]}/{m[2]}" not in self.repos:
             return not_found
         full, rest, r = f"{m[1]}/{m[2]}", m[3] or "", self.repos[f"{m[1]}/{m[2]}"]
+        admin = login == r.owner or login == self.user or r.collaborators.get(login) == "admin"
+        writer = admin or r.collaborators.get(login) in ("push", "maintain")
+        if method != "GET" and not writer:
+            return 403, {"message": f"Permission to {full}.git denied to {login}."}
+        if method != "GET" and not admin and not rest.startswith("/git/"):
+            return 403, {"message": "Must have admin rights to Repository."}
+        if method == "PATCH" and (m := re.fullmatch(r"/git/refs/heads/(.+)", rest)):
+            rule = r.protection.get(m[1])
+            if rule is not None and (rule.get("enforce_admins") or not admin):
+                return 422, {
+                    "message": "Protected branch update failed for refs/heads/" + m[1],
+                    "errors": ["Changes must be made through a pull request."],
+                }
+        if rest.startswith(("/branches/", "/environments/")):
+            return self._settings_route(method, full, rest, r, body, not_found)
         return self._repo_route(method, full, rest, r, query, body, not_found)
+
+    def _settings_route(
+        self,
+        method: str,
+        full: str,
+        rest: str,
+        r: RepoState,
+        body: Any,
+        not_found: tuple[int, Any],
+    ) -> tuple[int, Any]:
+        """Branches, branch protection, environments and deployment branch policies."""
+        if m := re.fullmatch(r"/branches/([^/]+)(/protection)?", rest):
+            branch = m[1]
+            sha = r.refs.get(f"heads/{branch}")
+            if sha is None:
+                return 404, {"message": "Branch not found"}
+            if m[2] is None and method == "GET":
+                return 200, {
+                    "name": branch,
+                    "commit": {"sha": sha, "url": f"{self.url}/repos/{full}/commits/{sha}"},
+                    "protected": branch in r.protection,
+                    "protection_url": f"{self.url}/repos/{full}/branches/{branch}/protection",
+                }
+            if m[2] and method == "PUT":
+                return self._protect(full, r, branch, body)
+            if m[2] and method == "GET":
+                rule = r.protection.get(branch)
+                return (
+                    (200, {"url": f"{self.url}/repos/{full}/branches/{branch}/protection", **rule})
+                    if rule
+                    else (404, {"message": "Branch not protected"})
+                )
+            return not_found
+        m = re.fullmatch(r"/environments/([^/]+)(/deployment-branch-policies)?(?:/(\d+))?", rest)
+        if not m:
+            return not_found
+        env = m[1]
+        if m[2] is None and method == "PUT":
+            policy = (body or {}).get("deployment_branch_policy")
+            if policy is not None and policy.get("protected_branches") == policy.get(
+                "custom_branch_policies"
+            ):
+                return 422, {
+                    "message": "Only one of protected_branches or custom_branch_policies may be "
+                    "true"
+                }
+            r.environments[env] = dict(body or {})
+            return 200, self._environment(full, r, env)
+        if m[2] is None and method == "GET":
+            return (200, self._environment(full, r, env)) if env in r.environments else not_found
+        if env not in r.environments:
+            return not_found
+        policies = r.branch_policies.setdefault(env, [])
+        if m[3] is None and method == "GET":
+            return 200, {"total_count": len(policies), "branch_policies": policies}
+        if m[3] is None and method == "POST":
+            custom = (r.environments[env].get("deployment_branch_policy") or {}).get(
+                "custom_branch_policies"
+            )
+            if not custom:
+                return 404, {"message": "Custom deployment branch policies are not enabled"}
+            policy = {
+                "id": next(self._ids),
+                "node_id": "MDE2OkdhdGVCcmFuY2hQb2xpY3kz",
+                "name": body["name"],
+                "type": body.get("type", "branch"),
+            }
+            policies.append(policy)
+            return 200, policy
+        if m[3] is not None and method == "DELETE":
+            before = len(policies)
+            policies[:] = [p for p in policies if p["id"] != int(m[3])]
+            return (204, None) if len(policies) < before else not_found
+        return not_found
+
+    def _protect(self, full: str, r: RepoState, branch: str, body: Any) -> tuple[int, Any]:
+        required = (
+            "required_status_checks",
+            "enforce_admins",
+            "required_pull_request_reviews",
+            "restrictions",
+        )
+        missing = [k for k in required if k not in (body or {})]
+        if missing:
+            return 422, {
+                "message": "Invalid request.",
+                "errors": [f"{k} is missing" for k in missing],
+            }
+        if r.private and not self.protection_available:
+            return 403, {
+                "message": "Upgrade to GitHub Pro or make this repository public to enable this "
+                "feature."
+            }
+        if body["restrictions"] is not None and r.owner not in self.orgs:
+            return 422, {
+                "message": "Validation Failed",
+                "errors": ["Only organization repositories can have users and team restrictions"],
+            }
+        r.protection[branch] = body
+        return 200, self._protection(full, branch, body)
+
+    def _protection(self, full: str, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The documented response: flags become {"enabled": ...}, logins become accounts."""
+        url = f"{self.url}/repos/{full}/branches/{branch}/protection"
+        out: dict[str, Any] = {
+            "url": url,
+            "enforce_admins": {
+                "url": f"{url}/enforce_admins",
+                "enabled": bool(body["enforce_admins"]),
+            },
+        }
+        if body["required_status_checks"] is not None:
+            out["required_status_checks"] = body["required_status_checks"]
+        reviews = body["required_pull_request_reviews"]
+        if reviews is not None:
+            out["required_pull_request_reviews"] = {
+                "url": f"{url}/required_pull_request_reviews",
+                **{k: v for k, v in reviews.items() if k != "dismissal_restrictions"},
+            }
+        restrictions = body["restrictions"]
+        if restrictions is not None:
+            out["restrictions"] = {
+                "url": f"{url}/restrictions",
+                "users_url": f"{url}/restrictions/users",
+                "teams_url": f"{url}/restrictions/teams",
+                "apps_url": f"{url}/restrictions/apps",
+                "users": [self._account(u) for u in restrictions.get("users", [])],
+                "teams": [],
+                "apps": [],
+            }
+        for flag in ("allow_force_pushes", "allow_deletions", "required_linear_history"):
+            if flag in body:
+                out[flag] = {"enabled": bool(body[flag])}
+        return out
+
+    def _environment(self, full: str, r: RepoState, env: str) -> dict[str, Any]:
+        body = r.environments[env]
+        rules: list[dict[str, Any]] = []
+        if body.get("reviewers"):
+            rules.append(
+                {
+                    "id": 3755,
+                    "node_id": "MDQ6R2F0ZTM3NTU=",
+                    "prevent_self_review": bool(body.get("prevent_self_review")),
+                    "type": "required_reviewers",
+                    "reviewers": [
+                        {"type": x["type"], "reviewer": {"id": x["id"], "login": f"user{x['id']}"}}
+                        for x in body["reviewers"]
+                    ],
+                }
+            )
+        policy = body.get("deployment_branch_policy")
+        if policy is not None:
+            rules.append({"id": 3515, "node_id": "MDQ6R2F0ZTM1MTU=", "type": "branch_policy"})
+        return {
+            "id": abs(hash((full, env))) % 10**8,
+            "node_id": "MDExOkVudmlyb25tZW50NTY3ODA0Mjg=",
+            "name": env,
+            "url": f"{self.url}/repos/{full}/environments/{env}",
+            "html_url": f"https://github.com/{full}/deployments/activity_log?environments_filter={env}",
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+            "protection_rules": rules,
+            "deployment_branch_policy": policy,
+        }
 
     def _repo_route(
         self,
@@ -308,7 +502,10 @@ class GitHubDouble:
                 return empty
             return self._git_route(method, full, rest[4:], r, body, not_found)
         if method == "PUT" and (m := re.fullmatch(r"/collaborators/([^/]+)", rest)):
-            r.collaborators[m[1]] = (body or {}).get("permission", "push")
+            permission = (body or {}).get("permission", "push")  # GitHub's documented default
+            if permission not in ("pull", "triage", "push", "maintain", "admin"):
+                return 422, {"message": f"Invalid permission {permission!r}"}
+            r.collaborators[m[1]] = permission
             return 201, {
                 "id": next(self._ids),
                 "permissions": r.collaborators[m[1]],

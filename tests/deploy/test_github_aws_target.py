@@ -20,7 +20,8 @@ from tests.deploy.support import write_runtime_repo
 
 pytestmark = pytest.mark.anyio
 
-ROLE = "arn:aws:iam::123456789012:role/qubitz-deploy"
+BOUNDARY = "arn:aws:iam::123456789012:policy/qubitz-app-boundary"
+ROLE = "arn:aws:iam::123456789012:role/qubitz-apps/qubitz-app-proj-abc123"
 JOB = DeployJob(
     workspace_id="ws1",
     project_id="proj",
@@ -69,8 +70,18 @@ def cfn(moto_url: str) -> Any:
     client.delete_stack(StackName=JOB.app_name)
 
 
+def iam_client(cfn: Any) -> Any:
+    return boto3.client(
+        "iam",
+        endpoint_url=cfn.meta.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def make_target(
-    double: GitHubDouble, cfn: Any, *, org: str | None = "Qubitz-202"
+    double: GitHubDouble, cfn: Any, *, org: str | None = "Qubitz-202", **cfg: Any
 ) -> GitHubAwsTarget:
     gh = Github(
         auth=Auth.Token("ghp_test"),
@@ -79,10 +90,14 @@ def make_target(
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
-    cfg = GitHubAwsConfig(
-        aws_role_arn=ROLE, organization=org, poll_interval=0.0, find_run_timeout=5.0
+    config = GitHubAwsConfig(
+        permissions_boundary_arn=BOUNDARY,
+        organization=org,
+        poll_interval=0.0,
+        find_run_timeout=5.0,
+        **cfg,
     )
-    return GitHubAwsTarget(cfg, github=gh, cloudformation=cfn)
+    return GitHubAwsTarget(config, github=gh, cloudformation=cfn, iam=iam_client(cfn))
 
 
 def rendered(tmp_path: Path, version: str) -> Path:
@@ -124,8 +139,13 @@ async def test_publish_is_one_commit_of_all_files_with_settings(
     assert history[0]["author"]["name"] == "qubitz"
     repo = github_double.repos[full]
     assert repo.private
-    assert repo.collaborators == {"alice": "push"}
-    assert repo.variables == {"AWS_ROLE_ARN": ROLE, "AWS_REGION": "us-east-1"}
+    assert repo.collaborators == {"alice": "pull"}
+    assert repo.variables == {
+        "AWS_ROLE_ARN": ROLE,
+        "AWS_REGION": "us-east-1",
+        "AWS_PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
+        "CDK_QUALIFIER": "hnb659fds",
+    }
     mode = github_double.objects[github_double.objects[history[0]["sha"]]["tree"]]["entries"]
     assert mode["app.py"][0] == "100755"
     assert mode["VERSION"][0] == "100644"
@@ -220,7 +240,10 @@ async def test_bad_token_is_target_unavailable(
         seconds_between_writes=None,
     )
     target = GitHubAwsTarget(
-        GitHubAwsConfig(aws_role_arn=ROLE, organization="Qubitz-202"), github=gh, cloudformation=cfn
+        GitHubAwsConfig(permissions_boundary_arn=BOUNDARY, organization="Qubitz-202"),
+        github=gh,
+        cloudformation=cfn,
+        iam=iam_client(cfn),
     )
     with pytest.raises(DeployError) as info:
         await target.publish(JOB, rendered(tmp_path, "v1"))
@@ -232,7 +255,6 @@ async def test_pipeline_on_github_target_streams_reference_sequence(
 ) -> None:
     """The whole /deploy stream on github_aws: repo URL first, then CI steps, then endpoint."""
     from agents.deploy.pipeline import DeployDeps, deploy_pipeline
-    from agents.deploy.targets.base import app_name_for
     from agents.pipeline import JobContext
     from agents.protocol import DeployRequest, event_to_dict
     from agents.spec.validation import canonical_json
@@ -241,7 +263,12 @@ async def test_pipeline_on_github_target_streams_reference_sequence(
     from server.db.specs import SqlSpecStore
     from tests.deploy.test_pipeline import ARCH, SynthDouble, fake_render
 
-    app = app_name_for("ws1", "proj")
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sessions = make_sessionmaker(engine)
+    specs, deployments = SqlSpecStore(sessions), SqlDeploymentStore(sessions)
+    app = await deployments.allocate_app("ws1", "proj")
     client = boto3.client(
         "cloudformation",
         endpoint_url=moto_url,
@@ -258,11 +285,6 @@ async def test_pipeline_on_github_target_streams_reference_sequence(
             }
         ),
     )
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    sessions = make_sessionmaker(engine)
-    specs, deployments = SqlSpecStore(sessions), SqlDeploymentStore(sessions)
     await specs.append(
         "ws1",
         "proj",

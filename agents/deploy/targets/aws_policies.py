@@ -185,7 +185,14 @@ def app_policy(
                 "Resource": own_roles,
             },
             {
-                "Sid": "OwnApi",
+                "Sid": "CreateOwnApiTagged",
+                "Effect": "Allow",
+                "Action": ["apigateway:POST", "apigateway:PUT"],
+                "Resource": [f"{apigw}/restapis", f"{apigw}/usageplans", f"{apigw}/tags/*"],
+                "Condition": {"StringEquals": {"aws:RequestTag/qubitz:app": app}},
+            },
+            {
+                "Sid": "OwnApiByTag",
                 "Effect": "Allow",
                 "Action": [
                     "apigateway:DELETE",
@@ -194,15 +201,14 @@ def app_policy(
                     "apigateway:POST",
                     "apigateway:PUT",
                 ],
-                "Resource": [
-                    f"{apigw}/restapis",
-                    f"{apigw}/restapis/*",
-                    f"{apigw}/usageplans",
-                    f"{apigw}/usageplans/*",
-                    f"{apigw}/account",
-                    f"{apigw}/tags/*",
-                ],
-                "Condition": {"StringEqualsIfExists": {"aws:ResourceTag/qubitz:app": app}},
+                "Resource": [f"{apigw}/restapis/*", f"{apigw}/usageplans/*"],
+                "Condition": {"StringEquals": {"aws:ResourceTag/qubitz:app": app}},
+            },
+            {
+                "Sid": "ApiGatewayAccountLogging",
+                "Effect": "Allow",
+                "Action": ["apigateway:GET", "apigateway:PATCH"],
+                "Resource": f"{apigw}/account",
             },
         ],
     }
