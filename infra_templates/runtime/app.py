@@ -57,6 +57,9 @@ def parse_body(body: bytes | str | None) -> tuple[str, str | None]:
     return text, session_id
 
 
+ANONYMOUS = "-"  # no API key identity (the runtime run by hand, outside a gateway)
+
+
 class App:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -68,7 +71,14 @@ class App:
     def paths(self) -> list[str]:
         return sorted({INVOKE_PATH, *self.spec.targets})
 
-    def invoke(self, path: str, body: bytes | str | None) -> tuple[int, dict[str, Any]]:
+    def invoke(
+        self, path: str, body: bytes | str | None, *, caller: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Run `path`; memory is kept per (caller, session): `caller` is the API key's id.
+
+        Two keys of the same app that send the same session_id never see each other's
+        conversation (session ids cannot contain "/", so the scoped key is unambiguous).
+        """
         path = "/" + path.strip("/")
         if path != INVOKE_PATH and path not in self.spec.targets:
             return 404, {"error": f"no such path {path}; POST to {INVOKE_PATH}"}
@@ -77,13 +87,12 @@ class App:
         except BadRequest as exc:
             return 400, {"error": str(exc)}
         session_id = session_id or uuid.uuid4().hex
+        scoped = f"{caller or ANONYMOUS}/{session_id}"
         try:
             if path == INVOKE_PATH:
-                result = self.runtime.run(text, session_id=session_id)
+                result = self.runtime.run(text, session_id=scoped)
             else:
-                result = self.runtime.run_agent(
-                    self.spec.targets[path], text, session_id=session_id
-                )
+                result = self.runtime.run_agent(self.spec.targets[path], text, session_id=scoped)
         except ModelError as exc:
             return 502, {"error": f"model call failed: {exc}", "session_id": session_id}
         return 200, {"output": result.output, "agents": result.trace, "session_id": session_id}

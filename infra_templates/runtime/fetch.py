@@ -28,18 +28,44 @@ class FetchLimits:
     max_chars: int = 20_000
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True only for globally routable addresses (the same rule as the qubitz server's fetch).
+
+    Refused: private, loopback, link-local (cloud metadata), CGNAT 100.64.0.0/10, multicast,
+    reserved, documentation and benchmark ranges, and IPv6 addresses that embed any of them
+    (IPv4-mapped, 6to4, Teredo, NAT64).
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded: list[ipaddress.IPv4Address] = []
+        if ip.ipv4_mapped is not None:
+            embedded.append(ip.ipv4_mapped)
+        if ip.sixtofour is not None:
+            embedded.append(ip.sixtofour)
+        if ip.teredo is not None:
+            embedded.extend(ip.teredo)
+        if ip in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if any(not is_public_ip(v4) for v4 in embedded):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True
+    if (
         ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_multicast
         or ip.is_reserved
         or ip.is_unspecified
-    )
+    ):
+        return False
+    return ip.is_global
+
+
+def _is_public(address: str) -> bool:
+    return is_public_ip(ipaddress.ip_address(address.split("%", 1)[0]))
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:

@@ -34,7 +34,9 @@ def handle_event(app: App, event: dict[str, Any]) -> dict[str, Any]:
         except (ValueError, UnicodeDecodeError):
             return response(400, {"error": "request body is not valid base64 UTF-8"})
     path = event.get("resource") or event.get("path") or "/invoke"
-    status, payload = app.invoke(path, body)
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    caller = identity.get("apiKeyId") or None  # set by API Gateway for key-required methods
+    status, payload = app.invoke(path, body, caller=caller)
     return response(status, payload)
 
 

@@ -46,7 +46,9 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 self._send(400 if length < 0 else 413, {"error": "bad or too large Content-Length"})
                 return
             body = self.rfile.read(length) if length else b""
-            status, payload = app.invoke(self.path.split("?")[0], body)
+            # The local gateway sets this header from the verified key (and drops a client's).
+            caller = self.headers.get("x-qubitz-api-key-id") or None
+            status, payload = app.invoke(self.path.split("?")[0], body, caller=caller)
             self._send(status, payload)
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -172,3 +172,39 @@ def test_agent_card_and_open_agent_spec_are_rendered(tmp_path: Path) -> None:
     assert {s["id"] for s in card["skills"]} == {"planner", "analyst", "writer"}
     oas = (tmp_path / "agent-spec.json").read_text()
     assert all(name in oas for name in ("Planner", "Analyst", "Writer"))
+
+
+def test_workflows_run_in_the_production_environment_without_bootstrap(tmp_path: Path) -> None:
+    """Both jobs use `environment: production` (the OIDC subject the app role trusts); the
+    app role cannot bootstrap, so no workflow does; the boundary is handed to the CDK app."""
+    render_repository(architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1)
+    for name, job in (("deploy", "deploy"), ("destroy", "destroy")):
+        workflow = yaml.safe_load((tmp_path / f".github/workflows/{name}.yml").read_text())
+        assert workflow["jobs"][job]["environment"] == "production", name
+        runs = "\n".join(str(s.get("run", "")) for s in workflow["jobs"][job]["steps"])
+        assert "cdk bootstrap" not in runs
+        assert workflow["env"]["AWS_PERMISSIONS_BOUNDARY_ARN"] == (
+            "${{ vars.AWS_PERMISSIONS_BOUNDARY_ARN }}"
+        )
+    app = (tmp_path / "app.py").read_text()
+    assert "cdk.CliCredentialsStackSynthesizer(" in app
+    assert 'bucket_prefix=f"{APP_NAME}/"' in app
+    assert "iam.PermissionsBoundary.of(stack).apply(" in app
+    assert 'cdk.Tags.of(stack).add("qubitz:app", APP_NAME)' in app
+
+
+def test_container_runs_as_an_unprivileged_user(tmp_path: Path) -> None:
+    """The generated Dockerfile switches to a numeric non-root user before its command."""
+    repo = render_repository(architecture(), app_name="demo-app", out_dir=tmp_path, spec_version=1)
+    assert "Dockerfile" in repo.files and ".dockerignore" in repo.files
+    lines = [
+        line.split(None, 1)
+        for line in (tmp_path / "Dockerfile").read_text().splitlines()
+        if line and not line.startswith((" ", "#"))
+    ]
+    users = [arg.strip() for word, *rest in lines if word == "USER" for arg in rest]
+    assert users == ["10001:10001"]
+    order = [word for word, *_ in lines]
+    assert order.index("USER") > max(i for i, w in enumerate(order) if w in ("RUN", "COPY"))
+    assert order[-1] == "CMD"
+    assert "chmod -R a-w" in (tmp_path / "Dockerfile").read_text()
