@@ -44,6 +44,7 @@ class Run:
     jobs: list[tuple[str, list[str]]]
     fail_at: tuple[int, int] | None = None  # (job, step) that fails
     cursor: int = 0  # steps completed so far across jobs
+    cancelled: bool = False
 
     def flat(self) -> list[tuple[int, int]]:
         return [(j, s) for j, (_, steps) in enumerate(self.jobs) for s in range(len(steps))]
@@ -54,7 +55,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.failed or self.cursor >= len(self.flat())
+        return self.cancelled or self.failed or self.cursor >= len(self.flat())
 
 
 @dataclass
@@ -175,7 +176,13 @@ class GitHubDouble:
     def _run(self, run: Run) -> dict[str, Any]:
         base = f"{self.url}/repos/{run.repo}/actions/runs/{run.id}"
         status = "completed" if run.finished else ("in_progress" if run.cursor else "queued")
-        conclusion = None if not run.finished else ("failure" if run.failed else "success")
+        conclusion = (
+            None
+            if not run.finished
+            else "cancelled"
+            if run.cancelled
+            else ("failure" if run.failed else "success")
+        )
         return {
             "id": run.id,
             "name": run.workflow,
@@ -188,6 +195,8 @@ class GitHubDouble:
             "updated_at": run.created_at,
             "url": base,
             "jobs_url": f"{base}/jobs",
+            "cancel_url": f"{base}/cancel",
+            "rerun_url": f"{base}/rerun",
             "html_url": f"https://github.com/{run.repo}/actions/runs/{run.id}",
             "workflow_id": self.repos[run.repo].workflows[run.workflow],
         }
@@ -571,6 +580,14 @@ class GitHubDouble:
             ]
             runs.sort(key=lambda x: x.id, reverse=True)
             return 200, {"total_count": len(runs), "workflow_runs": [self._run(x) for x in runs]}
+        if method == "POST" and (m := re.fullmatch(r"/actions/runs/(\d+)/cancel", rest)):
+            run = self.runs.get(int(m[1]))
+            if run is None or run.repo != full:
+                return not_found
+            if run.finished:
+                return 409, {"message": "Cannot cancel a workflow run that is completed."}
+            run.cancelled = True
+            return 202, {}
         if m := re.fullmatch(r"/actions/runs/(\d+)(/jobs)?", rest):
             run = self.runs.get(int(m[1]))
             if run is None or run.repo != full:

@@ -302,3 +302,17 @@ def test_boundary_denies_touching_deploy_roles_and_roles_without_it() -> None:
         "StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY}
     }
     assert "sts:AssumeRole" in denies["NeverTheBootstrapRoles"]["Action"]
+
+
+async def test_a_cancelled_follow_cancels_the_workflow_run(
+    tmp_path: Path, github_double: GitHubDouble, iam: Any, moto_url: str
+) -> None:
+    """Closing the run's progress early (a cancelled /deploy) cancels the GitHub run too."""
+    target = make_target(github_double, iam, moto_url)
+    published = await target.publish(JOB, _repo_dir(tmp_path))
+    steps = target.run(JOB, published)
+    first = await steps.__anext__()
+    assert first.completed_steps == 0
+    await steps.aclose()  # type: ignore[attr-defined]
+    (run,) = github_double.runs.values()
+    assert run.cancelled and run.finished

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -283,10 +284,28 @@ class GitHubAwsTarget:
         run = repo.get_workflow_run(run_id)
         return run, list(run.jobs())
 
+    @staticmethod
+    def _cancel_run_sync(repo: Repository, run_id: int) -> None:
+        # Already finished, or GitHub refused: there is nothing more to stop.
+        with contextlib.suppress(GithubException):
+            repo.get_workflow_run(run_id).cancel()
+
     async def _follow(self, full_name: str, workflow: str, status: str) -> AsyncIterator[Progress]:
         repo, run_id = await self._call(
             f"dispatch {workflow}", lambda: self._dispatch_sync(full_name, workflow)
         )
+        try:
+            async for progress in self._watch(repo, run_id, workflow, status):
+                yield progress
+        except DeployError:
+            raise
+        except BaseException:  # cancelled or closed: the run must not go on deploying unseen
+            await asyncio.shield(asyncio.to_thread(self._cancel_run_sync, repo, run_id))
+            raise
+
+    async def _watch(
+        self, repo: Repository, run_id: int, workflow: str, status: str
+    ) -> AsyncIterator[Progress]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._cfg.run_timeout
         last: Progress | None = None
