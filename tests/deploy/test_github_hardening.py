@@ -316,3 +316,13 @@ async def test_a_cancelled_follow_cancels_the_workflow_run(
     await steps.aclose()  # type: ignore[attr-defined]
     (run,) = github_double.runs.values()
     assert run.cancelled and run.finished
+
+
+def test_the_documents_print_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m agents.deploy.targets.aws_policies trust ...` prints the pinned document."""
+    assert aws_policies.main(["trust", "--account", ACCOUNT, "--owner", ORG, "--app", "a-1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    condition = doc["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"] == (
+        f"repo:{ORG}/a-1:environment:production"
+    )
