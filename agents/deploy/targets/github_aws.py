@@ -1,12 +1,12 @@
 """The GitHub + AWS target: a GitHub repository, GitHub Actions, and AWS CDK.
 
 publish: create the repository (in an organisation, or the token's user) initialised with a
-README; protect its default branch and create the deploy environment (github_guard.py); then ONE
-commit of every rendered file through the Git Data API (blobs → tree → commit → ref update; the
-tree replaces the initial README); create or update the app's own IAM role (app_roles.py: trust
-pinned to this repository and environment, scoped to this app's stack, under the operator's
-permission boundary) and store its ARN as the Actions variable AWS_ROLE_ARN (with AWS_REGION,
-AWS_PERMISSIONS_BOUNDARY_ARN, CDK_QUALIFIER); add the collaborator last, read-only by default.
+README; protect its default branch and create the deploy environment (github_guard.py); create
+or update the app's own IAM role (app_roles.py: trust pinned to this repository and environment,
+scoped to this app's stack, under the operator's permission boundary) and store its ARN as the
+Actions variable AWS_ROLE_ARN (with AWS_REGION, AWS_PERMISSIONS_BOUNDARY_ARN, CDK_QUALIFIER);
+then ONE commit of every rendered file through the Git Data API (blobs → tree → commit → ref
+update; the tree replaces the initial README); add the collaborator last, read-only by default.
 run: dispatch deploy.yml and follow the run's jobs and steps. endpoint: the CloudFormation stack's
 outputs. destroy: dispatch destroy.yml, follow it, then delete the app's role.
 
@@ -212,6 +212,12 @@ class GitHubAwsTarget:
             branch=branch,
             reviewers=self._cfg.environment_reviewers,
         )
+        # The role and variables exist before the push: the push itself starts a deploy run.
+        role_arn = self._roles.ensure(job.app_name, owner)
+        self._set_variable(repo, "AWS_ROLE_ARN", role_arn)
+        self._set_variable(repo, "AWS_REGION", self._cfg.region)
+        self._set_variable(repo, "AWS_PERMISSIONS_BOUNDARY_ARN", self._cfg.permissions_boundary_arn)
+        self._set_variable(repo, "CDK_QUALIFIER", self._cfg.cdk_qualifier)
         parent = repo.get_git_commit(self._head_sha(repo))
         elements: list[InputGitTreeElement] = []
         for path, data, executable in files:
@@ -231,11 +237,6 @@ class GitHubAwsTarget:
             committer=author,
         )
         repo.get_git_ref(f"heads/{branch}").edit(commit.sha, force=False)
-        role_arn = self._roles.ensure(job.app_name, owner)
-        self._set_variable(repo, "AWS_ROLE_ARN", role_arn)
-        self._set_variable(repo, "AWS_REGION", self._cfg.region)
-        self._set_variable(repo, "AWS_PERMISSIONS_BOUNDARY_ARN", self._cfg.permissions_boundary_arn)
-        self._set_variable(repo, "CDK_QUALIFIER", self._cfg.cdk_qualifier)
         if job.github_username:
             github_guard.add_collaborator(
                 repo, job.github_username, self._cfg.collaborator_permission
