@@ -326,3 +326,26 @@ def test_the_documents_print_as_json(capsys: pytest.CaptureFixture[str]) -> None
     assert condition["token.actions.githubusercontent.com:sub"] == (
         f"repo:{ORG}/a-1:environment:production"
     )
+
+
+def test_settings_default_to_read_only_and_refuse_other_permissions(tmp_path: Path) -> None:
+    """QUBITZ_GITHUB_COLLABORATOR_PERMISSION is pull unless set; admin/maintain are refused."""
+    from server.settings import SettingsError, load_settings
+
+    settings = load_settings({}, data_dir=tmp_path)
+    assert settings.github_collaborator_permission == "pull"
+    assert settings.aws_permissions_boundary_arn is None
+    opted = load_settings(
+        {
+            "QUBITZ_GITHUB_COLLABORATOR_PERMISSION": "push",
+            "QUBITZ_GITHUB_ENVIRONMENT_REVIEWERS": "carol, dave",
+            "QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN": BOUNDARY,
+        },
+        data_dir=tmp_path,
+    )
+    assert opted.github_collaborator_permission == "push"
+    assert opted.github_environment_reviewers == ("carol", "dave")
+    assert opted.aws_permissions_boundary_arn == BOUNDARY
+    for bad in ("admin", "maintain", "write"):
+        with pytest.raises(SettingsError, match="COLLABORATOR_PERMISSION"):
+            load_settings({"QUBITZ_GITHUB_COLLABORATOR_PERMISSION": bad}, data_dir=tmp_path)
