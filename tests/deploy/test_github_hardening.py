@@ -349,3 +349,17 @@ def test_settings_default_to_read_only_and_refuse_other_permissions(tmp_path: Pa
     for bad in ("admin", "maintain", "write"):
         with pytest.raises(SettingsError, match="COLLABORATOR_PERMISSION"):
             load_settings({"QUBITZ_GITHUB_COLLABORATOR_PERMISSION": bad}, data_dir=tmp_path)
+
+
+def test_the_service_refuses_github_aws_without_a_boundary(tmp_path: Path) -> None:
+    """The shared role is gone: without QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN nothing is wired."""
+    from server.settings import load_settings
+    from server.wiring import _github_target
+
+    env = {
+        "QUBITZ_DEPLOY_TARGET": "github_aws",
+        "QUBITZ_GITHUB_TOKEN": "ghp_x",
+        "QUBITZ_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/shared-deploy",
+    }
+    with pytest.raises(ValueError, match="QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN"):
+        _github_target(load_settings(env, data_dir=tmp_path))
