@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agents.llm.config import LLMConfig, llm_config_from_env
+from server.research_settings import (
+    ResearchSettingsError,
+    ResearchWebSettings,
+    research_web_settings,
+)
 
 T = TypeVar("T")
 
@@ -152,6 +157,8 @@ class Settings:
     gateway_max_connections: int = 200
     apigw_calls_per_second: float = 5.0
     apigw_max_attempts: int = 6
+    # Research: web search providers, reading politeness, depth limits (research_settings.py)
+    research_web: ResearchWebSettings = field(default_factory=ResearchWebSettings)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -179,6 +186,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         return _load(dict(os.environ if env is None else env), **overrides)
     except LLMConfigurationError as exc:
         raise SettingsError(exc.message) from exc
+    except ResearchSettingsError as exc:
+        raise SettingsError(str(exc)) from exc
 
 
 def _load(env: dict[str, str], **overrides: Any) -> Settings:
@@ -276,6 +285,7 @@ def _load(env: dict[str, str], **overrides: Any) -> Settings:
         gateway_max_connections=_int(env, "QUBITZ_GATEWAY_MAX_CONNECTIONS", 200),
         apigw_calls_per_second=_float(env, "QUBITZ_APIGW_CALLS_PER_SECOND", 5.0),
         apigw_max_attempts=_int(env, "QUBITZ_APIGW_MAX_ATTEMPTS", 6),
+        research_web=research_web_settings(env),
         env=env,
     )
     if target == "github_aws" and not settings.github_token:

@@ -37,6 +37,7 @@ from agents.research.config import ResearchLimits
 from agents.research.deps import ResearchDeps, default_sources
 from agents.research.pipeline import research_pipeline
 from agents.research.policy import ContentPolicy, parse_deny_rules
+from agents.sources.search.factory import build_backends
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
 from agents.spec.update import updatespec_pipeline
@@ -108,6 +109,8 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         fetch_http = await stack.enter_async_context(
             httpx.AsyncClient(trust_env=False, follow_redirects=False)
         )
+        # Search APIs are operator-configured endpoints (not user URLs): their own client.
+        search_http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         registry = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(registry.aclose)
 
@@ -142,13 +145,23 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
                 llms=registry,
                 artifacts=store,
                 sources=default_sources(
-                    registry, http_client=fetch_http, corpus_dir=s.corpus_dir, fetch_policy=fetch
+                    registry,
+                    http_client=fetch_http,
+                    corpus_dir=s.corpus_dir,
+                    fetch_policy=fetch,
+                    search_backends=build_backends(s.research_web.search, search_http),
+                    read_policy=s.research_web.read,
+                    site_pages=s.research_web.site_pages,
+                    search_results=s.research_web.search.results,
+                    read_pages=s.research_web.search.read_pages,
                 ),
                 projects=ResearchRepository(sessions),
                 policy=ContentPolicy.default(
                     extra=parse_deny_rules(s.deny_rules), max_query_chars=s.research_max_query_chars
                 ),
-                limits=ResearchLimits(concurrency=s.research_concurrency),
+                limits=ResearchLimits(
+                    concurrency=s.research_concurrency, depths=dict(s.research_web.depths)
+                ),
             )
         )
         pipelines["chat"] = chat_pipeline(

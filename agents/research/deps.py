@@ -19,6 +19,10 @@ from agents.research.store import ProjectStore
 from agents.sources.base import SourceProvider
 from agents.sources.corpus import CorpusProvider
 from agents.sources.fetch import FetchProvider
+from agents.sources.reader import PageReader, ReadPolicy
+from agents.sources.search.base import SearchBackend
+from agents.sources.search.provider import SearchApiProvider
+from agents.sources.site import CompanySiteProvider
 from agents.sources.web_search import ModelWebSearchProvider
 
 
@@ -51,10 +55,25 @@ def default_sources(
     corpus_dir: Path | None,
     fetch_policy: FetchPolicy | None = None,
     max_urls: int = 4,
+    search_backends: Sequence[SearchBackend] = (),
+    read_policy: ReadPolicy | None = None,
+    site_pages: int = 6,
+    search_results: int = 8,
+    read_pages: int = 3,
 ) -> list[SourceProvider]:
-    """The standard providers: fetch of given URLs, the document corpus, model web search."""
-    return [
-        FetchProvider(http_client, policy=fetch_policy, max_urls=max_urls),
+    """The standard providers: the company site and given URLs, the document corpus, the
+    configured search APIs (their pages read), and model web search where the model has it."""
+    reader = PageReader(http_client, fetch_policy=fetch_policy, policy=read_policy)
+    providers: list[SourceProvider] = [
+        CompanySiteProvider(reader, max_pages=site_pages, max_urls=max(0, max_urls - 1)),
         CorpusProvider(corpus_dir),
-        ModelWebSearchProvider(llms.for_role(Role.RESEARCHER)),
     ]
+    providers.extend(
+        SearchApiProvider(b, reader=reader, results=search_results, read_pages=read_pages)
+        for b in search_backends
+    )
+    providers.append(ModelWebSearchProvider(llms.for_role(Role.RESEARCHER)))
+    return providers
+
+
+__all__ = ["FetchProvider", "ResearchDeps", "default_sources"]

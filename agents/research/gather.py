@@ -14,6 +14,8 @@ from agents.research.citations import CitationFilter
 from agents.research.config import MAX_QUESTIONS, MIN_QUESTIONS
 from agents.research.state import JobState, LLMCall, StepFailed, describe_error, llm_event_status
 from agents.sources.base import JobSources, Source, SourceError, SourceProvider, SourceQuery
+from agents.sources.search.provider import SearchApiProvider
+from agents.sources.web_search import ModelWebSearchProvider
 
 PLAN = "planning"
 RESEARCH = "research"
@@ -35,6 +37,25 @@ def clean_questions(structured: Any, *, limit: int) -> list[str]:
         seen.add(q.lower())
         out.append(q)
     return out[: max(MIN_QUESTIONS, min(limit, MAX_QUESTIONS))]
+
+
+def searches_web(provider: SourceProvider) -> bool:
+    if isinstance(provider, SearchApiProvider):
+        return True
+    return isinstance(provider, ModelWebSearchProvider) and provider.available
+
+
+def providers_status(state: JobState, providers: Sequence[SourceProvider]) -> Event:
+    """The status event naming the providers this job uses (also kept for the method note)."""
+    web = [p.name for p in providers if searches_web(p)]
+    other = [p.name for p in providers if not searches_web(p) and p.name != "web_search"]
+    state.providers_used = [*web, *other]
+    if web:
+        return state.status(f"Searching the web with {', '.join(web)}; also {', '.join(other)}")
+    return state.status(
+        "No web search provider is configured (QUBITZ_SEARCH_PROVIDER) and the model has no "
+        f"web search: using {', '.join(other) or 'no sources'}"
+    )
 
 
 def complete_plan(questions: list[str], topic: str, company: str) -> list[str]:
@@ -83,10 +104,11 @@ async def _job_sources(state: JobState) -> list[Event]:
         urls=state.urls,
         documents=tuple(state.request.documents) if state.request.documents is not None else None,
         max_sources=state.profile.sources_per_question,
+        budget=state.budget,
     )
     providers = list(state.deps.sources)
+    events: list[Event] = [providers_status(state, providers)]
     results = await asyncio.gather(*(p.for_job(job) for p in providers), return_exceptions=True)
-    events: list[Event] = []
     for provider, result in zip(providers, results, strict=True):
         if isinstance(result, asyncio.CancelledError):
             raise result

@@ -30,6 +30,7 @@ from agents.research.render import RENDER, all_urls, cancel_prerenders, render_a
 from agents.research.state import JobState, StepFailed, describe_error
 from agents.research.store import NewProject
 from agents.research.write import discover, find_use_cases, write_report
+from agents.sources.budget import ReadBudget
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
             company=request.company_name.strip(),
             company_url=normalize_url(request.company_url),
             urls=urls_in(request.prompt, limit=max(0, deps.limits.max_urls - 1)),
+        )
+        state.budget = ReadBudget(
+            max_pages=state.profile.pages, max_bytes=state.profile.megabytes * 1024 * 1024
         )
         yield state.status(START_MESSAGE)
         step = "setup"

@@ -27,6 +27,7 @@ from agents.research.citations import SourceRegistry
 from agents.research.config import DepthProfile
 from agents.research.deps import ResearchDeps
 from agents.sources.base import Source
+from agents.sources.budget import ReadBudget
 
 
 class StepFailed(Exception):
@@ -57,6 +58,8 @@ class JobState:
     job_sources: list[Source] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     company_profile: str = ""
+    budget: ReadBudget = field(default_factory=ReadBudget)
+    providers_used: list[str] = field(default_factory=list)
     report_md: str = ""
     discovery_md: str = ""
     use_cases: list[UseCase] = field(default_factory=list)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from agents.llm.port import LLMEvent, Usage
+
+if TYPE_CHECKING:
+    from agents.sources.budget import ReadBudget
 
 SourceKind = Literal["web", "document", "page"]
 
@@ -34,6 +37,12 @@ class Source:
     kind: SourceKind
     url: str | None = None
     provider: str = ""
+    # What the Sources section shows about a page (empty for corpus documents)
+    site: str = ""
+    accessed: str = ""  # ISO date the page was read
+    author: str = ""
+    published: str = ""
+    company: bool = False  # a page of the company's own website
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class JobSources:
     urls: tuple[str, ...] = ()  # further URLs given in the request
     documents: tuple[str, ...] | None = None  # restrict the corpus to these documents
     max_sources: int = 5
+    # The job's page and byte budget (and page cache), shared by every provider.
+    budget: ReadBudget | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class SourceQuery:
     max_sources: int = 5
     # Receives the LLM events of providers that call a model (retries, searches).
     on_llm_event: Callable[[LLMEvent], None] | None = None
+    budget: ReadBudget | None = None
 
 
 @dataclass(frozen=True)
