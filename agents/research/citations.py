@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from agents.sources.base import Source
+from agents.sources.canonical import dedupe_key, jaccard, shingles
 
 _DASH = "\\-\u2013"  # hyphen (escaped for a character class), en dash
 _RANGE = rf"\d+(?:\s*[{_DASH}]\s*\d+)?"
@@ -22,18 +23,57 @@ _MAX_RANGE = 50
 _NOT_A_SOURCE = 1000
 
 
+_NEAR_DUPLICATE = 0.8  # Jaccard similarity of word 5-shingles
+_MIN_CHARS_FOR_DUPLICATE = 200
+
+
+def _key(source: Source) -> str:
+    return dedupe_key(source.url) if source.url else source.ref
+
+
 class SourceRegistry:
+    """Numbers sources once per job. Pages are keyed by canonical URL (`www.`, tracking
+    parameters, fragments and trailing slashes folded); a page whose text is a near-duplicate
+    of a numbered page's gets that page's number. A snippet later read in full is upgraded."""
+
     def __init__(self) -> None:
         self._by_ref: dict[str, int] = {}
         self._sources: list[Source] = []
+        self._shingles: dict[int, frozenset[int]] = {}
+        self.merged = 0  # duplicates and near-duplicates folded into an earlier number
+
+    def _near(self, source: Source) -> int | None:
+        if source.kind == "document" or len(source.text) < _MIN_CHARS_FOR_DUPLICATE:
+            return None
+        mine = shingles(source.text)
+        for n, theirs in self._shingles.items():
+            if jaccard(mine, theirs) >= _NEAR_DUPLICATE:
+                return n
+        self._shingles[len(self._sources) + 1] = mine
+        return None
 
     def add(self, source: Source) -> int:
-        n = self._by_ref.get(source.ref)
-        if n is None:
-            self._sources.append(source)
-            n = len(self._sources)
-            self._by_ref[source.ref] = n
+        key = _key(source)
+        n = self._by_ref.get(key)
+        if n is not None:
+            known = self._sources[n - 1]
+            if known.kind == "web" and source.kind == "page":
+                self._sources[n - 1] = source  # the page read in full replaces its snippet
+            elif source is not known:
+                self.merged += 1
+            return n
+        n = self._near(source)
+        if n is not None:
+            self._by_ref[key] = n
+            self.merged += 1
+            return n
+        self._sources.append(source)
+        n = len(self._sources)
+        self._by_ref[key] = n
         return n
+
+    def get(self, n: int) -> Source:
+        return self._sources[n - 1]
 
     def add_all(self, sources: Iterable[Source]) -> list[tuple[int, Source]]:
         out: list[tuple[int, Source]] = []
@@ -128,14 +168,17 @@ def _md_text(text: str) -> str:
 
 
 def sources_section(numbered: Sequence[tuple[int, Source]], *, heading: str = "Sources") -> str:
-    """A Markdown section listing the sources with their job-wide numbers."""
+    """A Markdown section listing the sources with their job-wide numbers: title, site, URL
+    and the date the page was read (corpus documents: title and document id)."""
     lines = [f"## {heading}", ""]
     if not numbered:
         lines.append("No sources were gathered.")
     for n, src in numbered:
         title = _md_text(src.title) or "Untitled"
         if src.url:
-            lines.append(f"- \\[{n}\\] {title}. <{src.url}>")
+            site = f" {_md_text(src.site)}." if src.site else ""
+            accessed = f" Accessed {src.accessed}." if src.accessed else ""
+            lines.append(f"- \\[{n}\\] {title}.{site} <{src.url}>{accessed}")
         else:
             lines.append(f"- \\[{n}\\] {title} (document `{src.ref.removeprefix('doc:')}`)")
     return "\n".join(lines) + "\n"

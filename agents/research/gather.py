@@ -122,11 +122,18 @@ async def _job_sources(state: JobState) -> list[Event]:
         events.extend(state.status(n) for n in result.notices)
         state.job_sources.extend(result.sources)
         state.ledger.add(RESEARCH, result.usage, result.cost_usd)
-    state.registry.add_all(state.job_sources)
-    pages = [s for s in state.job_sources if s.kind == "page"]
-    if pages:
-        state.company_profile = prompts.clip(pages[0].text, 3000)
+    numbered = state.registry.add_all(state.job_sources)
+    state.company_profile = company_profile(numbered, state.deps.limits.company_profile_chars)
     return events
+
+
+def company_profile(numbered: Sequence[tuple[int, Source]], max_chars: int) -> str:
+    """The company's own pages, numbered for citation, shared out within `max_chars`."""
+    pages = [(n, s) for n, s in numbered if s.company]
+    if not pages:
+        return ""
+    each = max(300, max_chars // len(pages))
+    return "\n\n".join(f"[{n}] {s.title}: {prompts.clip(s.text, each)}" for n, s in pages)
 
 
 async def _search_all(

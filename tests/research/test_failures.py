@@ -16,6 +16,8 @@ from agents.research.config import ResearchLimits
 from agents.research.policy import ContentPolicy, parse_deny_rules
 from agents.sources.corpus import CorpusProvider
 from agents.sources.fetch import FetchProvider
+from agents.sources.reader import PageReader, ReadPolicy
+from agents.sources.site import CompanySiteProvider
 from tests.research.support import (
     ConcurrencyProbe,
     MemoryProjectStore,
@@ -215,16 +217,19 @@ def test_researcher_sees_a_fetched_company_page(tmp_path: Path, loopback_site: s
 
     async def go() -> list:
         async with httpx.AsyncClient(trust_env=False) as client:
-            fetch = FetchProvider(client, policy=FetchPolicy(allow_private=True))
-            deps = make_deps(models, tmp_path, sources=[fetch, CorpusProvider(None)])
+            reader = PageReader(
+                client, fetch_policy=FetchPolicy(allow_private=True), policy=ReadPolicy(delay=0)
+            )
+            site = CompanySiteProvider(reader)
+            deps = make_deps(models, tmp_path, sources=[site, CorpusProvider(None)])
             return await run_job(deps, request(company_url=loopback_site))
 
     events = asyncio.run(go())
     assert events[-1].type == "complete"
-    assert _Recorder.hits == ["/"]
+    assert _Recorder.hits.count("/") == 1
     prompt = models.researcher.requests[0].messages[0].content
     assert f"[1] Loopback Co ({loopback_site})\nSecret intranet" in prompt
-    assert "About the company (from its website):\nSecret intranet" in (
+    assert "About the company (from its website):\n[1] Loopback Co: Secret intranet" in (
         models.analyst.requests[0].messages[0].content
     )
 

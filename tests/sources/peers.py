@@ -33,6 +33,7 @@ class Seen:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 class Peer:
@@ -40,6 +41,8 @@ class Peer:
         self.routes: dict[str, list[Response]] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
+        self.active = 0
+        self.peak = 0  # most requests in flight at once
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,9 +57,12 @@ class Peer:
                 except ValueError:
                     body = raw
                 with peer._lock:
+                    peer.active += 1
+                    peer.peak = max(peer.peak, peer.active)
                     peer.requests.append(
                         Seen(self.command, parts.path, parse_qs(parts.query),
-                             {k.lower(): v for k, v in self.headers.items()}, body)
+                             {k.lower(): v for k, v in self.headers.items()}, body,
+                             time.monotonic())
                     )  # fmt: skip
                     queue = peer.routes.get(parts.path)
                     response = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else None
@@ -64,6 +70,8 @@ class Peer:
                     response = Response(404, {"detail": "no such route"})
                 if response.delay:
                     time.sleep(response.delay)
+                with peer._lock:
+                    peer.active -= 1
                 payload = response.body
                 if isinstance(payload, dict | list):
                     data = json.dumps(payload).encode()
