@@ -6,14 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from agents.llm.errors import LLMError, LLMStructuredOutputError
-from agents.llm.port import LLMEvent, Role
+from agents.llm.errors import LLMStructuredOutputError
+from agents.llm.port import Role
 from agents.protocol import Event, MultiagentProgress, MultiagentStep
 from agents.research import prompts
-from agents.research.citations import CitationFilter
+from agents.research.claims import claims_notes
 from agents.research.config import MAX_QUESTIONS, MIN_QUESTIONS
-from agents.research.state import JobState, LLMCall, StepFailed, describe_error, llm_event_status
-from agents.sources.base import JobSources, Source, SourceError, SourceProvider, SourceQuery
+from agents.research.loop import QuestionResult, research_question
+from agents.research.state import JobState, LLMCall, StepFailed, describe_error
+from agents.sources.base import JobSources, Source, SourceProvider
 from agents.sources.search.provider import SearchApiProvider
 from agents.sources.web_search import ModelWebSearchProvider
 
@@ -136,94 +137,22 @@ def company_profile(numbered: Sequence[tuple[int, Source]], max_chars: int) -> s
     return "\n\n".join(f"[{n}] {s.title}: {prompts.clip(s.text, each)}" for n, s in pages)
 
 
-async def _search_all(
-    state: JobState, providers: Sequence[SourceProvider], query: SourceQuery, emit: Any
-) -> list[Source]:
-    async def one(provider: SourceProvider) -> list[Source]:
-        try:
-            result = await provider.search(query)
-        except (SourceError, LLMError) as exc:
-            emit(
-                state.status(f"Source {provider.name} failed for a question: {describe_error(exc)}")
-            )
-            return []
-        for notice in result.notices:
-            emit(state.status(notice))
-        state.ledger.add(RESEARCH, result.usage, result.cost_usd)
-        return list(result.sources)
-
-    found = await asyncio.gather(*(one(p) for p in providers))
-    return [s for batch in found for s in batch]
-
-
-async def _research_question(
-    state: JobState, index: int, question: str, emit: Any, done: list[int]
-) -> tuple[str, str] | None:
-    """Gather sources for one question and write notes citing them; None if it failed."""
-
-    def on_llm_event(event: LLMEvent) -> None:
-        status = llm_event_status(state, RESEARCH, event, seen_queue=True)
-        if status is not None:
-            emit(status)
-
-    query = SourceQuery(
-        question=question,
-        topic=state.topic,
-        company_name=state.company,
-        documents=tuple(state.request.documents) if state.request.documents is not None else None,
-        max_sources=state.profile.sources_per_question,
-        on_llm_event=on_llm_event,
-    )
-    found = await _search_all(state, state.deps.sources, query, emit)
-    numbered = state.registry.add_all([*state.job_sources, *found])
-    request = prompts.research_request(
-        question,
-        topic=state.topic,
-        company=state.company,
-        sources=numbered,
-        excerpt_chars=state.deps.limits.excerpt_chars,
-        max_tokens=state.profile.notes_tokens,
-    )
-    call = LLMCall(state, RESEARCH, state.llm(Role.RESEARCHER), request)
-    try:
-        async for event in call.events():
-            if isinstance(event, Event):
-                emit(event)
-    except LLMError as exc:
-        emit(state.status(f"Question {index + 1} could not be researched: {describe_error(exc)}"))
-        return None
-    assert call.result is not None
-    cites = CitationFilter({n for n, _ in numbered})
-    notes = cites.filter(call.result.text).strip()
-    state.citations_removed += cites.removed
-    done.append(index)
-    total = len(state.questions)
-    emit(
-        MultiagentProgress(
-            step=RESEARCH,
-            session_id=state.sid,
-            message=f"Researched question {len(done)}/{total} ({len(numbered)} sources)",
-            progress_percent=10 + (40 * len(done)) // max(1, total),
-        )
-    )
-    return question, notes or "(no notes)"
-
-
 async def research(state: JobState) -> AsyncIterator[Event]:
     yield MultiagentStep(step=RESEARCH, message="Researching sources...", session_id=state.sid)
     for event in await _job_sources(state):
         yield event
 
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    results: list[tuple[str, str] | None] = [None] * len(state.questions)
+    results: list[QuestionResult | None] = [None] * len(state.questions)
     semaphore = asyncio.Semaphore(max(1, state.deps.limits.concurrency))
-    done: list[int] = []
 
     async def worker(index: int, question: str) -> None:
         async with semaphore:
-            results[index] = await _research_question(
-                state, index, question, queue.put_nowait, done
-            )
+            result = await research_question(state, index, question, queue.put_nowait)
+            results[index] = result
+            state.notes_done.append(index)
+            if result is None:
+                queue.put_nowait(state.status(f"Question {index + 1} could not be researched"))
 
     async def run_all() -> None:
         try:
@@ -243,10 +172,31 @@ async def research(state: JobState) -> AsyncIterator[Event]:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
 
-    state.notes = [r for r in results if r is not None]
-    if not state.notes:
+    answered = [r for r in results if r is not None]
+    if not answered:
         raise StepFailed(RESEARCH, "no research question could be answered")
+    cap = state.deps.limits.claims_per_question
+    state.results = answered
+    state.notes = [(r.question, claims_notes(r.claims[:cap])) for r in answered]
+    state.claims = [c for r in answered for c in r.claims]
+    state.claims_dropped = sum(r.dropped for r in answered)
+    yield state.status(
+        f"Claims: {len(state.claims)} kept, {state.claims_dropped} dropped "
+        f"({dropped_summary(state.dropped_reasons)})"
+    )
     yield MultiagentProgress(
         step=RESEARCH, session_id=state.sid, progress_percent=50,
-        message=f"Research done: {len(state.notes)} questions, {len(state.registry)} sources",
+        message=(
+            f"Research done: {len(answered)} questions, {len(state.registry)} sources, "
+            f"{state.budget.pages} pages read, {len(state.claims)} claims kept"
+        ),
     )  # fmt: skip
+
+
+def dropped_summary(reasons: Sequence[str]) -> str:
+    if not reasons:
+        return "none dropped"
+    counts: dict[str, int] = {}
+    for r in reasons:
+        counts[r] = counts.get(r, 0) + 1
+    return "; ".join(f"{n} {r}" for r, n in sorted(counts.items(), key=lambda kv: -kv[1]))

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.llm.port import CompletionRequest, Message
+from agents.research.claims import CLAIMS_SCHEMA
+from agents.research.excerpts import relevant_excerpt
+from agents.research.rubric import RUBRIC_PROPERTIES, RUBRIC_TEXT
 from agents.sources.base import Source
 
 LANGUAGES = {
@@ -29,10 +32,8 @@ PLAN_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-_SCORE = {"type": "string", "enum": ["High", "Medium", "Low"]}
 USE_CASE_FIELDS = (
-    "title", "description", "business_value", "impact_score", "implementation",
-    "estimated_roi", "alignment_score",
+    "title", "description", "business_value", "implementation", "estimated_roi",
 )  # fmt: skip
 USE_CASES_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -42,15 +43,10 @@ USE_CASES_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "title": {"type": "string"},
-                    "description": {"type": "string"},
-                    "business_value": {"type": "string"},
-                    "impact_score": _SCORE,
-                    "implementation": {"type": "string"},
-                    "estimated_roi": {"type": "string"},
-                    "alignment_score": _SCORE,
+                    **{name: {"type": "string"} for name in USE_CASE_FIELDS},
+                    **RUBRIC_PROPERTIES,
                 },
-                "required": list(USE_CASE_FIELDS),
+                "required": [*USE_CASE_FIELDS, *RUBRIC_PROPERTIES],
                 "additionalProperties": False,
             },
         }
@@ -145,6 +141,56 @@ def research_request(
     )
 
 
+def claims_sources(
+    numbered: Sequence[tuple[int, Source]], query: str, *, excerpt_chars: int
+) -> str:
+    blocks = []
+    for n, src in numbered:
+        where = f" ({src.url})" if src.url else ""
+        mark = " [company website]" if src.company else ""
+        excerpt = relevant_excerpt(src.text, query, max_chars=excerpt_chars)
+        blocks.append(f"[{n}] {src.title}{where}{mark}\n{excerpt}")
+    return "\n\n".join(blocks)
+
+
+def claims_request(
+    question: str,
+    *,
+    topic: str,
+    company: str,
+    sources: Sequence[tuple[int, Source]],
+    known: Sequence[str],
+    excerpt_chars: int,
+    max_tokens: int,
+) -> CompletionRequest:
+    """Ask for claims with a supporting quote each, and for what is still unknown."""
+    system = (
+        "You are a research analyst. Extract facts from the numbered sources that answer the "
+        "question. For each fact give: claim (one sentence in your words), source (the number "
+        "of the source), quote (a sentence copied exactly from that source that supports the "
+        "claim). Use only what the sources say. Say nothing about the company unless a source "
+        "says it. Then list under missing up to 3 short web search queries for what the "
+        "sources did not answer. Answer only with JSON."
+    )
+    body = claims_sources(sources, question, excerpt_chars=excerpt_chars) if sources else ""
+    known_text = "\n".join(f"- {k}" for k in known) or "(nothing yet)"
+    user = (
+        f"Topic: {topic}\nCompany: {company}\nQuestion: {question}\n\n"
+        f"Already known:\n{known_text}\n\n"
+        f"Sources:\n{body or '(no sources were found)'}\n\n"
+        'Answer as JSON: {"claims": [{"claim": "...", "source": 1, "quote": "..."}], '
+        '"missing": ["..."]}'
+    )
+    return CompletionRequest(
+        system=system,
+        messages=[Message("user", user)],
+        max_tokens=max_tokens,
+        temperature=0.1,
+        json_schema=CLAIMS_SCHEMA,
+        schema_name="research_claims",
+    )
+
+
 def report_request(
     *,
     topic: str,
@@ -156,15 +202,17 @@ def report_request(
 ) -> CompletionRequest:
     system = (
         "You are a senior analyst writing a deep research report in Markdown. "
-        "Use only the research notes. Keep the citation numbers like [3] from the notes next "
-        "to the facts they support. Never cite a number that is not in the source list. "
-        + _language_line(language)
+        "Use only the verified claims in the research notes. End every sentence that states "
+        "a fact with the citation number of its claim, like [3]. Never cite a number that is "
+        "not in the source list. Do not say anything about the company that no claim says. "
+        "Where the notes say a question was not answered, say so briefly. Do not repeat "
+        "yourself. " + _language_line(language)
     )
     note_text = "\n\n".join(f"### {q}\n{n}" for q, n in notes)
     source_list = "\n".join(f"[{n}] {s.title}" for n, s in sources) or "(none)"
     user = (
         f"Topic: {topic}\nCompany: {company}\n\n"
-        f"Research notes:\n{note_text}\n\nSource list:\n{source_list}\n\n"
+        f"Research notes (verified claims):\n{note_text}\n\nSource list:\n{source_list}\n\n"
         "Write the report with exactly these sections:\n"
         "## Executive Summary\n## Market Analysis\n## Key Findings\n## Recommendations\n"
         "Do not write a title and do not write a sources section; they are added for you."
@@ -185,11 +233,16 @@ def discovery_request(
 ) -> CompletionRequest:
     system = (
         "You are an AI strategy consultant. Using the research report, explain where AI can "
-        "help this company. Keep citation numbers like [2] from the report when you use its "
-        "facts; never invent new ones. " + _language_line(language)
+        "help this company. End every sentence that states a fact with the citation number "
+        "it has in the report or the company profile, like [2]; never invent new ones. State "
+        "facts about the company only from the company profile. Do not repeat yourself. "
+        + _language_line(language)
     )
     profile = (
-        f"About the company (from its website):\n{company_profile}\n\n" if company_profile else ""
+        f"About the company (from its website):\n{company_profile}\n\n"
+        if company_profile
+        else "The company's website could not be read: say so in Company Context and speak of "
+        "the sector, not of the company's own situation.\n\n"
     )
     user = (
         f"Company: {company}\nTopic: {topic}\n\n{profile}Research report:\n{report}\n\n"
@@ -207,13 +260,17 @@ def use_cases_request(
 ) -> CompletionRequest:
     system = (
         "You identify practical AI use cases for a company. Answer only with JSON. "
-        "impact_score and alignment_score must each be High, Medium or Low. "
-        + _language_line(language)
+        "Base every use case on the report; rate it with the rubric, honestly and differently "
+        "for different use cases. " + _language_line(language)
     )
     user = (
         f"Company: {company}\nTopic: {topic}\n\nAI discovery report:\n{discovery}\n\n"
         f"List {count} AI use cases for {company}. For each give: title, description, "
-        "business_value, impact_score, implementation, estimated_roi, alignment_score.\n"
+        "business_value, implementation, estimated_roi (empty if you cannot estimate it), "
+        "roi_basis (the cited facts the estimate rests on, or empty), evidence (the citation "
+        "numbers from the report that back the use case), cost, risk (low, medium or high) "
+        "and fit (strong, partial or weak fit with what the sources say about the company).\n"
+        f"{RUBRIC_TEXT}\n"
         'Answer as JSON: {"use_cases": [{"title": "...", ...}]}'
     )
     return CompletionRequest(
@@ -233,8 +290,9 @@ def use_cases_repair_request(
     listed = "\n".join(f"- {p}" for p in problems[:10])
     fix = (
         f"Your answer had problems:\n{listed}\n\n"
-        "Answer again with valid JSON only. Every use case needs all seven fields, and "
-        "impact_score and alignment_score must be exactly High, Medium or Low."
+        "Answer again with valid JSON only. Every use case needs title, description, "
+        "business_value, implementation, estimated_roi, roi_basis, evidence, cost, risk and "
+        "fit; cost and risk are low, medium or high, fit is strong, partial or weak."
     )
     return CompletionRequest(
         system=original.system,

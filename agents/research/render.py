@@ -15,6 +15,8 @@ from agents.protocol import (
     S3UploadComplete,
 )
 from agents.reports import use_cases_markdown
+from agents.research.rubric import RUBRIC_TEXT
+from agents.research.sidecar import SIDECAR_NAME, SIDECAR_TYPE, sidecar_bytes
 from agents.research.state import JobState, StepFailed, describe_error
 from agents.research.store import ReportRef
 
@@ -92,6 +94,7 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
     )
     deps = state.deps
     uc_md = use_cases_markdown(state.use_cases, company=state.company)
+    uc_md += scoring_section(state)
     combined = combined_markdown(state.report_md, state.discovery_md, uc_md)
     prerender(state, "deep_research_pdf", state.report_md, report_title(state))
     prerender(state, "AI_discovery_pdf", state.discovery_md, discovery_title(state))
@@ -109,6 +112,11 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
             return texts[file_type].encode("utf-8")
         return await state.pdf_tasks[file_type]
 
+    key = artifact_key(state.ctx.workspace_id, state.project_id, SIDECAR_NAME)
+    stored_sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
+    yield state.status(
+        f"Citation sidecar stored ({len(state.claims)} claims with quotes): {stored_sidecar.url}"
+    )
     for n, spec in enumerate(ARTIFACTS, start=1):
         is_pdf = spec.name.endswith(".pdf")
         try:
@@ -132,6 +140,18 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
             step=RENDER, session_id=state.sid, progress_percent=90 + (10 * n) // len(ARTIFACTS),
             message=f"Stored {spec.name} ({len(data)} bytes)",
         )  # fmt: skip
+
+
+def scoring_section(state: JobState) -> str:
+    """How the use cases were scored: the rubric and one justification line per use case."""
+    if not state.use_cases:
+        return ""
+    lines = ["", "## How the scores were given", "", RUBRIC_TEXT, ""]
+    for n, uc in enumerate(state.use_cases, start=1):
+        why = state.use_case_scoring.get(uc.id, "")
+        if why:
+            lines.append(f"- **{n}. {' '.join(uc.title.split())}:** {why}")
+    return "\n".join(lines) + "\n"
 
 
 def all_urls(state: JobState) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from agents.artifacts import StoredArtifact
 from agents.llm.errors import LLMError, LLMRetriesExhaustedError
@@ -24,6 +25,7 @@ from agents.pipeline import JobContext
 from agents.protocol import Event, FileType, ResearchRequest, StatusEvent, UseCase
 from agents.research.accounting import UsageLedger
 from agents.research.citations import SourceRegistry
+from agents.research.claims import Claim
 from agents.research.config import DepthProfile
 from agents.research.deps import ResearchDeps
 from agents.sources.base import Source
@@ -59,6 +61,13 @@ class JobState:
     notes: list[tuple[str, str]] = field(default_factory=list)
     company_profile: str = ""
     budget: ReadBudget = field(default_factory=ReadBudget)
+    notes_done: list[int] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)  # loop.QuestionResult per answered question
+    claims: list[Claim] = field(default_factory=list)
+    claims_dropped: int = 0
+    dropped_reasons: list[str] = field(default_factory=list)
+    use_case_scoring: dict[str, str] = field(default_factory=dict)  # use case id → rubric line
+    cited_by_report: dict[str, set[int]] = field(default_factory=dict)  # step → numbers cited
     providers_used: list[str] = field(default_factory=list)
     report_md: str = ""
     discovery_md: str = ""

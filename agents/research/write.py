@@ -20,7 +20,10 @@ from agents.protocol import (
 from agents.research import prompts
 from agents.research.accounting import Coalescer
 from agents.research.citations import CitationFilter, sources_section
+from agents.research.guard import ReportGuard
+from agents.research.method import method_note
 from agents.research.render import discovery_title, prerender, report_title
+from agents.research.rubric import RubricContext, score
 from agents.research.state import JobState, LLMCall, StepFailed
 
 WRITE = "writing"
@@ -35,11 +38,13 @@ def _md_line(text: str) -> str:
 
 async def _stream_report(
     state: JobState, step: str, role: Role, request: CompletionRequest, header: str,
-    *, all_sources: bool, parts: list[str],
+    *, title: str, parts: list[str], method: str = "",
 ) -> AsyncIterator[Event]:  # fmt: skip
-    """Stream header + model text (citations checked) + sources; the text lands in `parts`."""
+    """Stream header + model text (citations checked, uncited and repeated sentences dropped)
+    + method note + the cited sources; the text lands in `parts`."""
     coalescer = Coalescer(state.deps.limits.chunk_chars)
     cites = CitationFilter(state.registry.numbers())
+    guard = ReportGuard(title=title)
 
     def chunk(text: str | None) -> ResearchStreamChunk | None:
         if not text:
@@ -58,29 +63,33 @@ async def _stream_report(
     call = LLMCall(state, step, state.llm(role), request)
     async for event in call.events():
         if isinstance(event, TextDelta):
-            text = cites.feed(event.text)
+            text = guard.feed(cites.feed(event.text))
             body_chars += len(text.strip())
             if (ev := chunk(coalescer.add(text))) is not None:
                 yield ev
         else:
             yield event
-    tail = cites.flush()
+    tail = guard.feed(cites.flush()) + guard.flush()
     body_chars += len(tail.strip())
     if body_chars == 0:
-        raise StepFailed(step, "the model returned an empty report")
-    numbered = state.registry.numbered()
-    if not all_sources:
-        numbered = [(n, s) for n, s in numbered if n in cites.cited]
-    closing = "\n\n" + sources_section(numbered) if (numbered or all_sources) else "\n"
+        raise StepFailed(step, "the model returned no cited statement")
+    numbered = [(n, s) for n, s in state.registry.numbered() if n in cites.cited]
+    closing = (f"\n\n{method}" if method else "") + "\n\n" + sources_section(numbered)
     for text in (tail, closing):
         if (ev := chunk(coalescer.add(text))) is not None:
             yield ev
     if (ev := chunk(coalescer.flush())) is not None:
         yield ev
     state.citations_removed += cites.removed
+    state.cited_by_report[step] = set(cites.cited)
     if cites.removed:
         yield state.status(
             f"{step}: removed {cites.removed} citation(s) to sources that were not gathered"
+        )
+    if guard.uncited or guard.repeated:
+        yield state.status(
+            f"{step}: dropped {guard.uncited} uncited sentence(s) and "
+            f"{guard.repeated} repeated sentence(s) or heading(s)"
         )
 
 
@@ -104,8 +113,9 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
     )
     parts: list[str] = []
     async for event in _stream_report(
-        state, WRITE, Role.WRITER, request, header, all_sources=True, parts=parts
-    ):
+        state, WRITE, Role.WRITER, request, header, title=report_title(state), parts=parts,
+        method=method_note(state),
+    ):  # fmt: skip
         yield event
     state.report_md = "".join(parts)
     prerender(state, "deep_research_pdf", state.report_md, report_title(state))
@@ -132,7 +142,7 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
     header = f"# AI Discovery Report: {_md_line(state.company)}\n\n"
     parts: list[str] = []
     async for event in _stream_report(
-        state, ANALYSIS, Role.ANALYST, request, header, all_sources=False, parts=parts
+        state, ANALYSIS, Role.ANALYST, request, header, title=discovery_title(state), parts=parts
     ):
         yield event
     state.discovery_md = "".join(parts)
@@ -143,25 +153,22 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
     )  # fmt: skip
 
 
-_SCORES = {"high": "High", "medium": "Medium", "med": "Medium", "low": "Low"}
-
-
-def validate_use_cases(structured: Any, *, limit: int) -> tuple[list[UseCase], list[str]]:
-    """Valid use cases (ids uc_1..) and what was wrong with the rest."""
+def validate_use_cases(
+    structured: Any, *, limit: int, rubric: RubricContext
+) -> tuple[list[UseCase], list[str], dict[str, str]]:
+    """Valid use cases (ids uc_1..) scored by the rubric, what was wrong with the rest, and
+    the one-line scoring justification per use case id."""
     raw = structured.get("use_cases") if isinstance(structured, dict) else None
     if not isinstance(raw, list):
-        return [], ['the answer must be an object with a "use_cases" list']
+        return [], ['the answer must be an object with a "use_cases" list'], {}
     valid: list[UseCase] = []
     problems: list[str] = []
+    lines: dict[str, str] = {}
     for i, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
             problems.append(f"use case {i} is not an object")
             continue
-        fields = {k: item.get(k) for k in prompts.USE_CASE_FIELDS}
-        for key in ("impact_score", "alignment_score"):
-            value = fields[key]
-            if isinstance(value, str):
-                fields[key] = _SCORES.get(value.strip().lower(), value)
+        fields = {k: item.get(k) for k in prompts.USE_CASE_FIELDS if k != "estimated_roi"}
         for key, value in fields.items():
             if isinstance(value, str):
                 fields[key] = value.strip()
@@ -169,8 +176,13 @@ def validate_use_cases(structured: Any, *, limit: int) -> tuple[list[UseCase], l
         if empty:
             problems.append(f"use case {i}: empty {', '.join(empty)}")
             continue
+        scored = score(item, rubric)
+        uc_id = f"uc_{len(valid) + 1}"
         try:
-            uc = UseCase(id=f"uc_{len(valid) + 1}", **fields)
+            uc = UseCase(
+                id=uc_id, impact_score=scored.impact, alignment_score=scored.alignment,
+                estimated_roi=scored.roi, **fields,
+            )  # fmt: skip
         except ValidationError as exc:
             where = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
             problems.append(f"use case {i}: {where}")
@@ -179,9 +191,19 @@ def validate_use_cases(structured: Any, *, limit: int) -> tuple[list[UseCase], l
             problems.append(f"use case {i} repeats the title {uc.title!r}")
             continue
         valid.append(uc)
+        lines[uc_id] = scored.line
         if len(valid) >= limit:
             break
-    return valid, problems
+    return valid, problems, lines
+
+
+def rubric_context(state: JobState) -> RubricContext:
+    company = {n for n, s in state.registry.numbered() if s.company}
+    return RubricContext(
+        evidence={c.source for c in state.claims} | company,
+        company_pages=company,
+        company_read=bool(company),
+    )
 
 
 async def _ask(state: JobState, request: CompletionRequest, out: list[Any]) -> AsyncIterator[Event]:
@@ -212,7 +234,8 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
     answer: list[Any] = []
     async for event in _ask(state, request, answer):
         yield event
-    valid, problems = validate_use_cases(answer[0], limit=count)
+    rubric = rubric_context(state)
+    valid, problems, lines = validate_use_cases(answer[0], limit=count, rubric=rubric)
     if problems and len(valid) >= min(MIN_USE_CASES, count):
         yield state.status(f"Dropped {len(problems)} invalid use case(s): {problems[0]}")
     elif len(valid) < min(MIN_USE_CASES, count):
@@ -224,12 +247,13 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
             state, prompts.use_cases_repair_request(request, answer[1], problems), repaired
         ):
             yield event
-        again, _ = validate_use_cases(repaired[0], limit=count)
+        again, _, again_lines = validate_use_cases(repaired[0], limit=count, rubric=rubric)
         if len(again) > len(valid):
-            valid = again
+            valid, lines = again, again_lines
     if not valid:
         raise StepFailed(USE_CASES, "the model gave no valid use case, even when asked again")
     state.use_cases = valid
+    state.use_case_scoring = lines
     yield MultiagentProgress(
         step=USE_CASES, session_id=state.sid, progress_percent=90,
         message=f"{len(valid)} use cases identified",

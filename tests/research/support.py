@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -179,6 +180,51 @@ class WebSearchLLM(ScriptedLLM):
             yield event
 
 
+_BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nAnswer as JSON|\Z)", re.M | re.S)
+_FIRST_SENTENCE = re.compile(r"^(.{30,400}?[.!?])(?:\s|$)", re.S)
+
+
+def quoted_claims(prompt: str, *, invent: bool = False) -> list[dict[str, Any]]:
+    """What a careful researcher answers: for each source shown, its first sentence (of 30+
+    characters) as both claim and quote. `invent` adds a claim whose quote no source has."""
+    body = prompt.split("\nSources:\n", 1)[-1]
+    claims: list[dict[str, Any]] = []
+    for match in _BLOCK.finditer(body):
+        text = " ".join(match.group(2).replace("…", " ").split())
+        sentence = _FIRST_SENTENCE.match(text)
+        if sentence:
+            quote = sentence.group(1)
+            claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
+    if invent and claims:
+        claims.append(
+            {"claim": "The company tripled its AI budget.", "source": claims[0]["source"],
+             "quote": "The company tripled its AI budget last year."}
+        )  # fmt: skip
+    return claims
+
+
+@dataclass
+class QuotingResearcher(ScriptedLLM):
+    """A scripted researcher answering claims requests from the sources in its prompt (see
+    `quoted_claims`); `followups` are returned as "missing" in the first answers, one list per
+    call. Other requests fall through to the scripted replies."""
+
+    invent: bool = False
+    followups: list[list[str]] = field(default_factory=list)
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        if request.schema_name != "research_claims" or self.replies or self.fallback:
+            async for event in super().stream(request):
+                yield event
+            return
+        prompt = request.messages[-1].content
+        missing = self.followups.pop(0) if self.followups else []
+        answer = {"claims": quoted_claims(prompt, invent=self.invent), "missing": missing}
+        self.enqueue(answer)
+        async for event in super().stream(request):
+            yield event
+
+
 PLAN = {
     "questions": [
         "How large is the market for AI in financial services?",
@@ -193,10 +239,13 @@ USE_CASES = {
             "title": f"Use case {i}",
             "description": f"Description {i}",
             "business_value": "Saves analyst time",
-            "impact_score": "High",
             "implementation": "Start with a pilot",
-            "estimated_roi": "150% in 2 years",
-            "alignment_score": "Medium",
+            "estimated_roi": "150% in 2 years" if i == 1 else "",
+            "roi_basis": "fraud losses fell 30% [2]" if i == 1 else "",
+            "evidence": [[1, 2], [2], []][i - 1],
+            "cost": ["low", "medium", "high"][i - 1],
+            "risk": ["low", "medium", "high"][i - 1],
+            "fit": ["strong", "partial", "weak"][i - 1],
         }
         for i in range(1, 4)
     ]
@@ -241,11 +290,11 @@ def scripted_models(
     report: str = REPORT,
     discovery: str = DISCOVERY,
     use_cases: dict[str, Any] | None = None,
-    notes: str = "- Banks use AI for fraud [1].\n- Market grows [2] [55].",
+    invent: bool = False,
 ) -> Models:
     return Models(
         planner=ScriptedLLM().enqueue(plan or PLAN),
-        researcher=ScriptedLLM(fallback=Reply(text=notes, chunk_size=16)),
+        researcher=QuotingResearcher(invent=invent),
         writer=ScriptedLLM().enqueue(Reply(text=report, chunk_size=7)),
         analyst=ScriptedLLM().enqueue(Reply(text=discovery, chunk_size=9), use_cases or USE_CASES),
     )

@@ -228,7 +228,7 @@ def test_researcher_sees_a_fetched_company_page(tmp_path: Path, loopback_site: s
     assert events[-1].type == "complete"
     assert _Recorder.hits.count("/") == 1
     prompt = models.researcher.requests[0].messages[0].content
-    assert f"[1] Loopback Co ({loopback_site})\nSecret intranet" in prompt
+    assert f"[1] Loopback Co ({loopback_site}) [company website]\nSecret intranet" in prompt
     assert "About the company (from its website):\n[1] Loopback Co: Secret intranet" in (
         models.analyst.requests[0].messages[0].content
     )
@@ -286,18 +286,19 @@ def test_planner_short_answer_is_padded_and_long_answer_capped(tmp_path: Path) -
 
 def test_invalid_use_cases_are_dropped_and_repaired_once(tmp_path: Path) -> None:
     """A bad first answer is repaired by asking again once; ids run uc_1.. over valid ones."""
+    rubric = {"evidence": [], "roi_basis": ""}
     bad = {
         "use_cases": [
             {"title": "Fraud triage", "description": "d", "business_value": "v",
-             "impact_score": "high", "implementation": "i", "estimated_roi": "r",
-             "alignment_score": "Very High"},
+             "implementation": "i", "estimated_roi": "r", "cost": "low", "risk": "low",
+             "fit": "weak", **rubric},
             "not an object",
         ]
     }  # fmt: skip
     good = {
         "use_cases": [
-            {"title": t, "description": "d", "business_value": "v", "impact_score": "high",
-             "implementation": "i", "estimated_roi": "r", "alignment_score": "LOW"}
+            {"title": t, "description": "d", "business_value": "v", "implementation": "i",
+             "estimated_roi": "r", "cost": "low", "risk": "low", "fit": "weak", **rubric}
             for t in ("A", "B", "C")
         ]
     }  # fmt: skip
@@ -306,11 +307,12 @@ def test_invalid_use_cases_are_dropped_and_repaired_once(tmp_path: Path) -> None
     events = asyncio.run(run_job(make_deps(models, tmp_path)))
     (done,) = of_type(events, "use_cases_complete")
     assert [u.id for u in done.use_cases] == ["uc_1", "uc_2", "uc_3"]
-    assert [u.impact_score for u in done.use_cases] == ["High"] * 3
+    assert [u.impact_score for u in done.use_cases] == ["Medium"] * 3  # 0 + 2 + 2
     assert [u.alignment_score for u in done.use_cases] == ["Low"] * 3
+    assert [u.estimated_roi for u in done.use_cases] == ["not estimated"] * 3
     repair = models.analyst.requests[-1]
     assert repair.json_schema is not None
-    assert "alignment_score" in repair.messages[-1].content
+    assert "roi_basis" in repair.messages[-1].content
 
 
 def test_no_valid_use_cases_after_repair_fails_the_step(tmp_path: Path) -> None:

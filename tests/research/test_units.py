@@ -11,6 +11,7 @@ from agents.research.citations import CitationFilter, SourceRegistry, sources_se
 from agents.research.gather import clean_questions, complete_plan
 from agents.research.pipeline import normalize_url, urls_in
 from agents.research.policy import ContentPolicy, PolicyError, parse_deny_rules, validate_query
+from agents.research.rubric import RubricContext, score
 from agents.research.write import validate_use_cases
 from agents.sources.base import Source
 
@@ -111,23 +112,41 @@ def test_complete_plan_pads_to_three() -> None:
     assert complete_plan(["Mine?"], "AI", "Acme")[0] == "Mine?"
 
 
-def test_validate_use_cases_normalises_scores_and_numbers_ids() -> None:
-    """Scores are case-folded; invalid entries are reported; ids follow the valid ones."""
+RUBRIC = RubricContext(evidence={1, 2, 3}, company_pages={3}, company_read=True)
+
+
+def test_validate_use_cases_scores_by_the_rubric_and_numbers_ids() -> None:
+    """Scores come from evidence, cost, risk and fit; invalid entries are reported."""
     item = {k: "x" for k in prompts.USE_CASE_FIELDS} | {
-        "impact_score": "HIGH",
-        "alignment_score": "med",
-    }
-    bad = item | {"impact_score": "Huge"}
-    valid, problems = validate_use_cases({"use_cases": [bad, item, item | {"title": "y"}]}, limit=5)
+        "evidence": [1, 3, 99], "cost": "low", "risk": "low", "fit": "strong", "roi_basis": "",
+    }  # fmt: skip
+    weak = item | {"title": "y", "evidence": [], "cost": "high", "risk": "medium", "fit": "weak"}
+    bad = item | {"description": "  "}
+    valid, problems, lines = validate_use_cases(
+        {"use_cases": [bad, item, weak]}, limit=5, rubric=RUBRIC
+    )
     assert [u.id for u in valid] == ["uc_1", "uc_2"]
-    assert valid[0].impact_score == "High" and valid[0].alignment_score == "Medium"
+    assert (valid[0].impact_score, valid[0].alignment_score) == ("High", "High")
+    assert (valid[1].impact_score, valid[1].alignment_score) == ("Low", "Low")
+    assert valid[0].estimated_roi == "not estimated"  # no basis given
+    assert "evidence 2/2 from sources [1][3]" in lines["uc_1"] and "company page" in lines["uc_1"]
     assert len(problems) == 1 and "use case 1" in problems[0]
-    _, dup = validate_use_cases({"use_cases": [item, item]}, limit=5)
+    _, dup, _ = validate_use_cases({"use_cases": [item, item]}, limit=5, rubric=RUBRIC)
     assert "repeats the title" in dup[0]
-    capped, _ = validate_use_cases(
-        {"use_cases": [item | {"title": str(i)} for i in range(9)]}, limit=3
+    capped, _, _ = validate_use_cases(
+        {"use_cases": [item | {"title": str(i)} for i in range(9)]}, limit=3, rubric=RUBRIC
     )
     assert len(capped) == 3
+
+
+def test_rubric_caps_fit_when_the_company_site_was_not_read() -> None:
+    unread = RubricContext(evidence={1}, company_pages=set(), company_read=False)
+    item = {"evidence": [1], "cost": "low", "risk": "medium", "fit": "strong",
+            "estimated_roi": "20% fewer empty miles", "roi_basis": "pilot results [1]"}  # fmt: skip
+    scored = score(item, unread)
+    assert scored.alignment == "Medium" and "website was not read" in scored.line
+    assert scored.impact == "Medium"  # 1 + 2 + 1
+    assert scored.roi == "20% fewer empty miles (basis: pilot results [1])"
 
 
 # --- policy --------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""The report guard: streamed Markdown in, complete lines out, with
+- every factual sentence cited: outside advisory sections (recommendations, roadmap) a
+  sentence of four words or more without a `[n]` is dropped;
+- no sentence repeated, no heading repeated (the title included).
+
+Runs after the citation filter, so `[n]` left in the text names a gathered source.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CITED = re.compile(r"\[\d+\]")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"“(*])")
+_LIST_PREFIX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)")
+_WORD = re.compile(r"[^\W_]+")
+ADVISORY = ("recommendation", "roadmap", "next step")
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(_CITED.sub(" ", text).lower()))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one line, each keeping its trailing citations."""
+    out: list[str] = []
+    pos = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        out.append(text[pos:end].strip())
+        pos = end
+    tail = text[pos:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+class ReportGuard:
+    def __init__(self, *, title: str = "") -> None:
+        self._pending = ""
+        self._headings: set[str] = {_key(title)} if title else set()
+        self._sentences: set[str] = set()
+        self._advisory = False
+        self._blank = False
+        self.uncited = 0
+        self.repeated = 0
+
+    def _line(self, line: str) -> str | None:
+        if not line.strip():
+            if self._blank:
+                return None
+            self._blank = True
+            return line
+        heading = _HEADING.match(line)
+        if heading:
+            key = _key(heading.group(2))
+            if not key or key in self._headings:
+                self.repeated += 1
+                return None
+            self._headings.add(key)
+            self._advisory = any(w in key for w in ADVISORY)
+            self._blank = False
+            return line
+        if line.lstrip().startswith("|"):
+            self._blank = False
+            return line
+        prefix_match = _LIST_PREFIX.match(line)
+        prefix = prefix_match.group(1) if prefix_match else ""
+        kept: list[str] = []
+        for sentence in split_sentences(line[len(prefix) :]):
+            key = _key(sentence)
+            if not key:
+                continue
+            if key in self._sentences:
+                self.repeated += 1
+                continue
+            if not self._advisory and len(key.split()) >= 4 and not _CITED.search(sentence):
+                self.uncited += 1
+                continue
+            self._sentences.add(key)
+            kept.append(sentence)
+        if not kept:
+            return None
+        self._blank = False
+        return prefix + " ".join(kept)
+
+    def _lines(self, lines: list[str]) -> str:
+        out = [processed for line in lines if (processed := self._line(line)) is not None]
+        return "".join(f"{line}\n" for line in out)
+
+    def feed(self, text: str) -> str:
+        data = self._pending + text
+        *complete, self._pending = data.split("\n")
+        return self._lines(complete)
+
+    def flush(self) -> str:
+        data, self._pending = self._pending, ""
+        return self._lines([data]) if data else ""
