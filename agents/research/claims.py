@@ -7,7 +7,8 @@ when
 - its source number names a source shown to the researcher,
 - its quote (at least `MIN_QUOTE_CHARS`) is found in that source's text, exactly or as a close
   match (rapidfuzz partial ratio ≥ `MATCH_THRESHOLD` after normalising case, spaces, quotes),
-- it is relevant: claim or quote share a content word with the question or the topic,
+- it is relevant: claim and quote share a content word with the question and one with the
+  topic,
 - a claim naming the company comes from the company's own page or a quote that names it.
 """
 
@@ -53,7 +54,10 @@ CLAIMS_SCHEMA: dict[str, Any] = {
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                          "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # fmt: skip
 _SPACE = re.compile(r"\s+")
-_GENERIC = frozenset(tokenize("company companies business use used using new also would"))
+# Words too common in this product's questions to make a claim relevant on their own.
+_GENERIC = frozenset(
+    tokenize("ai artificial intelligence company companies business use used using new also")
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,12 @@ def quote_found(quote: str, text: str) -> bool:
 
 
 def relevant(claim: str, quote: str, *, question: str, topic: str) -> bool:
-    wanted = set(tokenize(f"{question} {topic}")) - _GENERIC
-    return bool(wanted & set(tokenize(f"{claim} {quote}")))
+    """Claim and quote share a content word with the question and one with the topic (the
+    same word may do both): on the question, and about the research topic."""
+    said = set(tokenize(f"{claim} {quote}"))
+    on_question = (set(tokenize(question)) - _GENERIC) & said
+    on_topic = (set(tokenize(topic)) - _GENERIC) & said
+    return bool(on_question) and bool(on_topic)
 
 
 def names_company(text: str, company: str) -> bool:

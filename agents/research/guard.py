@@ -12,7 +12,7 @@ import re
 
 _CITED = re.compile(r"\[\d+\]")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"“(*])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"“(*#\[])")
 _LIST_PREFIX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)")
 _WORD = re.compile(r"[^\W_]+")
 ADVISORY = ("recommendation", "roadmap", "next step")

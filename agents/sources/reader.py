@@ -77,7 +77,7 @@ def to_source(doc: FetchedDocument, *, provider: str, max_chars: int) -> Source 
         title=title or final,
         text=_clip(text, max_chars),
         kind="page",
-        url=final,
+        url=canonical_url(final),
         provider=provider,
         site=sitename or site_of(final),
         accessed=datetime.now(UTC).strftime("%Y-%m-%d"),

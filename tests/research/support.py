@@ -181,20 +181,22 @@ class WebSearchLLM(ScriptedLLM):
 
 
 _BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nAnswer as JSON|\Z)", re.M | re.S)
-_FIRST_SENTENCE = re.compile(r"^(.{30,400}?[.!?])(?:\s|$)", re.S)
+_FIRST_SENTENCE = re.compile(r"^([A-Z][^\n]{39,400}?[.!?])(?:\s|$)")
 
 
 def quoted_claims(prompt: str, *, invent: bool = False) -> list[dict[str, Any]]:
     """What a careful researcher answers: for each source shown, its first sentence (of 30+
-    characters) as both claim and quote. `invent` adds a claim whose quote no source has."""
+    characters, on a line of its own) as both claim and quote. `invent` adds a claim whose
+    quote no source has."""
     body = prompt.split("\nSources:\n", 1)[-1]
     claims: list[dict[str, Any]] = []
     for match in _BLOCK.finditer(body):
-        text = " ".join(match.group(2).replace("…", " ").split())
-        sentence = _FIRST_SENTENCE.match(text)
-        if sentence:
-            quote = sentence.group(1)
-            claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
+        for line in match.group(2).replace("…", "\n").splitlines():
+            sentence = _FIRST_SENTENCE.match(" ".join(line.split()))
+            if sentence:
+                quote = sentence.group(1)
+                claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
+                break
     if invent and claims:
         claims.append(
             {"claim": "The company tripled its AI budget.", "source": claims[0]["source"],
@@ -220,7 +222,7 @@ class QuotingResearcher(ScriptedLLM):
         prompt = request.messages[-1].content
         missing = self.followups.pop(0) if self.followups else []
         answer = {"claims": quoted_claims(prompt, invent=self.invent), "missing": missing}
-        self.enqueue(answer)
+        self.enqueue(answer)  # the queue is empty here (see the first condition)
         async for event in super().stream(request):
             yield event
 
@@ -342,3 +344,44 @@ async def run_job(deps: ResearchDeps, req: ResearchRequest | None = None) -> lis
 
 def of_type(events: Sequence[Event], type_: str) -> list[Any]:
     return [e for e in events if e.type == type_]
+
+
+_CLAIM_LINE = re.compile(r"^- (.+?) \[(\d+)\]$", re.M)
+_CITED_SENTENCE = re.compile(r"[^.\n]*?[.!?]?\s*\[\d+\]")
+
+
+@dataclass
+class ClaimWriter(ScriptedLLM):
+    """A scripted writer that does what the writing prompt asks: one cited sentence per
+    verified claim in its prompt (report), or per cited sentence of the report it is given
+    (discovery), under the requested headings. `extra` is written too, uncited, to show the
+    guard at work. Structured requests fall through to the scripted replies."""
+
+    extra: str = ""
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        if request.json_schema is not None:
+            async for event in super().stream(request):
+                yield event
+            return
+        prompt = request.messages[-1].content
+        if "Research notes (verified claims):" in prompt:
+            facts = [f"{t.rstrip('.')} [{n}]." for t, n in _CLAIM_LINE.findall(prompt)]
+            headings = ["Executive Summary", "Market Analysis", "Key Findings", "Recommendations"]
+        else:
+            report = prompt.split("Research report:\n", 1)[-1]
+            body = report.split("## Method")[0]
+            facts = [m.group(0).strip() for m in _CITED_SENTENCE.finditer(body)][:6]
+            headings = ["Company Context", "AI Opportunities", "Readiness and Risks", "Roadmap"]
+        lines = []
+        for i, heading in enumerate(headings):
+            lines += [f"## {heading}", ""]
+            chunk = facts[i::3] if i < 3 else []
+            if i == 0 and self.extra:
+                chunk = [self.extra, *chunk]
+            if i == 0 and facts:
+                chunk.append(facts[0])  # a repeated sentence, for the guard
+            lines += [" ".join(chunk) or "Start with a pilot.", ""]
+        self.replies.appendleft(Reply(text="\n".join(lines), chunk_size=11))
+        async for event in super().stream(request):
+            yield event
