@@ -54,6 +54,7 @@ CLAIMS_SCHEMA: dict[str, Any] = {
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                          "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # fmt: skip
 _SPACE = re.compile(r"\s+")
+_MARKUP = re.compile(r"[*_`#]+")  # Markdown emphasis and headings: not part of what a page says
 # Words too common in this product's questions to make a claim relevant on their own.
 _GENERIC = frozenset(
     tokenize("ai artificial intelligence company companies business use used using new also")
@@ -77,6 +78,7 @@ class ClaimCheck:
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    text = _MARKUP.sub("", text)
     text = text.replace("\u2026", "...").strip(" \"'.…")
     return _SPACE.sub(" ", text)
 

@@ -1,4 +1,5 @@
-"""Per-host politeness: at most `per_host` fetches at once, `delay` seconds between them.
+"""Per-host politeness: at most `per_host` fetches at once, each starting `delay` seconds after
+the previous one started and after the previous one ended.
 
 Shared by every job of the process (hosts are the unit of politeness, not jobs). A host's
 robots.txt `Crawl-delay` raises its delay, up to `max_delay`.
@@ -59,4 +60,8 @@ class HostGate:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 state.next_at = time.monotonic() + state.delay
-            yield
+            try:
+                yield
+            finally:
+                # The next fetch waits `delay` after this one ended, too.
+                state.next_at = max(state.next_at, time.monotonic() + state.delay)

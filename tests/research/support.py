@@ -181,22 +181,34 @@ class WebSearchLLM(ScriptedLLM):
 
 
 _BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nAnswer as JSON|\Z)", re.M | re.S)
-_FIRST_SENTENCE = re.compile(r"^([A-Z][^\n]{39,400}?[.!?])(?:\s|$)")
+_SENTENCE = re.compile(r"[A-Z][^.!?\n]{39,400}[.!?](?=\s|$)")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower())}
 
 
 def quoted_claims(prompt: str, *, invent: bool = False) -> list[dict[str, Any]]:
-    """What a careful researcher answers: for each source shown, its first sentence (of 30+
-    characters, on a line of its own) as both claim and quote. `invent` adds a claim whose
-    quote no source has."""
-    body = prompt.split("\nSources:\n", 1)[-1]
+    """What a careful researcher answers: for each source shown, the first sentence (40+
+    characters, Markdown emphasis removed) sharing a word with the question or topic, else
+    its first sentence, as both claim and quote. `invent` adds a claim whose quote no source has."""
+    head, _, body = prompt.partition("\nSources:\n")
+    wanted = _words(
+        " ".join(ln for ln in head.splitlines() if ln.startswith(("Topic:", "Question:")))
+    )
     claims: list[dict[str, Any]] = []
     for match in _BLOCK.finditer(body):
-        for line in match.group(2).replace("…", "\n").splitlines():
-            sentence = _FIRST_SENTENCE.match(" ".join(line.split()))
-            if sentence:
-                quote = sentence.group(1)
-                claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
-                break
+        sentences = []
+        for para in re.split(r"\n\s*\n|\n…\n|…", match.group(2)):
+            if para.lstrip().startswith(("#", "*Sample")):
+                continue
+            lines = [ln for ln in para.splitlines() if len(ln) >= 60 or ln.rstrip()[-1:] in ".!?"]
+            flat = " ".join(" ".join(lines).replace("**", "").split())
+            sentences.extend(_SENTENCE.findall(flat))
+        if not sentences:
+            continue
+        quote = next((q for q in sentences if _words(q) & wanted), sentences[0])
+        claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
     if invent and claims:
         claims.append(
             {"claim": "The company tripled its AI budget.", "source": claims[0]["source"],

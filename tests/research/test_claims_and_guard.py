@@ -1,0 +1,148 @@
+"""Claim checks (quotes, relevance, company statements), the report guard, the loop's bounds
+per depth, and the research settings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from agents.research.claims import check_claims, quote_found
+from agents.research.guard import ReportGuard, split_sentences
+from agents.sources.base import Source
+from server.research_settings import ResearchSettingsError, research_web_settings
+from tests.research.support import QuotingResearcher, make_deps, of_type, request, run_job
+from tests.research.support import scripted_models as models_for
+
+PAGE = (
+    "Route optimisation software reduced driven kilometres by 12 percent for regional "
+    "carriers in a 2025 survey. Payback took 9 to 14 months."
+)
+
+
+def _src(text: str = PAGE, *, company: bool = False) -> Source:
+    return Source(ref="https://x.example/a", title="A", text=text, kind="page",
+                  url="https://x.example/a", company=company)  # fmt: skip
+
+
+def test_a_quote_is_found_exactly_or_closely_and_not_otherwise() -> None:
+    assert quote_found("reduced driven kilometres by 12 percent for regional carriers", PAGE)
+    # typographic quotes, case and spacing do not matter; one changed letter is close
+    assert quote_found("Route  OPTIMISATION software reduced driven kilometers by 12", PAGE)
+    assert not quote_found("reduced driven kilometres by 40 percent for all carriers", PAGE)
+    assert not quote_found("12 percent", PAGE)  # too short to support anything
+
+
+def check(items: list[dict], *, company_page: bool = False, question: str = "") -> object:
+    return check_claims(
+        {"claims": items, "missing": ["route planning licence costs", "x"]},
+        sources={1: _src(company=company_page)},
+        question=question or "How much do carriers save with route optimisation?",
+        topic="AI for route planning in logistics",
+        company="Northwind Freight",
+    )
+
+
+def test_claims_are_kept_only_with_their_quote_in_the_cited_source() -> None:
+    good = {"claim": "Route optimisation cut kilometres by 12%.", "source": 1,
+            "quote": "reduced driven kilometres by 12 percent for regional carriers"}  # fmt: skip
+    wrong_source = good | {"source": 2}
+    invented = good | {"quote": "reduced costs by half for every carrier in the world"}
+    result = check([good, wrong_source, invented, good])
+    assert [c.text for c in result.kept] == [good["claim"]]  # the repeat is not kept twice
+    assert [r for _, r in result.dropped] == [
+        "cites no source that was shown",
+        "quote not found in the cited source",
+    ]
+    assert result.followups == ["route planning licence costs"]  # "x" is too short
+
+
+def test_an_off_question_claim_is_dropped() -> None:
+    claim = {"claim": "Payback took 9 to 14 months.", "source": 1,
+             "quote": "Payback took 9 to 14 months."}  # fmt: skip
+    result = check([claim], question="Which regulations apply to telematics data?")
+    assert result.kept == [] and result.dropped[0][1] == "not relevant to the question"
+
+
+def test_company_statements_need_a_company_source() -> None:
+    claim = {"claim": "Northwind Freight cut route kilometres by 12 percent.", "source": 1,
+             "quote": "reduced driven kilometres by 12 percent for regional carriers"}  # fmt: skip
+    assert check([claim]).dropped[0][1] == "a statement about the company without a company source"
+    assert len(check([claim], company_page=True).kept) == 1
+
+
+def test_the_guard_drops_uncited_and_repeated_sentences_and_duplicate_headings() -> None:
+    guard = ReportGuard(title="Deep Research Report: T")
+    text = (
+        "## Deep Research Report: T\n## Summary\nCarriers cut kilometres by 12% [1]. "
+        "Northwind Freight has successfully implemented AI for route planning. Short one.\n"
+        "- Payback took a year [2]\n- Payback took a year [2]\n## Summary\n"
+        "## Recommendations\nStart with a pilot on one depot.\n"
+    )
+    out = "".join(guard.feed(text[i : i + 7]) for i in range(0, len(text), 7)) + guard.flush()
+    assert out == (
+        "## Summary\nCarriers cut kilometres by 12% [1]. Short one.\n- Payback took a year [2]\n"
+        "## Recommendations\nStart with a pilot on one depot.\n"
+    )
+    assert guard.uncited == 1 and guard.repeated == 3
+
+
+def test_sentences_keep_their_trailing_citations() -> None:
+    assert split_sentences("A b c [1][2]. Next one [3]. # Heading-like text") == [
+        "A b c [1][2].", "Next one [3].", "# Heading-like text",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("depth", "rounds"), [("quick", 1), ("standard", 2), ("deep", 3)])
+def test_the_loop_runs_at_most_the_depths_rounds(tmp_path: Path, depth: str, rounds: int) -> None:
+    """Follow-ups are asked for every time; the depth bounds the rounds per question."""
+    models = models_for()
+    models.researcher = QuotingResearcher(followups=[[f"follow-up query {i}"] for i in range(40)])
+    events = asyncio.run(run_job(make_deps(models, tmp_path), request(depth=depth)))
+    assert events[-1].type == "complete"
+    progress = [e.message for e in of_type(events, "multiagent_progress")]
+    question_1 = [m for m in progress if m.startswith("Question 1, round")]
+    assert [m.split(":")[0] for m in question_1] == [
+        f"Question 1, round {r}/{rounds}" for r in range(1, rounds + 1)
+    ]
+    assert len(models.researcher.requests) == rounds * 3  # the plan has three questions
+
+
+def test_dropped_claims_are_counted_in_a_status_event(tmp_path: Path) -> None:
+    events = asyncio.run(run_job(make_deps(models_for(invent=True), tmp_path)))
+    (line,) = [e.message for e in of_type(events, "status") if e.message.startswith("Claims: ")]
+    counts = re.match(r"Claims: (\d+) kept, (\d+) dropped", line)
+    assert counts is not None
+    kept, dropped = int(counts.group(1)), int(counts.group(2))
+    assert kept > 0 and dropped >= 3 and "quote not found in the cited source" in line
+
+
+def test_research_settings_read_providers_keys_and_depths() -> None:
+    env = {
+        "QUBITZ_SEARCH_PROVIDER": "searxng, brave",
+        "QUBITZ_SEARXNG_URL": "http://127.0.0.1:8888",
+        "BRAVE_API_KEY": "k",
+        "QUBITZ_RESEARCH_POLITENESS_DELAY": "0.5",
+        "QUBITZ_RESEARCH_DEPTH_QUICK": "rounds=2, pages=5",
+    }
+    s = research_web_settings(env)
+    assert s.search.providers == ("searxng", "brave") and s.read.delay == 0.5
+    assert (s.depths["quick"].rounds, s.depths["quick"].pages) == (2, 5)
+    assert s.depths["standard"].rounds == 2
+    assert research_web_settings({}).search.providers == ()
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"QUBITZ_SEARCH_PROVIDER": "searxng"}, "QUBITZ_SEARXNG_URL"),
+        ({"QUBITZ_SEARCH_PROVIDER": "tavily"}, "TAVILY_API_KEY"),
+        ({"QUBITZ_SEARCH_PROVIDER": "google"}, "unknown search provider"),
+        ({"QUBITZ_RESEARCH_DEPTH_DEEP": "rounds=many"}, "key=integer"),
+    ],
+)
+def test_research_settings_refuse_incomplete_configuration(env: dict, why: str) -> None:
+    with pytest.raises(ResearchSettingsError, match=why):
+        research_web_settings(env)
