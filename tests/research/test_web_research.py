@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ import pytest
 from agents.netsafe import FetchPolicy
 from agents.research.deps import default_sources
 from agents.sources.reader import ReadPolicy
-from agents.sources.search.base import CallLimits
+from agents.sources.search.base import CallLimits, SearchBackend
+from agents.sources.search.brave import BraveBackend
 from agents.sources.search.searxng import SearxngBackend
+from agents.sources.search.tavily import TavilyBackend
 from tests.research.support import (
     WORKSPACE,
     ClaimWriter,
@@ -31,7 +33,7 @@ from tests.research.support import (
 )
 from tests.sources.peers import Peer, Response, running_peer
 from tests.sources.site_pages import page, serve_company_site
-from tests.sources.test_search_backends import searxng_page
+from tests.sources.test_search_backends import brave_page, searxng_page, tavily_page
 from tests.support.scripted_llm import ScriptedLLM
 
 ARTICLES = {
@@ -96,6 +98,11 @@ def web() -> Iterator[Peer]:
 
 
 @pytest.fixture
+def api() -> Iterator[Peer]:
+    yield from running_peer()
+
+
+@pytest.fixture
 def company() -> Iterator[Peer]:
     for peer in running_peer():
         yield serve_company_site(peer)
@@ -145,14 +152,21 @@ class FollowupRouter(SearxngBackend):
             self.base_url = base
 
 
-def run(tmp_path: Path, m: Models, searx_url: str | None, company_url: str) -> list[Any]:
+Builder = Callable[[httpx.AsyncClient], SearchBackend]
+
+
+def run(
+    tmp_path: Path, m: Models, searx_url: str | None, company_url: str,
+    *, backend: Builder | None = None,
+) -> list[Any]:  # fmt: skip
     async def go() -> list[Any]:
         async with httpx.AsyncClient(trust_env=False) as client:
-            backends = []
+            backends: list[SearchBackend] = []
+            limits = CallLimits(timeout=5, retry_backoff=0)
             if searx_url:
-                backends = [
-                    FollowupRouter(client, searx_url, limits=CallLimits(timeout=5, retry_backoff=0))
-                ]
+                backends = [FollowupRouter(client, searx_url, limits=limits)]
+            if backend is not None:
+                backends = [backend(client)]
             sources = default_sources(
                 m.registry(), http_client=client, corpus_dir=None,
                 fetch_policy=FetchPolicy(allow_private=True, timeout=5.0),
@@ -259,3 +273,33 @@ def test_without_a_provider_the_job_says_so_and_uses_the_corpus(tmp_path: Path) 
     assert any("company website could not be read" in s for s in statuses)
     report = report_of(events, "writing")
     assert "could not be read; this report speaks of the sector" in report
+
+
+@pytest.mark.parametrize("name", ["tavily", "brave"])
+def test_tavily_and_brave_jobs_cite_the_pages_their_results_point_at(
+    tmp_path: Path, web: Peer, company: Peer, api: Peer, name: str
+) -> None:
+    hits = [(web.url + p, title, "snippet") for p, (title, _) in ARTICLES.items()]
+    base = api.url
+    if name == "tavily":
+        api.answer("/search", Response(body=tavily_page(hits)))
+
+        def build(c: httpx.AsyncClient) -> SearchBackend:
+            return TavilyBackend(c, "tvly-k", base_url=base)
+    else:
+        api.answer("/res/v1/web/search", Response(body=brave_page(hits, more=False)))
+
+        def build(c: httpx.AsyncClient) -> SearchBackend:
+            return BraveBackend(c, "brave-k", base_url=base)
+
+    events = run(tmp_path, models(), None, company.url + "/", backend=build)
+    assert api.requests, "the search API was asked"
+    assert events[-1].type == "complete"
+    statuses = [e.message for e in of_type(events, "status")]
+    assert any(s.startswith(f"Searching the web with {name}") for s in statuses)
+    report = report_of(events, "writing")
+    rest = report.partition("## Method")[2]
+    section = rest.split("## Sources", 1)[1]
+    cited_pages = [ln for ln in section.splitlines() if f"<{web.url}/articles/" in ln]
+    assert cited_pages and all("Accessed" in ln for ln in cited_pages)
+    assert f"Sources searched: {name}" in rest
