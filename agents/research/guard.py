@@ -1,5 +1,6 @@
 """The report guard: streamed Markdown in, complete lines out, with
-- every factual sentence cited: outside advisory sections (recommendations, roadmap) a
+- every factual sentence cited: outside advisory sections (recommendations, roadmap,
+  opportunities: proposals, not findings) a
   sentence of four words or more without a `[n]` is dropped;
 - no sentence repeated, no heading repeated (the title included).
 
@@ -15,7 +16,7 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])*\s+(?=[A-Z0-9\"“(*#\[])")
 _LIST_PREFIX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)")
 _WORD = re.compile(r"[^\W_]+")
-ADVISORY = ("recommendation", "roadmap", "next step")
+ADVISORY = ("recommendation", "roadmap", "next step", "opportunit")
 
 
 def _key(text: str) -> str:

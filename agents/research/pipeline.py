@@ -1,5 +1,10 @@
 """The /research pipeline: plan → parallel research → write → AI discovery → use cases → store.
 
+Research is claims first: each question runs search → read → claims with quotes → follow-up
+searches for up to the depth's rounds (loop.py); only claims whose quote is found in their
+source are kept (claims.py); the writers compose from them, and their text passes the citation
+filter and the report guard (guard.py). The store step writes a citations sidecar (sidecar.py).
+
 Events follow protocol-reference.md's order: `status`, then per step `multiagent_step` and
 `multiagent_progress` (with `stream_chunk`s while reports are written and `status` for notices,
 retries and removed citations), then one `s3_upload_complete` per file, `use_cases_complete`,

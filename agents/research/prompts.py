@@ -256,15 +256,21 @@ def discovery_request(
 
 
 def use_cases_request(
-    *, topic: str, company: str, discovery: str, count: int, language: str
-) -> CompletionRequest:
+    *, topic: str, company: str, discovery: str, count: int, language: str,
+    company_profile: str = "",
+) -> CompletionRequest:  # fmt: skip
     system = (
         "You identify practical AI use cases for a company. Answer only with JSON. "
         "Base every use case on the report; rate it with the rubric, honestly and differently "
         "for different use cases. " + _language_line(language)
     )
+    profile = (
+        f"About the company (from its website, cite as [n]):\n{company_profile}\n\n"
+        if company_profile
+        else "The company's website could not be read: judge fit from the sector only.\n\n"
+    )
     user = (
-        f"Company: {company}\nTopic: {topic}\n\nAI discovery report:\n{discovery}\n\n"
+        f"Company: {company}\nTopic: {topic}\n\n{profile}AI discovery report:\n{discovery}\n\n"
         f"List {count} AI use cases for {company}. For each give: title, description, "
         "business_value, implementation, estimated_roi (empty if you cannot estimate it), "
         "roi_basis (the cited facts the estimate rests on, or empty), evidence (the citation "

@@ -58,11 +58,13 @@ async def _stream_report(
         return event
 
     body_chars = 0
+    raw_chars = 0
     if (ev := chunk(coalescer.add(header))) is not None:
         yield ev
     call = LLMCall(state, step, state.llm(role), request)
     async for event in call.events():
         if isinstance(event, TextDelta):
+            raw_chars += len(event.text.strip())
             text = guard.feed(cites.feed(event.text))
             body_chars += len(text.strip())
             if (ev := chunk(coalescer.add(text))) is not None:
@@ -71,8 +73,13 @@ async def _stream_report(
             yield event
     tail = guard.feed(cites.flush()) + guard.flush()
     body_chars += len(tail.strip())
+    if raw_chars == 0:
+        raise StepFailed(step, "the model returned an empty report")
     if body_chars == 0:
-        raise StepFailed(step, "the model returned no cited statement")
+        tail += (
+            "\n*No sentence of the draft could be tied to a verified source; see the Method "
+            "note and the Sources.*\n"
+        )
     numbered = [(n, s) for n, s in state.registry.numbered() if n in cites.cited]
     closing = (f"\n\n{method}" if method else "") + "\n\n" + sources_section(numbered)
     for text in (tail, closing):
@@ -140,6 +147,11 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
         max_tokens=state.profile.discovery_tokens,
     )
     header = f"# AI Discovery Report: {_md_line(state.company)}\n\n"
+    if not state.company_profile:
+        header += (
+            f"*The website of {_md_line(state.company)} could not be read: this report speaks "
+            "of the sector, not of the company's own situation.*\n\n"
+        )
     parts: list[str] = []
     async for event in _stream_report(
         state, ANALYSIS, Role.ANALYST, request, header, title=discovery_title(state), parts=parts
@@ -228,6 +240,7 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
         topic=state.topic,
         company=state.company,
         discovery=prompts.clip(state.discovery_md, state.deps.limits.report_chars_for_analysis),
+        company_profile=state.company_profile,
         count=count,
         language=state.request.language,
     )

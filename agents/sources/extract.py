@@ -6,6 +6,7 @@ Blocking (lxml parsing): call `extract_html` in a thread.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,11 @@ class Extracted:
     sitename: str = ""
     canonical: str = ""
     method: str = "trafilatura"
+
+
+# Its messages ("empty HTML tree", "discarding data") repeat what the reader reports as a
+# notice, once per page and from worker threads: keep only its critical ones.
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 
 def _field(doc: Any, name: str) -> str:
@@ -42,7 +48,10 @@ def extract_html(html: str, *, url: str = "") -> Extracted:
             include_tables=True,
             include_images=False,
             include_links=False,
-            deduplicate=True,
+            # trafilatura's own deduplication keeps a process-wide cache of texts seen and then
+            # discards a page read before, by any job: duplicates are merged per job instead
+            # (agents/research/citations.py).
+            deduplicate=False,
         )
     text = ""
     if doc is not None:

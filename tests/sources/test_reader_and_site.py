@@ -238,3 +238,15 @@ def test_the_sources_section_lists_title_site_url_and_access_date() -> None:
                  url="https://x.example/a", site="x.example", accessed="2026-12-01")  # fmt: skip
     section = sources_section([(1, src)])
     assert "- \\[1\\] A page. x.example. <https://x.example/a> Accessed 2026-12-01." in section
+
+
+def test_a_page_read_by_an_earlier_job_is_read_again(site: Peer) -> None:
+    """Extraction keeps no process-wide memory of texts seen (trafilatura's deduplication)."""
+
+    async def two_jobs(reader: PageReader) -> list[Any]:
+        url = site.url + "/about-us"
+        return [await reader.read(url, ReadBudget(), provider="t") for _ in range(6)]
+
+    reads = with_reader(FAST, two_jobs)
+    assert all(r.source is not None and "cookies" not in r.source.text for r in reads)
+    assert len(site.hits("/about-us")) == 6
