@@ -18,7 +18,6 @@ from agents.research.policy import ContentPolicy
 from agents.research.store import ProjectStore
 from agents.sources.base import SourceProvider
 from agents.sources.corpus import CorpusProvider
-from agents.sources.fetch import FetchProvider
 from agents.sources.reader import PageReader, ReadPolicy
 from agents.sources.search.base import SearchBackend
 from agents.sources.search.provider import SearchApiProvider
@@ -75,5 +74,3 @@ def default_sources(
     providers.append(ModelWebSearchProvider(llms.for_role(Role.RESEARCHER)))
     return providers
 
-
-__all__ = ["FetchProvider", "ResearchDeps", "default_sources"]
