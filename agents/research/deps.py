@@ -73,4 +73,3 @@ def default_sources(
     )
     providers.append(ModelWebSearchProvider(llms.for_role(Role.RESEARCHER)))
     return providers
-

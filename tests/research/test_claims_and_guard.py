@@ -146,3 +146,37 @@ def test_research_settings_read_providers_keys_and_depths() -> None:
 def test_research_settings_refuse_incomplete_configuration(env: dict, why: str) -> None:
     with pytest.raises(ResearchSettingsError, match=why):
         research_web_settings(env)
+
+
+def test_sources_are_ranked_by_relevance_and_quality() -> None:
+    from agents.research.excerpts import rank_sources
+
+    def s(ref: str, kind: str, text: str, company: bool = False) -> Source:
+        return Source(ref=ref, title=ref, text=text, kind=kind, company=company)  # type: ignore[arg-type]
+
+    snippet = s("snippet", "web", "route planning software route planning savings")
+    page = s("page", "page", "route planning software route planning savings for carriers")
+    off = s("off", "document", "quarterly banking results and interest rates")
+    about = s("about", "page", "family business founded 1987", company=True)
+    ranked = rank_sources(
+        [(1, snippet), (2, off), (3, page), (4, about)], "route planning savings", limit=5
+    )
+    assert [n for n, _ in ranked] == [3, 1, 4]  # the page before its snippet; off-topic left out
+
+
+def test_the_service_settings_carry_the_search_configuration() -> None:
+    import httpx
+
+    from agents.sources.search.factory import build_backends
+    from agents.sources.search.searxng import SearxngBackend
+    from server.settings import SettingsError, load_settings
+
+    s = load_settings(
+        {"QUBITZ_SEARCH_PROVIDER": "searxng", "QUBITZ_SEARXNG_URL": "http://127.0.0.1:9/"}
+    )
+    client = httpx.AsyncClient()
+    (backend,) = build_backends(s.research_web.search, client)
+    asyncio.run(client.aclose())
+    assert isinstance(backend, SearxngBackend) and backend.base_url == "http://127.0.0.1:9"
+    with pytest.raises(SettingsError, match="QUBITZ_SEARXNG_URL"):
+        load_settings({"QUBITZ_SEARCH_PROVIDER": "searxng"})
