@@ -9,8 +9,8 @@ from agents.research.state import JobState
 def method_note(state: JobState) -> str:
     providers = ", ".join(state.providers_used) or "none"
     budget = state.budget
-    searches = sum(getattr(r, "searches", 0) for r in state.results)
-    rounds = max((getattr(r, "rounds", 0) for r in state.results), default=0)
+    searches = sum(r.searches for r in state.results)
+    rounds = max((r.rounds for r in state.results), default=0)
     lines = [
         "## Method",
         "",
@@ -28,8 +28,7 @@ def method_note(state: JobState) -> str:
             f"The website of {state.company} ({state.company_url}) could not be read; this "
             "report speaks of the sector, not of the company's own statements.",
         ]
-    empty = [getattr(r, "question", "") for r in state.results if not getattr(r, "claims", [])]
+    empty = [r.question for r in state.results if not r.claims]
     if empty:
-        listed = "; ".join(q for q in empty if q)
-        lines += ["", f"No source gathered answered: {listed}."]
+        lines += ["", f"No source gathered answered: {'; '.join(empty)}."]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agents.artifacts import StoredArtifact
 from agents.llm.errors import LLMError, LLMRetriesExhaustedError
@@ -30,6 +30,9 @@ from agents.research.config import DepthProfile
 from agents.research.deps import ResearchDeps
 from agents.sources.base import Source
 from agents.sources.budget import ReadBudget
+
+if TYPE_CHECKING:
+    from agents.research.loop import QuestionResult
 
 
 class StepFailed(Exception):
@@ -62,7 +65,7 @@ class JobState:
     company_profile: str = ""
     budget: ReadBudget = field(default_factory=ReadBudget)
     notes_done: list[int] = field(default_factory=list)
-    results: list[Any] = field(default_factory=list)  # loop.QuestionResult per answered question
+    results: list[QuestionResult] = field(default_factory=list)  # one per answered question
     claims: list[Claim] = field(default_factory=list)
     claims_dropped: int = 0
     dropped_reasons: list[str] = field(default_factory=list)
