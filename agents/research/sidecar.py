@@ -21,11 +21,18 @@ def sidecar(state: JobState) -> dict[str, Any]:
     for report, numbers in state.cited_by_report.items():
         for n in numbers:
             cited.setdefault(n, []).append(report)
-    by_source: dict[int, list[dict[str, str]]] = {}
+    by_source: dict[int, list[dict[str, Any]]] = {}
     for claim in state.claims:
-        by_source.setdefault(claim.source, []).append(
-            {"claim": claim.text, "quote": claim.quote, "question": claim.question}
+        entries = by_source.setdefault(claim.source, [])
+        same = next(
+            (e for e in entries if (e["claim"], e["quote"]) == (claim.text, claim.quote)), None
         )
+        if same is None:
+            entries.append(
+                {"claim": claim.text, "quote": claim.quote, "questions": [claim.question]}
+            )
+        elif claim.question not in same["questions"]:
+            same["questions"].append(claim.question)
     citations = []
     for n in sorted(cited):
         src = state.registry.get(n)

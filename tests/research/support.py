@@ -359,7 +359,7 @@ def of_type(events: Sequence[Event], type_: str) -> list[Any]:
 
 
 _CLAIM_LINE = re.compile(r"^- (.+?) \[(\d+)\]$", re.M)
-_CITED_SENTENCE = re.compile(r"[^.\n]*?[.!?]?\s*\[\d+\]")
+_CITED_SENTENCE = re.compile(r"[^.\n]*?[.!?]?\s*\[\d+\]\.?")
 
 
 @dataclass

@@ -214,8 +214,10 @@ def test_a_searxng_job_searches_reads_and_cites_the_pages(
         if text and not text.startswith(("#", "*Prepared")):
             assert re.search(r"\[\d+\]", text), text
     assert INVENTED not in report
-    sentences = [s for s in re.split(r"(?<=\.)\s+", body) if "[" in s]
-    assert len(sentences) == len(set(sentences)), "no sentence repeated"
+    discovery = report_of(events, "analysis").split("## Sources")[0]
+    for text in (body, discovery):
+        sentences = [s for s in re.split(r"(?<=\.)\s+", text) if "[" in s]
+        assert len(sentences) == len(set(sentences)), "no sentence repeated"
 
     # Every citation resolves to a page read, listed with title, site, URL and access date.
     section = rest.split("## Sources", 1)[1]
