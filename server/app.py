@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route, Router, WebSocketRoute
 
 from agents.pipeline import Pipeline
 from agents.protocol import ENDPOINTS
+from server.api import api_routes
 from server.asyncapi import asyncapi_document
 from server.auth import AuditBuffer, ConnectRateLimiter, KeyService
 from server.db.base import make_engine, make_sessionmaker
@@ -46,6 +47,7 @@ class Infra:
         self.router = Router()  # built from extra_routes once wiring has contributed them
         self.closers: list[Callable[[], Any]] = []
         self.starters: list[Callable[[], Any]] = []
+        self.artifacts: Any = None  # the artifact store, set by wiring (read API's fresh URLs)
 
 
 PipelineWiring = Callable[[Infra], "contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]"]
@@ -180,6 +182,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         Route("/metrics", metrics),
         Route("/asyncapi.json", asyncapi),
     ]
+    routes += api_routes(lambda: holder.get("services"), lambda: infra_holder.get("infra"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.mount("/", _Extra())
     return app

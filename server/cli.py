@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -19,9 +20,22 @@ COMMAND_MODULES = (
     "server.cli_spec",
     "server.cli_apikey",
     "server.cli_client",
+    "server.cli_jobs",
 )
 
 EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_CODES = """exit codes: 0 success · 2 usage, refused request, or not found · 3 authentication or
+scope · 4 the job failed or was cancelled · 5 connection lost / service unreachable ·
+130 interrupted (Ctrl-C; a followed job was detached and goes on)"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qubitz")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -91,9 +105,25 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _key_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "scope": r.scope,
+        "workspace_id": r.workspace_id,
+        "name": r.name,
+        "prefix": r.prefix,
+        "use_count": r.use_count,
+        "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+        "status": "revoked" if r.revoked_at else "active",
+    }
+
+
 def cmd_keys_list(args: argparse.Namespace) -> int:
     async def run(repo: Any, _keys: Any) -> None:
         rows = await repo.list_keys(args.workspace)
+        if args.json:
+            print(json.dumps([_key_json(r) for r in rows], indent=2))
+            return
         print(
             f"{'ID':22} {'SCOPE':5} {'WORKSPACE':16} {'NAME':16} {'PREFIX':14} "
             f"{'USES':>5} {'LAST USED':20} STATUS"
@@ -115,8 +145,8 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
         return bool(await repo.revoke(args.key_id))
 
     if not asyncio.run(_with_keys(_settings(args), run)):
-        print(f"no active key {args.key_id}", file=sys.stderr)
-        return 1
+        print(f"qubitz: no active key {args.key_id}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"revoked {args.key_id}")
     return EXIT_OK
 
@@ -131,8 +161,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qubitz", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="qubitz",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the service (uvicorn)")
@@ -152,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_keys_create)
     lst = keys.add_parser("list", help="list keys (never their secrets)")
     lst.add_argument("--workspace", default=None)
+    lst.add_argument("--json", action="store_true", help="print JSON")
     _add_db_flags(lst)
     lst.set_defaults(func=cmd_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key by id")

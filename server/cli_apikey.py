@@ -112,7 +112,7 @@ def cmd_usage(args: argparse.Namespace) -> int:
     report = asyncio.run(_with_repo(args, run))
     if report is None:
         print(f"no API key {args.key_id} in project {args.project}", file=sys.stderr)
-        return 1
+        return 2  # not found: the usage/not-found exit code
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

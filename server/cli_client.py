@@ -1,8 +1,9 @@
 """Client commands of `qubitz`: research, chat, getspec, updatespec, deploy, apikey create/delete.
 
 They talk to a running service over WebSocket with the qubitz_client library. Base URL and key
-come from --url/--api-key or QUBITZ_URL/QUBITZ_API_KEY. `--json` prints one event per line.
-Exit codes: 0 success · 2 usage · 3 authentication/scope · 4 the job failed · 5 connection lost.
+come from --url/--api-key or QUBITZ_URL/QUBITZ_API_KEY. `--json` prints one event per line. Each
+prints its job id first (stderr); `--detach` exits once the job has started; Ctrl-C asks whether
+to cancel the job or detach. Exit codes are listed in server/cli_follow.py.
 """
 
 from __future__ import annotations
@@ -10,25 +11,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import os
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
-from qubitz_client import (
-    AuthError,
-    ConnectionLost,
-    Event,
-    JobFailed,
-    JobStream,
-    QubitzClient,
-    QubitzClientError,
-    ValidationError,
-)
+from qubitz_client import QubitzClient
 
-EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_FAILED, EXIT_CONNECTION = 0, 2, 3, 4, 5
+from server.cli_follow import (
+    EXIT_AUTH,
+    EXIT_CONNECTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DetachWhen,
+    follow,
+)
+from server.cli_render import Renderer
+
+__all__ = ["EXIT_AUTH", "EXIT_CONNECTION", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "register"]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -44,145 +46,30 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print events as JSON lines")
 
 
-class Renderer:
-    """Human output: live progress for research/deploy, streamed text for chat and specs."""
-
-    def __init__(self, json_lines: bool) -> None:
-        self.json_lines = json_lines
-        self._progress: Any = None
-        self._task: Any = None
-        self._streaming = False
-
-    def __enter__(self) -> Renderer:
-        if not self.json_lines and sys.stderr.isatty():
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("starting", total=100)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def _status(self, text: str, percent: int | None = None) -> None:
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                description=text[:60],
-                **({"completed": percent} if percent is not None else {}),
-            )
-        else:
-            print(
-                f"[{percent if percent is not None else '..'}%] {text}"
-                if percent is not None
-                else f"- {text}",
-                file=sys.stderr,
-            )
-
-    def show(self, event: Event) -> None:
-        if self.json_lines:
-            print(json.dumps(event.raw), flush=True)
-            return
-        kind = event.type
-        if event.is_keepalive:
-            return
-        if kind in {"chat_chunk", "stream_chunk"}:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-            self._streaming = True
-            return
-        if self._streaming:
-            sys.stdout.write("\n")
-            self._streaming = False
-        if kind in {
-            "status",
-            "multiagent_step",
-            "multiagent_progress",
-            "chat_status",
-            "deployment_started",
-            "ack",
-            "stream_start",
-        }:
-            self._status(event.message or str(event.get("step", kind)), event.progress_percent)
-        elif kind == "s3_upload_complete":
-            print(f"uploaded {event.get('file_type')}: {event.get('s3_url')}")
-        elif kind == "use_cases_complete":
-            for uc in event.get("use_cases", []):
-                print(
-                    f"  - {uc['title']} (impact {uc['impact_score']}, "
-                    f"alignment {uc['alignment_score']})"
-                )
-        elif kind == "complete" and event.get("all_s3_urls"):
-            print(f"project: {event.get('project_id')}")
-            for name, url in event.get("all_s3_urls", {}).items():
-                print(f"{name}: {url}")
-        elif kind == "chat_complete":
-            usage = event.get("session_info", {}).get("token_usage", {})
-            print(
-                f"\n--- {usage.get('total_tokens')} / {usage.get('limit')} session tokens",
-                file=sys.stderr,
-            )
-        elif kind == "architecture":
-            arch = event.data.get("architecture", {})
-            print(json.dumps(arch, indent=2))
-            print(
-                f"version {event.data.get('version')}: {len(arch.get('agents_config', {}))} agents",
-                file=sys.stderr,
-            )
-        elif kind == "deployment_complete":
-            data = event.data
-            print(f"{data.get('deployment_status')}: {data.get('message')}")
-            print(f"repository: {data.get('github_repo')}")
-            if data.get("agent_endpoint"):
-                print(f"endpoint: {data['agent_endpoint']}")
-        elif kind == "api_key_created":
-            for name in ("api_key_value", "api_key_id", "usage_plan_id", "api_endpoint"):
-                print(f"{name}: {event.data.get(name)}")
-        elif kind == "api_key_deleted":
-            print(f"deleted {event.data.get('api_key_id')}")
-        elif event.is_error:
-            print(f"error {event.error_code}: {event.message}", file=sys.stderr)
+def _job_flags(p: argparse.ArgumentParser) -> None:
+    """Flags of every command that starts a job."""
+    _common(p)
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="print the job id and exit 0 once the job has started (follow it with jobs attach)",
+    )
 
 
-async def _drive(stream: JobStream, renderer: Renderer) -> int:
-    try:
-        with renderer:
-            async for event in stream:
-                renderer.show(event)
-        await stream.result()
-        return EXIT_OK
-    except AuthError as exc:
-        print(f"qubitz: authentication failed: {exc.message}", file=sys.stderr)
-        return EXIT_AUTH
-    except ValidationError as exc:
-        print(f"qubitz: request refused: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except JobFailed as exc:
-        print(f"qubitz: job failed ({exc.code}): {exc.message}", file=sys.stderr)
-        return EXIT_FAILED
-    except ConnectionLost as exc:
-        print(f"qubitz: {exc.message}", file=sys.stderr)
-        return EXIT_CONNECTION
-    except QubitzClientError as exc:
-        print(f"qubitz: {exc.message}", file=sys.stderr)
-        return EXIT_CONNECTION
-
-
-def _run(args: argparse.Namespace, make: Any) -> int:
+def _run(args: argparse.Namespace, make: Any, *, detach_when: DetachWhen | None = None) -> int:
     if not args.api_key:
         print("qubitz: no API key: pass --api-key or set QUBITZ_API_KEY", file=sys.stderr)
         return EXIT_USAGE
+    from server.cli_jobs import ReadApi, follow_options
+
     client = QubitzClient(args.url, args.api_key)
+    opts = follow_options(args, client, ReadApi(args.url, args.api_key))
+    if getattr(args, "detach", False):
+        opts.detach_when = lambda _event: True
+    elif detach_when is not None:
+        opts.detach_when = detach_when
     try:
-        return asyncio.run(_drive(make(client), Renderer(args.json)))
+        return asyncio.run(follow(make(client), Renderer(args.json), opts))
     except OSError as exc:
         print(f"qubitz: cannot reach {args.url}: {exc}", file=sys.stderr)
         return EXIT_CONNECTION
@@ -246,6 +133,10 @@ def cmd_updatespec(args: argparse.Namespace) -> int:
     )
 
 
+def _deployment_started(event: Any) -> bool:
+    return bool(event.type == "deployment_started")
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     return _run(
         args,
@@ -255,6 +146,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             github_username=args.github_username,
             action="destroy" if args.destroy else None,
         ),
+        detach_when=None if args.wait else _deployment_started,
     )
 
 
@@ -291,7 +183,7 @@ def cmd_apikey_delete(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("research", help="run a research job and print its artifact URLs")
-    _common(p)
+    _job_flags(p)
     p.add_argument("--prompt", required=True)
     p.add_argument("--company", required=True, help="company name")
     p.add_argument("--company-url", required=True)
@@ -301,7 +193,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_research)
 
     p = sub.add_parser("chat", help="ask a question about a report (streamed answer)")
-    _common(p)
+    _job_flags(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--report-url")
     src.add_argument("--report-file")
@@ -312,7 +204,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("getspec", help="design a multi-agent architecture spec")
-    _common(p)
+    _job_flags(p)
     p.add_argument("--project", required=True)
     p.add_argument("--name", required=True, help="use case name")
     p.add_argument("--description", required=True, help="use case description")
@@ -320,7 +212,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_getspec)
 
     p = sub.add_parser("updatespec", help="change the project's spec by instruction")
-    _common(p)
+    _job_flags(p)
     p.add_argument("--project", required=True)
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--instruction")
@@ -328,21 +220,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_updatespec)
 
     p = sub.add_parser("deploy", help="deploy the project's spec; exits non-zero on failure")
-    _common(p)
+    _job_flags(p)
     p.add_argument("project")
     p.add_argument("--github-username", default=None)
     p.add_argument(
         "--wait",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=True,
-        help="follow the deployment until it is live (the default)",
+        help="follow the deployment until it is live (the default); --no-wait exits 0 once "
+        "the deployment has started and prints its job id",
     )
     p.add_argument("--destroy", action="store_true", help="tear the app down instead")
     p.set_defaults(func=cmd_deploy)
 
     apikey_sub = _subcommands(sub, "apikey", help="API keys of deployed apps")
     p = apikey_sub.add_parser("create", help="create a key for a deployed app")
-    _common(p)
+    _job_flags(p)
     p.add_argument("project")
     p.add_argument("--name", default=None)
     p.add_argument("--rate-limit", type=float, default=None)
@@ -351,7 +244,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--quota-period", choices=["DAY", "WEEK", "MONTH"], default=None)
     p.set_defaults(func=cmd_apikey_create)
     p = apikey_sub.add_parser("delete", help="delete a key of a deployed app")
-    _common(p)
+    _job_flags(p)
     p.add_argument("project")
     p.add_argument("key_id")
     p.add_argument("--usage-plan-id", default=None)

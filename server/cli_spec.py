@@ -39,7 +39,7 @@ async def history_command(
     stream = _out(out)
     if not versions:
         print(f"no spec for project {args.project} in workspace {args.workspace}", file=sys.stderr)
-        return 1
+        return 2  # not found: the usage/not-found exit code
     latest = versions[-1].version
     if args.json:
         rows: list[dict[str, Any]] = [
@@ -85,7 +85,7 @@ async def show_command(
         which = f"version {args.version} of " if args.version is not None else ""
         print(f"no spec {which}project {args.project} in workspace {args.workspace}",
               file=sys.stderr)  # fmt: skip
-        return 1
+        return 2  # not found: the usage/not-found exit code
     print(
         f"# project {args.project} version {version.version} ({version.action}, {version.status})",
         file=sys.stderr,

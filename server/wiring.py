@@ -128,6 +128,7 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
             url_style=s.s3_url_style,  # type: ignore[arg-type]
             presign_ttl=s.s3_presign_ttl,
         )
+        infra.artifacts = store
         if isinstance(store, LocalArtifactStore):
             infra.extra_routes.extend(artifact_routes(store))
 

@@ -171,3 +171,47 @@ class JobRepository:
                 .order_by(JobEventRow.seq)
             )
             return [(int(q), str(p)) for q, p in rows]
+
+    # -- read API (server/api): listing and the tail of a job's log --------------------------
+
+    async def list_jobs(
+        self,
+        workspace_id: str,
+        *,
+        endpoints: Sequence[str],
+        state: str | None = None,
+        limit: int = 50,
+    ) -> list[JobRecord]:
+        """This workspace's jobs on these endpoints, newest first."""
+        query = (
+            select(JobRow)
+            .where(JobRow.workspace_id == workspace_id, JobRow.endpoint.in_(list(endpoints)))
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+            .limit(max(1, limit))
+        )
+        if state is not None:
+            query = query.where(JobRow.state == state)
+        async with self._sessions() as s:
+            return [_record(r) for r in await s.scalars(query)]
+
+    async def tail(self, job_id: str, count: int) -> list[tuple[int, str]]:
+        """The job's last `count` events, newest first."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(JobEventRow.seq, JobEventRow.payload)
+                .where(JobEventRow.job_id == job_id)
+                .order_by(JobEventRow.seq.desc())
+                .limit(max(1, count))
+            )
+            return [(int(q), str(p)) for q, p in rows]
+
+    async def events_page(self, job_id: str, since: int, limit: int) -> list[tuple[int, str]]:
+        """Events after `since`, oldest first, at most `limit`."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(JobEventRow.seq, JobEventRow.payload)
+                .where(JobEventRow.job_id == job_id, JobEventRow.seq > since)
+                .order_by(JobEventRow.seq)
+                .limit(max(1, limit))
+            )
+            return [(int(q), str(p)) for q, p in rows]

@@ -74,5 +74,5 @@ def test_usage_per_day_and_unknown_key(data_dir: Path, capsys: pytest.CaptureFix
     report = json.loads(capsys.readouterr().out)
     assert report["total"] == 3
     assert report["days"] == [{"day": datetime.now(UTC).date().isoformat(), "count": 3}]
-    assert main([*base, "--workspace", "other"]) == 1
+    assert main([*base, "--workspace", "other"]) == 2
     assert "no API key k1" in capsys.readouterr().err

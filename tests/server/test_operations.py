@@ -76,6 +76,6 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     assert key[8:] not in listed.stdout, "secrets are never listed"
     assert _cli("keys", "revoke", key_id, data_dir=tmp_path).returncode == 0
     assert "revoked" in _cli("keys", "list", data_dir=tmp_path).stdout
-    assert _cli("keys", "revoke", key_id, data_dir=tmp_path).returncode == 1
+    assert _cli("keys", "revoke", key_id, data_dir=tmp_path).returncode == 2  # not found
     db = (tmp_path / "qubitz.db").read_bytes()
     assert key.encode() not in db, "only the hash is stored"

@@ -83,10 +83,10 @@ def test_show_prints_current_or_requested_version_and_hides_other_workspaces(
             for argv in (("show", "proj", "--workspace", "other"), ("history", "proj")):
                 args = parse(*argv)
                 out = io.StringIO()
-                assert await args.async_func(args, store._sessions, out=out) == 1
+                assert await args.async_func(args, store._sessions, out=out) == 2
                 assert out.getvalue() == ""
             args = parse("show", "proj", "--workspace", "ws", "--version", "9")
-            assert await show_command(args, store._sessions) == 1
+            assert await show_command(args, store._sessions) == 2
 
     asyncio.run(scenario())
 
@@ -99,7 +99,7 @@ def test_qubitz_main_runs_spec_commands_on_the_data_dir_database(
 
     monkeypatch.delenv("QUBITZ_DATABASE_URL", raising=False)
     data_dir = tmp_path / "data"
-    assert main(["spec", "history", "proj", "--data-dir", str(data_dir)]) == 1
+    assert main(["spec", "history", "proj", "--data-dir", str(data_dir)]) == 2
 
     async def add() -> None:
         engine = make_engine(f"sqlite+aiosqlite:///{data_dir / 'qubitz.db'}")
