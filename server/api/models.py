@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    """The database gives naive UTC times (SQLite); answer RFC 3339 with the offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 class _Model(BaseModel):
@@ -32,8 +40,8 @@ class JobSummary(_Model):
     job_id: str
     route: str = Field(description="the WebSocket route that started it, e.g. research")
     state: str = Field(description="running | succeeded | failed | cancelled")
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     last_seq: int = Field(description="seq of its newest stored event (resume with since=this)")
     progress_percent: int | None = Field(description="latest progress reported by its events")
     message: str | None = Field(description="latest status message")
@@ -70,15 +78,15 @@ class ResearchSection(_Model):
     prompt: str
     depth: str
     error: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     reports: list[ReportFile]
     use_cases: list[dict[str, Any]]
 
 
 class SpecVersionInfo(_Model):
     version: int
-    created_at: datetime
+    created_at: Timestamp
     action: str
     user_id: str
     instruction: str | None
@@ -87,7 +95,7 @@ class SpecVersionInfo(_Model):
 
 
 class SpecSection(_Model):
-    created_at: datetime
+    created_at: Timestamp
     current_version: int | None
     deployed_version: int | None
     versions: list[SpecVersionInfo]
@@ -100,14 +108,14 @@ class DeploymentInfo(_Model):
     repo_url: str | None
     endpoint: str | None
     spec_version: int | None
-    updated_at: datetime | None
+    updated_at: Timestamp | None
 
 
 class ProjectSummary(_Model):
     project_id: str
     kind: str = Field(description="research (research keys) or spec (ControlHub keys)")
     status: str
-    created_at: datetime
+    created_at: Timestamp
     title: str = Field(description="company name for research, project id for specs")
 
 
