@@ -21,12 +21,14 @@ COMMAND_MODULES = (
     "server.cli_apikey",
     "server.cli_client",
     "server.cli_jobs",
+    "server.doctor",
 )
 
 EXIT_OK, EXIT_USAGE = 0, 2
 EXIT_CODES = """exit codes: 0 success · 2 usage, refused request, or not found · 3 authentication or
 scope · 4 the job failed or was cancelled · 5 connection lost / service unreachable ·
-130 interrupted (Ctrl-C; a followed job was detached and goes on)"""
+130 interrupted (Ctrl-C; a followed job was detached and goes on) · `qubitz doctor` and
+`qubitz models`: 1 when a configured part is not usable"""
 
 
 def _version() -> str:
@@ -63,8 +65,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.serve import serve
 
     settings = _settings(args)
+    _startup_summary(settings)
     serve(settings)
     return EXIT_OK
+
+
+def _startup_summary(settings: Settings) -> None:
+    """What `qubitz doctor` says, logged once before serving (problems as warnings)."""
+    import logging
+
+    from server.doctor import run_checks
+
+    log = logging.getLogger("qubitz.startup")
+    for check in asyncio.run(run_checks(settings)):
+        if check.ok:
+            log.info("%-9s %s: %s", check.part, check.what, check.detail)
+        else:
+            fix = f" (fix: {check.fix})" if check.fix else ""
+            log.warning("%-9s %s: %s%s", check.part, check.what, check.detail, fix)
 
 
 # -- keys -------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from server.gateway.runtime import AppKeysOptions, app_keys_runtime
 from server.model_proxy import model_proxy_routes
 from server.settings import Settings
 from server.storage import LocalArtifactStore, artifact_routes, build_store
+from server.toolchain import synth_check_with_hints
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -273,8 +274,12 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
                 targets=targets,
                 default_target=s.deploy_target,
                 render=render_repository,
-                synth_check=functools.partial(
-                    check_repository, cdk_cli=find_cdk_cli(s), timeout=s.deploy_synth_timeout
+                synth_check=synth_check_with_hints(
+                    functools.partial(
+                        check_repository, cdk_cli=find_cdk_cli(s), timeout=s.deploy_synth_timeout
+                    ),
+                    cdk_cli=find_cdk_cli(s),
+                    path=_env_path(s),
                 ),
                 work_dir=s.data_dir / "deploy-work",
                 region=s.aws_region,
