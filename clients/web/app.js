@@ -5,8 +5,9 @@ import { $, setError, show } from "./dom.js";
 import { state } from "./state.js";
 import { initResearch, initChat } from "./research.js";
 import { initSpec, initDeploy, initKeys } from "./controlhub.js";
+import { initJobs } from "./jobs.js";
 
-const TABS = ["research", "chat", "spec", "deploy", "keys"];
+const TABS = ["research", "chat", "spec", "deploy", "keys", "jobs"];
 
 /** What the tab modules share: clients per scope, user/project, tab switching. */
 const ctx = {
@@ -42,7 +43,10 @@ const ctx = {
       document.querySelector(`.tabs [data-tab="${name}"]`).setAttribute("aria-selected", String(selected));
     }
     sessionStorage.setItem("qubitz.tab", tab);
+    ctx.emit("tab", tab);
   },
+  /** tab name -> reopen(jobId): follow a job in its tab (set by the tab modules). */
+  reopeners: {},
   listeners: {},
   emit(name, value) {
     for (const fn of ctx.listeners[name] ?? []) fn(value);
@@ -95,7 +99,7 @@ function render() {
     badge.title = keys[badge.dataset.scope] ? "key entered" : "no key: these tabs are disabled";
   }
   for (const button of document.querySelectorAll(".tabs [data-tab]")) {
-    const allowed = Boolean(keys[button.dataset.scope]);
+    const allowed = button.dataset.scope === "any" || Boolean(keys[button.dataset.scope]);
     button.disabled = !allowed;
     button.title = allowed ? "" : `Needs a ${button.dataset.scope === "uct" ? "research (qk_uct_)" : "ControlHub (qk_ch_)"} key`;
   }
@@ -121,6 +125,7 @@ function init() {
   initSpec(ctx);
   initDeploy(ctx);
   initKeys(ctx);
+  initJobs(ctx);
   render();
   document.body.dataset.ready = "true";
 }

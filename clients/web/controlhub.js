@@ -3,7 +3,7 @@
 import { eventMessage, eventText, progressPercent } from "/js/qubitz.js";
 import { $, describeError, h, link, setError, setState, show } from "./dom.js";
 import { jsonDiff, renderAgents, renderDiff, renderGraph } from "./spec-view.js";
-import { state } from "./state.js";
+import { followed, state } from "./state.js";
 
 // -- spec ----------------------------------------------------------------------------------------
 
@@ -69,48 +69,76 @@ function showSpec(data, diff) {
 
 // -- deploy --------------------------------------------------------------------------------------
 
+const DEPLOY_KEEP = new Set(["ack", "status", "deployment_started", "deployment_complete", "error"]);
+
 export function initDeploy(ctx) {
   const form = $("deploy-form");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  let current = null;
+
+  /** Show `job` (new, or resumed after `saved.lastSeq` with `saved.events` redrawn). */
+  async function follow(job, saved = null) {
+    current = job;
     show($("deploy-live"));
     setError($("deploy-error"), "");
-    const project = ctx.requireProject($("deploy-error"));
-    if (!project) return;
     setState($("deploy-state"), "running");
     setProgress(0, "Starting…");
     $("deploy-log").replaceChildren();
     $("deploy-facts").replaceChildren();
     $("deploy-run").disabled = true;
+    for (const event of saved?.events ?? []) onDeployEvent(event);
+    followed.track("deploy", job, DEPLOY_KEEP, saved);
+    job.on("*", onDeployEvent);
     try {
-      const job = ctx.client("ch").deploy({
-        user_id: ctx.userId,
-        project_id: project,
-        github_username: new FormData(form).get("github_username").trim() || undefined,
-      });
-      job.on("*", (e) => {
-        if (e.type === "keepalive") return;
-        const message = eventMessage(e);
-        if (message) $("deploy-log").append(h("li", {}, h("span", { class: "muted" }, e.type), " ", message));
-        const percent = progressPercent(e);
-        if (percent !== null) setProgress(percent, message);
-        if (e.type === "deployment_complete") {
-          fact("Repository", e.data?.github_repo);
-          if (e.data?.deployment_status === "deployed") {
-            fact("Endpoint", e.data?.agent_endpoint);
-            setProgress(100, message);
-          }
-        }
-      });
       await job.result();
       setState($("deploy-state"), "deployed");
     } catch (err) {
       setState($("deploy-state"), "failed");
       setError($("deploy-error"), describeError(err));
     } finally {
+      if (followed.get("deploy")?.jobId === job.jobId) followed.clear("deploy");
       $("deploy-run").disabled = false;
+      if (current === job) current = null;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    show($("deploy-live"));
+    setError($("deploy-error"), "");
+    const project = ctx.requireProject($("deploy-error"));
+    if (!project) return;
+    follow(
+      ctx.client("ch").deploy({
+        user_id: ctx.userId,
+        project_id: project,
+        github_username: new FormData(form).get("github_username").trim() || undefined,
+      }),
+    );
   });
+
+  ctx.reopeners.deploy = (jobId) => {
+    if (current?.jobId === jobId) return;
+    const saved = followed.get("deploy");
+    const mine = saved?.jobId === jobId ? saved : null;
+    follow(ctx.client("ch").resume("deploy", jobId, mine?.lastSeq ?? 0), mine);
+  };
+  const saved = followed.get("deploy");
+  if (saved && ctx.hasScope("ch")) follow(ctx.client("ch").resume("deploy", saved.jobId, saved.lastSeq), saved);
+}
+
+function onDeployEvent(e) {
+  if (e.type === "keepalive") return;
+  const message = eventMessage(e);
+  if (message) $("deploy-log").append(h("li", {}, h("span", { class: "muted" }, e.type), " ", message));
+  const percent = progressPercent(e);
+  if (percent !== null) setProgress(percent, message);
+  if (e.type === "deployment_complete") {
+    fact("Repository", e.data?.github_repo);
+    if (e.data?.deployment_status === "deployed") {
+      fact("Endpoint", e.data?.agent_endpoint);
+      setProgress(100, message);
+    }
+  }
 }
 
 function setProgress(percent, message) {

@@ -3,7 +3,7 @@
 import { eventMessage, eventText, progressPercent } from "/js/qubitz.js";
 import { $, describeError, h, link, randomId, setError, setState, show, safeUrl } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
-import { state } from "./state.js";
+import { followed, state } from "./state.js";
 
 const STEP_LABELS = {
   planning: "Planning",
@@ -22,27 +22,23 @@ const DOCUMENTS = [
 
 // -- research ------------------------------------------------------------------------------------
 
+// Events the research view is drawn from (kept to redraw it after a reload).
+const RESEARCH_KEEP = new Set(["status", "multiagent_step", "multiagent_progress", "s3_upload_complete", "use_cases_complete", "error"]);
+
 export function initResearch(ctx) {
   const form = $("research-form");
   let job = null;
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const payload = {
-      prompt: data.get("prompt").trim(),
-      company_name: data.get("company_name").trim(),
-      company_url: data.get("company_url").trim(),
-      depth: data.get("depth"),
-      user_id: ctx.userId,
-      session_id: randomId("research"),
-    };
+  /** Show `stream` (new, or resumed after `saved.lastSeq` with `saved.events` redrawn). */
+  async function follow(stream, saved = null) {
+    job = stream;
     resetLive();
     $("research-run").disabled = true;
     $("research-cancel").disabled = false;
+    for (const event of saved?.events ?? []) onResearchEvent(event);
+    followed.track("research", job, RESEARCH_KEEP, saved);
+    job.on("*", onResearchEvent);
     try {
-      job = ctx.client("uct").research(payload);
-      job.on("*", onResearchEvent);
       const done = await job.result();
       setState($("research-state"), "complete");
       setProgress(100);
@@ -55,10 +51,25 @@ export function initResearch(ctx) {
       setState($("research-state"), err?.name === "Cancelled" ? "cancelled" : "failed");
       setError($("research-error"), describeError(err));
     } finally {
+      if (followed.get("research")?.jobId === stream.jobId) followed.clear("research");
       $("research-run").disabled = false;
       $("research-cancel").disabled = true;
-      job = null;
+      if (job === stream) job = null;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const payload = {
+      prompt: data.get("prompt").trim(),
+      company_name: data.get("company_name").trim(),
+      company_url: data.get("company_url").trim(),
+      depth: data.get("depth"),
+      user_id: ctx.userId,
+      session_id: randomId("research"),
+    };
+    follow(ctx.client("uct").research(payload));
   });
 
   $("research-cancel").addEventListener("click", () => {
@@ -67,7 +78,21 @@ export function initResearch(ctx) {
   });
 
   $("report-doc").addEventListener("change", () => showReport(state.report, Number($("report-doc").value)));
-  if (state.report) showReport(state.report);
+
+  // Reopen a job (from the Jobs tab): continue after the last seq this console showed, or
+  // replay it from the start when this console never showed it.
+  ctx.reopeners.research = (jobId) => {
+    if (job?.jobId === jobId) return;
+    const saved = followed.get("research");
+    const mine = saved?.jobId === jobId ? saved : null;
+    follow(ctx.client("uct").resume("research", jobId, mine?.lastSeq ?? 0), mine);
+  };
+  const saved = followed.get("research");
+  if (saved && ctx.hasScope("uct")) {
+    follow(ctx.client("uct").resume("research", saved.jobId, saved.lastSeq), saved);
+  } else if (state.report) {
+    showReport(state.report);
+  }
 }
 
 function resetLive() {
@@ -185,11 +210,7 @@ function pickReport(done) {
 async function showReport(report, index = 0) {
   if (!report) return;
   const select = $("report-doc");
-  if (select.options.length === 0) {
-    DOCUMENTS.forEach(([label, md], i) => {
-      if (report[md]) select.append(h("option", { value: i }, label));
-    });
-  }
+  select.replaceChildren(...DOCUMENTS.flatMap(([label, md], i) => (report[md] ? [h("option", { value: i }, label)] : [])));
   select.value = String(index);
   const [, mdKey, pdfKey] = DOCUMENTS[index];
   const url = safeUrl(report[mdKey]);

@@ -1,4 +1,5 @@
-// Console state kept in sessionStorage (this tab only): keys, user and project, the last report.
+// Console state kept in sessionStorage (this tab only): keys, user and project, the last report;
+// the jobs being followed in localStorage (below).
 
 const PREFIX = "qubitz.";
 
@@ -59,5 +60,48 @@ export const state = {
     for (const name of Object.keys(sessionStorage)) {
       if (name.startsWith(PREFIX)) sessionStorage.removeItem(name);
     }
+    followed.clearAll();
+  },
+};
+
+// -- jobs the console follows, in localStorage (they survive a reload and a closed tab) ----------
+// One record per view ("research", "deploy"): the job id, its route, the last seq shown, and the
+// events the view is drawn from (so a reload redraws it without asking the server again, then
+// resumes after `lastSeq`). Keys are never stored here.
+
+const JOB_PREFIX = "qubitz.job.";
+const MAX_KEPT_EVENTS = 500;
+
+export const followed = {
+  get(view) {
+    try {
+      const raw = localStorage.getItem(JOB_PREFIX + view);
+      return raw === null ? null : JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  },
+  set(view, record) {
+    localStorage.setItem(JOB_PREFIX + view, JSON.stringify(record));
+  },
+  clear(view) {
+    localStorage.removeItem(JOB_PREFIX + view);
+  },
+  clearAll() {
+    for (const name of Object.keys(localStorage)) {
+      if (name.startsWith(JOB_PREFIX)) localStorage.removeItem(name);
+    }
+  },
+  /** Record `job`'s id, last seq and the events of `keep` types while it runs. `saved` is the
+   * record a resumed job continues. */
+  track(view, job, keep, saved = null) {
+    let record = saved && saved.jobId === job.jobId ? saved : null;
+    job.on("*", (event) => {
+      if (!job.jobId || typeof event.seq !== "number") return;
+      if (!record || record.jobId !== job.jobId) record = { jobId: job.jobId, route: job.endpoint, lastSeq: 0, events: [] };
+      record.lastSeq = event.seq;
+      if (keep.has(event.type) && record.events.length < MAX_KEPT_EVENTS) record.events.push(event);
+      followed.set(view, record);
+    });
   },
 };

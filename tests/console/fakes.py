@@ -4,8 +4,8 @@ They emit the reference's event shapes in the reference's order, store report fi
 local artifact store (served at /artifacts by the same server), and keep specs and app keys in
 memory per workspace and project. Behaviour is picked by the request, so one server serves
 every test: a research prompt containing "fail" ends with PIPELINE_FAILED, "slow" runs until
-cancelled, "many:<n>" emits n status events slowly (for reconnect tests); a chat question
-containing "limit" ends with TOKEN_LIMIT_EXCEEDED.
+cancelled, "paced" takes 0.4 s per step (for reloads mid-job), "many:<n>" emits n status events
+slowly (for reconnect tests); a chat question containing "limit" ends with TOKEN_LIMIT_EXCEEDED.
 """
 
 from __future__ import annotations
@@ -124,8 +124,9 @@ def research(store: LocalArtifactStore, *, step_delay: float = 0.02) -> Pipeline
             await asyncio.Event().wait()  # until cancelled
         urls: dict[str, str] = {}
         project_id = f"project-{ctx.job_id[-8:]}"
+        delay = 0.4 if "paced" in prompt else step_delay
         for index, (step, message) in enumerate(STEPS):
-            await asyncio.sleep(step_delay)
+            await asyncio.sleep(delay)
             yield MultiagentStep(step=step, message=message, session_id=sid)
             if "fail" in prompt and step == "research":
                 yield FlatError(

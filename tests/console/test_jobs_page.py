@@ -1,0 +1,114 @@
+"""The console's Jobs tab and jobs that survive a reload (job ids in localStorage, resume)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.console.conftest import Console
+from tests.console.test_console import research_form
+
+pytestmark = pytest.mark.slow
+STEPS = ["planning", "research", "writing", "analysis", "use_cases", "render"]
+
+
+def sockets(page: Page) -> list[str]:
+    urls: list[str] = []
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    return urls
+
+
+def followed(page: Page, view: str) -> Any:
+    return page.evaluate(f"JSON.parse(localStorage.getItem('qubitz.job.{view}'))")
+
+
+def test_a_reload_mid_job_resumes_after_the_last_seq_shown(
+    console: Console, keys: dict[str, str]
+) -> None:
+    """Reloading while research runs redraws the steps from localStorage and resumes the job's
+    stream after the last seq the page had shown (since=N on the new socket): every step, file
+    and use case appears once, the report is shown, and the stored job is forgotten at the end."""
+    page = console.sign_in(uct=keys["uct"])
+    urls = sockets(page)
+    research_form(page, "a paced topic")
+    page.click("#research-run")
+    page.wait_for_selector("#research-steps li:nth-child(2)")
+    before = followed(page, "research")
+    assert before["jobId"].startswith("job_") and before["lastSeq"] >= 3
+    assert before["events"] and all(e["seq"] <= before["lastSeq"] for e in before["events"])
+    console.shot("research-before-reload")
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#research-state[data-state=complete]", timeout=15_000)
+    resumed = [u for u in urls if f"job_id={before['jobId']}" in u]
+    assert len(resumed) == 1, urls
+    since = int(re.search(r"since=(\d+)", resumed[0]).group(1))  # type: ignore[union-attr]
+    assert since >= before["lastSeq"]
+    steps = page.eval_on_selector_all(
+        "#research-steps li", "els => els.map(e => [e.dataset.step, e.dataset.status])"
+    )
+    assert steps == [[s, "done"] for s in STEPS]
+    assert page.locator("#research-files li").count() == 6
+    assert page.locator("#usecase-list .usecase").count() == 2
+    page.wait_for_selector("#report-body[data-loaded=true]")
+    assert followed(page, "research") is None
+    console.shot("research-after-reload")
+
+
+def test_jobs_tab_lists_opens_and_cancels_jobs(console: Console, keys: dict[str, str]) -> None:
+    """The Jobs tab lists the key's jobs with route, state and progress; another browser opens
+    the running job in its tab and follows it live, and sees it end when it is cancelled from
+    the list; a finished research job opened there shows its steps, files and report."""
+    page = console.sign_in(uct=keys["uct"], ch=keys["ch"])
+    research_form(page, "a slow topic")
+    page.click("#research-run")
+    page.wait_for_selector('#research-steps li[data-step="planning"]')
+    running_id = followed(page, "research")["jobId"]
+    page.click('.tabs [data-tab="jobs"]')
+    row = page.locator(f'#jobs-table tr[data-job-id="{running_id}"]')
+    expect(row).to_have_attribute("data-state", "running")
+    assert row.locator("td").nth(1).inner_text() == "research"
+    console.shot("jobs-running")
+
+    fresh = Console(page.context.browser, console.server, console.screens)
+    try:
+        other = fresh.sign_in(uct=keys["uct"])
+        other.click('.tabs [data-tab="jobs"]')
+        other.locator(f'#jobs-table tr[data-job-id="{running_id}"] button.job-open').click()
+        other.wait_for_selector('#research-steps li[data-step="planning"]')
+        assert other.get_attribute("#research-state", "data-state") == "running"
+        assert followed(other, "research")["jobId"] == running_id
+
+        row.locator("button.job-cancel").click()
+        expect(row).to_have_attribute("data-state", "cancelled", timeout=10_000)
+        other.wait_for_selector("#research-state[data-state=cancelled]")
+        page.click('.tabs [data-tab="research"]')
+        page.wait_for_selector("#research-state[data-state=cancelled]")
+
+        research_form(page, "a finished topic")
+        page.click("#research-run")
+        page.wait_for_selector("#research-state[data-state=complete]")
+        page.click('.tabs [data-tab="jobs"]')
+        page.select_option("#jobs-route", "research")
+        page.select_option("#jobs-state", "succeeded")
+        first = page.locator("#jobs-table tbody tr").first
+        expect(first).to_have_attribute("data-state", "succeeded")
+        finished_id = first.get_attribute("data-job-id")
+        assert first.locator(".job-progress").inner_text().strip() == "100%"
+        first.locator("button.job-events").click()
+        expect(page.locator("#jobs-events li").last).to_contain_text("complete")
+
+        other.click('.tabs [data-tab="jobs"]')
+        other.locator(f'#jobs-table tr[data-job-id="{finished_id}"] button.job-open').click()
+        other.wait_for_selector("#research-state[data-state=complete]")
+        assert other.locator("#research-files li").count() == 6
+        other.wait_for_selector("#report-body[data-loaded=true]")
+        assert other.locator("#report-body h1").inner_text() == "Deep research: a finished topic"
+        fresh.shot("jobs-reopened-finished")
+        assert fresh.errors == []
+    finally:
+        fresh.context.close()
