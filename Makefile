@@ -28,6 +28,7 @@ install-dev: venv
 	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi
 	@command -v pdftoppm >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; } || true
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
+	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; } || true
 
 install-demo: venv
 	@tmp=$$(mktemp -d) && TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[local]"; rc=$$?; rm -rf $$tmp; exit $$rc
