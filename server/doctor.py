@@ -244,7 +244,7 @@ def deploy_checks(settings: Settings) -> list[Check]:
     if target == "github_aws":
         for name, value in (
             ("QUBITZ_GITHUB_TOKEN", settings.github_token),
-            ("QUBITZ_AWS_ROLE_ARN", settings.aws_role_arn),
+            ("QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN", settings.aws_permissions_boundary_arn),
         ):
             out.append(
                 Check(

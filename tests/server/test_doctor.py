@@ -201,3 +201,14 @@ def test_doctor_command_and_the_startup_summary(tmp_path: Path) -> None:
     assert f"AWS CDK CLI: '{tmp_path / 'cdk'}' was not found" in summary
     assert f"(fix: {INSTALL_CDK})" in summary
     assert "INFO qubitz.startup [-] database  SQLite" in summary
+
+
+def test_github_aws_target_needs_its_token_and_permissions_boundary(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "data", QUBITZ_DEPLOY_TARGET="github_aws", QUBITZ_GITHUB_TOKEN="t"
+    )
+    checks = by_what(asyncio.run(run_checks(settings)))
+    assert checks["deploy/github_aws: QUBITZ_GITHUB_TOKEN"].ok
+    boundary = checks["deploy/github_aws: QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN"]
+    assert (boundary.ok, boundary.fix) == (False, "export QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN=…")
+    assert "deploy/github_aws: AWS CDK CLI" in checks
