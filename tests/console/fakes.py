@@ -5,7 +5,8 @@ local artifact store (served at /artifacts by the same server), and keep specs a
 memory per workspace and project. Behaviour is picked by the request, so one server serves
 every test: a research prompt containing "fail" ends with PIPELINE_FAILED, "slow" runs until
 cancelled, "paced" takes 0.4 s per step (for reloads mid-job), "many:<n>" emits n status events
-slowly (for reconnect tests); a chat question containing "limit" ends with TOKEN_LIMIT_EXCEEDED.
+slowly (for reconnect tests); a chat question containing "limit" ends with TOKEN_LIMIT_EXCEEDED;
+a deploy of a project whose id contains "paced" takes 0.5 s per stage.
 """
 
 from __future__ import annotations
@@ -335,8 +336,9 @@ class ControlHub:
                 )
             )
             steps = [(10, "Install"), (40, "Synth"), (65, "Deploy CDK"), (90, "Smoke test")]
+            delay = 0.5 if "paced" in request.project_id else 0.05  # for reloads mid-deploy
             for percent, label in steps:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(delay)
                 yield DeployStatus(
                     data=DeployStatusData(
                         status="deploying", message=label, progress_percent=percent

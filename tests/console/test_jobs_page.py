@@ -112,3 +112,39 @@ def test_jobs_tab_lists_opens_and_cancels_jobs(console: Console, keys: dict[str,
         assert fresh.errors == []
     finally:
         fresh.context.close()
+
+
+def test_a_reload_mid_deploy_keeps_the_progress_and_shows_the_endpoint(
+    console: Console, keys: dict[str, str]
+) -> None:
+    """Reloading during a deploy redraws its log and progress and resumes after the last seq
+    shown: each stage is logged once, the bar reaches 100% and the endpoint is shown."""
+    page = console.sign_in(ch=keys["ch"])
+    urls = sockets(page)
+    page.fill("#ctx-project", "paced-deploy")
+    page.click('.tabs [data-tab="spec"]')
+    page.fill("#spec-form [name=use_case_name]", "Support")
+    page.fill("#spec-form [name=use_case_description]", "Triage support tickets")
+    page.click("#spec-generate")
+    page.wait_for_selector("#spec-state[data-state=complete]")
+    page.click('.tabs [data-tab="deploy"]')
+    page.click("#deploy-run")
+    expect(page.locator("#deploy-percent")).to_have_text("10%", timeout=10_000)
+    before = followed(page, "deploy")
+    assert before["route"] == "deploy" and before["lastSeq"] >= 3
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#deploy-state[data-state=deployed]", timeout=15_000)
+    resumed = [u for u in urls if f"job_id={before['jobId']}" in u]
+    assert len(resumed) == 1, urls
+    assert int(re.search(r"since=(\d+)", resumed[0]).group(1)) >= before["lastSeq"]  # type: ignore[union-attr]
+    assert page.text_content("#deploy-percent") == "100%"
+    assert page.text_content('[data-fact="endpoint"]') == (
+        "http://127.0.0.1/apps/paced-deploy/invoke"
+    )
+    log = page.locator("#deploy-log li").all_inner_texts()
+    for stage in ("Install", "Synth", "Deploy CDK", "Smoke test"):
+        assert sum(line.endswith(f" {stage}") for line in log) == 1, log
+    assert followed(page, "deploy") is None
+    console.shot("deploy-after-reload")
