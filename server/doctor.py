@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -236,9 +235,9 @@ async def storage_check(settings: Settings) -> Check:
 
 def deploy_checks(settings: Settings) -> list[Check]:
     from server import toolchain
-    from server.wiring import find_cdk_cli
+    from server.wiring import _env_path, find_cdk_cli
 
-    path = settings.env.get("PATH") or os.environ.get("PATH")
+    path = _env_path(settings)  # the PATH deploys run with
     target = settings.deploy_target
     out: list[Check] = []
     if target == "github_aws":
