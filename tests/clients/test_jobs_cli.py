@@ -22,7 +22,7 @@ from tests.clients.test_cli import RESEARCH_ARGS, ROOT, qubitz
 from tests.clients.test_python_client import chat_like
 from tests.conftest import make_settings, mint
 from tests.support.pipelines import as_wiring, default_pipelines, forever
-from tests.support.server import RunningServer, run_server
+from tests.support.server import RunningServer, free_port, run_server
 
 pytestmark = pytest.mark.timeout(90)
 JOB_LINE = re.compile(r"^job (job_\w+) on /(\w+)$", re.M)
@@ -221,8 +221,8 @@ def test_deploy_no_wait_exits_once_the_deployment_started(tmp_path: Path) -> Non
 
 
 def test_jobs_commands_exit_codes(srv: RunningServer) -> None:
-    """No key → 2; unknown key → 3; an id that is not this key's (unknown, or a job of the
-    other scope) → 2; and a research key lists only research/chat jobs."""
+    """No key → 2; unknown key → 3; service unreachable → 5; an id that is not this key's
+    (unknown, or a job of the other scope) → 2; a research key lists only research/chat jobs."""
     uct, ch = mint(srv, Scope.UCT), mint(srv, Scope.CONTROL_HUB)
     spec = qubitz(srv, "getspec", "--project", "p", "--name", "n", "--description", "d", key=ch)
     assert spec.returncode == 0, spec.stderr
@@ -230,6 +230,9 @@ def test_jobs_commands_exit_codes(srv: RunningServer) -> None:
 
     assert qubitz(srv, "jobs", "list", key=None).returncode == 2
     assert qubitz(srv, "jobs", "list", key="qk_uct_" + "x" * 43).returncode == 3
+    dead = f"http://127.0.0.1:{free_port()}"
+    unreachable = qubitz(srv, "jobs", "list", "--url", dead, key=uct)
+    assert unreachable.returncode == 5 and "cannot reach" in unreachable.stderr
     missing = qubitz(srv, "jobs", "attach", "job_nope", key=uct)
     assert missing.returncode == 2 and "no job" in missing.stderr
     assert qubitz(srv, "jobs", "attach", spec_job, key=uct).returncode == 2
