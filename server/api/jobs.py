@@ -99,7 +99,15 @@ class JobsApi:
                 from server.db.base import utcnow
 
                 return JobRecord(
-                    job_id, caller.workspace_id, known[1], "running", None, None, 0, utcnow(), None
+                    id=job_id,
+                    workspace_id=caller.workspace_id,
+                    endpoint=known[1],
+                    state="running",
+                    close_code=None,
+                    error=None,
+                    last_seq=0,
+                    created_at=utcnow(),
+                    finished_at=None,
                 )
         if record is None or not caller.sees_route(record.endpoint):
             raise ApiError(404, f"no job {job_id!r} visible to this key")
