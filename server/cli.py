@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from agents.protocol import Scope
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
@@ -24,7 +26,7 @@ COMMAND_MODULES = (
     "server.doctor",
 )
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_USAGE, EXIT_CONNECTION = 0, 2, 5
 EXIT_CODES = """exit codes: 0 success · 2 usage, refused request, or not found · 3 authentication or
 scope · 4 the job failed or was cancelled · 5 connection lost / service unreachable ·
 130 interrupted (Ctrl-C; a followed job was detached and goes on) · `qubitz doctor` and
@@ -241,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except FileNotFoundError as exc:
+        print(f"qubitz: no such file: {exc.filename}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ConnectionError, TimeoutError, DBAPIError) as exc:  # a backend does not answer
+        reason = getattr(exc, "orig", None) or exc
+        print(f"qubitz: cannot reach a backend: {str(reason)[:300]}", file=sys.stderr)
+        print("qubitz: `qubitz doctor` shows what is configured and how to fix it", file=sys.stderr)
+        return EXIT_CONNECTION
 
 
 if __name__ == "__main__":

@@ -58,3 +58,22 @@ def test_keys_migrate_once_then_stay_quiet_and_list_as_json(tmp_path: Path) -> N
     assert revoked.returncode == 0 and revoked.stderr == ""
     after = json.loads(run("keys", "list", "--json", data_dir=tmp_path).stdout)
     assert after[0]["status"] == "revoked"
+
+
+def test_an_unreachable_database_exits_5_with_one_line(tmp_path: Path) -> None:
+    from tests.support.server import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUBITZ_")}
+    env["QUBITZ_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "keys", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("qubitz: cannot reach a backend:")
+    assert "Traceback" not in done.stderr
