@@ -36,6 +36,7 @@ export function initJobs(ctx) {
       );
       const jobs = lists.flatMap((body) => body.jobs).sort((a, b) => b.created_at.localeCompare(a.created_at));
       render(jobs);
+      if (ctx.hasScope("uct")) renderProjects((await api("uct", "/v1/projects?limit=20")).projects);
       setError($("jobs-error"), "");
     } catch (err) {
       setError($("jobs-error"), `Could not list jobs (${err.message}).`);
@@ -88,6 +89,36 @@ export function initJobs(ctx) {
       h("td", { class: "small muted" }, new Date(job.created_at).toLocaleString()),
       h("td", { class: "row" }, ...actions),
     );
+  }
+
+  function renderProjects(projects) {
+    show($("projects"));
+    show($("projects-empty"), projects.length === 0);
+    $("projects-table").tBodies[0].replaceChildren(
+      ...projects.map((project) => {
+        const pill = h("span", { class: "pill" });
+        setState(pill, project.status);
+        return h(
+          "tr",
+          { dataset: { projectId: project.project_id, status: project.status } },
+          h("td", { class: "mono small" }, project.project_id),
+          h("td", {}, project.title),
+          h("td", {}, pill),
+          h("td", { class: "small muted" }, new Date(project.created_at).toLocaleString()),
+          h("td", {}, h("button", { type: "button", class: "ghost small project-show", onclick: () => showProject(project.project_id) }, "Show")),
+        );
+      }),
+    );
+  }
+
+  async function showProject(projectId) {
+    try {
+      const detail = await api("uct", `/v1/projects/${encodeURIComponent(projectId)}`);
+      ctx.open("research");
+      ctx.showProject?.(detail);
+    } catch (err) {
+      setError($("jobs-error"), `Could not load project ${projectId} (${err.message}).`);
+    }
   }
 
   function open(job) {

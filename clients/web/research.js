@@ -14,6 +14,16 @@ const STEP_LABELS = {
   render: "Rendering and storing",
 };
 
+// Stored file types -> the `complete` event's URL fields.
+const REPORT_FIELDS = {
+  deep_research_markdown: "s3_deep_research_report_url",
+  deep_research_pdf: "s3_deep_research_pdf_url",
+  AI_discovery_markdown: "s3_AI_discovery_report_url",
+  AI_discovery_pdf: "s3_AI_discovery_pdf_url",
+  use_cases_md: "s3_use_cases_md_url",
+  use_cases_pdf: "s3_use_cases_pdf_url",
+};
+
 const DOCUMENTS = [
   ["Deep research report", "s3_deep_research_report_url", "s3_deep_research_pdf_url"],
   ["AI discovery", "s3_AI_discovery_report_url", "s3_AI_discovery_pdf_url"],
@@ -87,6 +97,26 @@ export function initResearch(ctx) {
     const mine = saved?.jobId === jobId ? saved : null;
     follow(ctx.client("uct").resume("research", jobId, mine?.lastSeq ?? 0), mine);
   };
+  // A stored research project (the read API's /v1/projects/{id}): its files, use cases, report.
+  ctx.showProject = (detail) => {
+    if (job) return; // a run is on screen; the Jobs tab can open it instead
+    const research = detail.research;
+    resetLive();
+    setState($("research-state"), research.status === "complete" ? "complete" : research.status);
+    setProgress(research.status === "complete" ? 100 : 0);
+    $("research-status").textContent = `${research.company_name}: ${research.prompt}`;
+    if (research.error) setError($("research-error"), research.error);
+    for (const file of research.reports) onResearchEvent({ type: "s3_upload_complete", file_type: file.file_type, s3_url: file.url });
+    showUseCases(research.use_cases ?? []);
+    ctx.projectId = detail.project_id;
+    const byType = Object.fromEntries(research.reports.map((file) => [file.file_type, file.url]));
+    const report = { project_id: detail.project_id };
+    for (const [fileType, field] of Object.entries(REPORT_FIELDS)) report[field] = byType[fileType] ?? null;
+    state.report = report; // a sessionStorage-backed property: assign the whole object
+    ctx.emit("report", state.report);
+    showReport(state.report);
+  };
+
   const saved = followed.get("research");
   if (saved && ctx.hasScope("uct")) {
     follow(ctx.client("uct").resume("research", saved.jobId, saved.lastSeq), saved);

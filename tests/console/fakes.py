@@ -391,6 +391,7 @@ def console_wiring() -> Callable[[Any], Any]:
         store = LocalArtifactStore(
             infra.settings.data_dir / "artifacts", infra.settings.resolved_public_url
         )
+        infra.artifacts = store  # as server.wiring does: the read API's fresh artifact URLs
         infra.extra_routes.extend(artifact_routes(store))
         infra.extra_routes.extend(console_routes())
         hub = ControlHub()

@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from agents.research.store import NewProject, ReportRef
+from server.db.base import make_engine, make_sessionmaker
+from server.db.research import ResearchRepository
 from tests.console.conftest import Console
 from tests.console.test_console import research_form
+from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.slow
 STEPS = ["planning", "research", "writing", "analysis", "use_cases", "render"]
@@ -148,3 +152,67 @@ def test_a_reload_mid_deploy_keeps_the_progress_and_shows_the_endpoint(
         assert sum(line.endswith(f" {stage}") for line in log) == 1, log
     assert followed(page, "deploy") is None
     console.shot("deploy-after-reload")
+
+
+def _seed_research_project(server: RunningServer) -> str:
+    """A finished research project in the console server's database, with two stored files."""
+
+    async def go() -> str:
+        engine = make_engine(server.settings.resolved_database_url)
+        try:
+            repo = ResearchRepository(make_sessionmaker(engine))
+            new = NewProject("u", "s", "Globex", "https://globex.example/", "AI in shipping")
+            project = await repo.create_project("ws1", new)
+            folder = server.settings.data_dir / "artifacts" / "ws1" / project
+            folder.mkdir(parents=True)
+            (folder / "deep_research.md").write_text("# Stored report: shipping\n\nText.\n")
+            (folder / "deep_research.pdf").write_bytes(b"%PDF-1.4 test\n")
+            for file_type, name, kind in (
+                ("deep_research_markdown", "deep_research.md", "text/markdown"),
+                ("deep_research_pdf", "deep_research.pdf", "application/pdf"),
+            ):
+                key = f"ws1/{project}/{name}"
+                ref = ReportRef(file_type, key, "http://stale.example/" + name, kind, 10)
+                await repo.add_report("ws1", project, ref)
+            use_cases = [
+                {
+                    "id": "uc_1",
+                    "title": "Route planning",
+                    "description": "Plan routes.",
+                    "business_value": "Saves fuel",
+                    "impact_score": "High",
+                    "implementation": "Agents",
+                    "estimated_roi": "2x",
+                    "alignment_score": "High",
+                }
+            ]
+            await repo.complete_project("ws1", project, use_cases=use_cases, usage={})
+            return project
+        finally:
+            await engine.dispose()
+
+    return str(server.call(go()))  # on the server's loop: Playwright holds this thread's
+
+
+def test_a_stored_research_project_shows_its_reports_and_artifacts(
+    console: Console, keys: dict[str, str]
+) -> None:
+    """The Jobs tab lists the workspace's research projects; *Show* opens one in the Research
+    tab with its files (fresh URLs from the server), use cases and the rendered report."""
+    project = _seed_research_project(console.server)
+    page = console.sign_in(uct=keys["uct"])
+    page.click('.tabs [data-tab="jobs"]')
+    row = page.locator(f'#projects-table tr[data-project-id="{project}"]')
+    expect(row).to_have_attribute("data-status", "complete")
+    assert row.locator("td").nth(1).inner_text() == "Globex"
+    row.locator("button.project-show").click()
+    page.wait_for_selector("#report-body[data-loaded=true]")
+    assert page.locator("#report-body h1").inner_text() == "Stored report: shipping"
+    hrefs = page.locator("#research-files a").evaluate_all("els => els.map(e => e.href)")
+    assert [h.rsplit("/", 1)[-1] for h in hrefs] == ["deep_research.md", "deep_research.pdf"]
+    assert all(h.startswith(console.server.http + "/artifacts/ws1/") for h in hrefs)
+    assert page.locator("#usecase-list .usecase h3").all_inner_texts() == ["Route planning"]
+    assert page.get_attribute("#research-state", "data-state") == "complete"
+    assert page.input_value("#ctx-project") == project
+    assert page.get_attribute("#report-pdf", "href").endswith("deep_research.pdf")
+    console.shot("stored-project")
