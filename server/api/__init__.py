@@ -11,7 +11,6 @@ so the routes exist before startup (and answer 503 until it is done).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,8 +25,6 @@ from server.api.projects import ProjectsApi
 from server.auth import ConnectRateLimiter
 from server.db.jobs import JobRepository
 from server.session import Services
-
-log = logging.getLogger("qubitz.api")
 
 # Requests per key and minute, relative to the WebSocket connect limit (pages poll the API).
 API_RATE_FACTOR = 10
