@@ -119,6 +119,59 @@ def source_checks(settings: Settings) -> list[Check]:
     return out
 
 
+async def search_checks(settings: Settings) -> list[Check]:
+    """The configured search APIs: SearXNG is asked (GET its URL); Tavily and Brave are hosted
+    services with a key, which is checked to be set (no call is spent on them)."""
+    import httpx
+
+    search = settings.research_web.search
+    if not search.providers:
+        return [
+            Check(
+                "sources",
+                "web search API",
+                False,
+                "none configured (QUBITZ_SEARCH_PROVIDER)",
+                "export QUBITZ_SEARCH_PROVIDER=searxng QUBITZ_SEARXNG_URL=http://host:8080 "
+                "(or tavily / brave with TAVILY_API_KEY / BRAVE_API_KEY)",
+                required=False,
+            )
+        ]
+    out = []
+    for name in search.providers:
+        if name == "searxng":
+
+            async def ask(url: str = search.searxng_url) -> None:
+                async with httpx.AsyncClient(timeout=TIMEOUT, trust_env=False) as client:
+                    response = await client.get(url)
+                    if response.status_code >= 500:
+                        raise RuntimeError(f"HTTP {response.status_code}")
+
+            problem = await _timed(ask)
+            out.append(
+                Check(
+                    "sources",
+                    f"SearXNG {search.searxng_url}",
+                    problem is None,
+                    problem or "answers",
+                    None if problem is None else "start SearXNG there, or fix QUBITZ_SEARXNG_URL",
+                )
+            )
+        else:
+            key = search.tavily_api_key if name == "tavily" else search.brave_api_key
+            var = "TAVILY_API_KEY" if name == "tavily" else "BRAVE_API_KEY"
+            out.append(
+                Check(
+                    "sources",
+                    f"{name} search API",
+                    bool(key),
+                    "API key set" if key else f"{var} is not set",
+                    None if key else f"export {var}=…",
+                )
+            )
+    return out
+
+
 async def _timed(what: Callable[[], Awaitable[Any]]) -> str | None:
     """None when `what` succeeds within TIMEOUT, else the reason."""
     try:
@@ -266,7 +319,7 @@ def deploy_checks(settings: Settings) -> list[Check]:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    checks = model_checks(settings) + source_checks(settings)
+    checks = model_checks(settings) + source_checks(settings) + await search_checks(settings)
     checks += list(
         await asyncio.gather(
             database_check(settings), event_log_check(settings), storage_check(settings)

@@ -212,3 +212,38 @@ def test_github_aws_target_needs_its_token_and_permissions_boundary(tmp_path: Pa
     boundary = checks["deploy/github_aws: QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN"]
     assert (boundary.ok, boundary.fix) == (False, "export QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN=…")
     assert "deploy/github_aws: AWS CDK CLI" in checks
+
+
+def test_search_providers_are_checked(tmp_path: Path) -> None:
+    """SearXNG is asked at its URL (a loopback HTTP server answers; a dead port does not);
+    with no search API configured the doctor warns with the settings to set."""
+    import http.server
+    import threading
+
+    class Searx(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"searxng")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Searx)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        live = f"http://127.0.0.1:{server.server_address[1]}"
+        dead = f"http://127.0.0.1:{free_port()}"
+        for url, ok in ((live, True), (dead, False)):
+            settings = make_settings(
+                tmp_path / "data", QUBITZ_SEARCH_PROVIDER="searxng", QUBITZ_SEARXNG_URL=url
+            )
+            check = by_what(asyncio.run(run_checks(settings)))[f"sources/SearXNG {url}"]
+            assert check.ok is ok, check
+            assert (check.fix is None) is ok
+    finally:
+        server.shutdown()
+    none = by_what(asyncio.run(run_checks(make_settings(tmp_path / "data"))))
+    warning = none["sources/web search API"]
+    assert (warning.ok, warning.required) == (False, False)
+    assert "QUBITZ_SEARCH_PROVIDER=searxng" in (warning.fix or "")
