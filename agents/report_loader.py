@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agents import tenancy
 from agents.artifacts import ArtifactStore
 from agents.errors import InvalidRequest, NotFound, UpstreamError
 from agents.netsafe import FetchBlocked, FetchFailed, FetchPolicy, fetch_url, host_matches
@@ -45,9 +46,8 @@ def _shorten(url: str) -> str:
 
 
 def owns_key(key: str, workspace_id: str) -> bool:
-    """True when an artifact key belongs to the workspace (its first path segment)."""
-    head, sep, _rest = key.partition("/")
-    return bool(sep) and head == workspace_id
+    """True when an artifact key belongs to the workspace (agents.tenancy: exact, validated)."""
+    return tenancy.owns_key(key, workspace_id)
 
 
 async def load_report(

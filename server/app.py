@@ -19,6 +19,7 @@ from agents.protocol import ENDPOINTS
 from server.api import api_routes
 from server.asyncapi import asyncapi_document
 from server.auth import AuditBuffer, ConnectRateLimiter, KeyService
+from server.authlimit import FailedAuthLimiter
 from server.db.base import make_engine, make_sessionmaker
 from server.db.jobs import JobRepository
 from server.db.keys import KeyRepository
@@ -27,6 +28,7 @@ from server.eventlog import DurableSink, EventLog
 from server.jobs import JobRunner
 from server.keepalive import KeepaliveScheduler
 from server.metrics import Metrics
+from server.revocation import RevocationHub
 from server.session import Services, websocket_handler
 from server.settings import Settings
 from server.sinks import DatabaseSink, RedisSink
@@ -93,6 +95,15 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         key_repo = KeyRepository(infra.sessions)
         audit = AuditBuffer(key_repo)
         audit.start()
+        keys = KeyService(key_repo)
+        revocations = RevocationHub(
+            key_repo,
+            forget=keys.forget,
+            redis=infra.redis,
+            poll_interval=settings.revocation_poll_interval,
+        )
+        keys.on_revoke.append(revocations.announce)
+        await revocations.start()
         wire: contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]
         if wiring is None:
             from server.wiring import wire_pipelines
@@ -104,7 +115,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             infra.router = Router(routes=infra.extra_routes)
             services = Services(
                 settings=settings,
-                keys=KeyService(key_repo),
+                keys=keys,
                 key_repo=key_repo,
                 audit=audit,
                 limiter=ConnectRateLimiter(
@@ -115,6 +126,11 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 scheduler=scheduler,
                 metrics=infra.metrics,
                 pipelines=pipelines,
+                auth_failures=FailedAuthLimiter(
+                    rate_per_minute=settings.auth_fail_rate_per_minute,
+                    burst=settings.auth_fail_burst,
+                ),
+                revocations=revocations,
             )
             holder["services"] = services
             app.state.services = services
@@ -126,6 +142,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 services.stop_accepting()
                 await runner.shutdown(settings.shutdown_grace)
                 await audit.close()
+                await revocations.close()
                 await scheduler.stop()
                 await event_log.close()
                 for close in reversed(infra.closers):

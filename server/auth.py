@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agents.protocol import Scope
-from server.db.keys import KeyRecord, KeyRepository, KeyUse
+from agents.tenancy import is_workspace_id, validate_workspace_id
+from server.authaudit import AuditBuffer
+from server.db.keys import KeyRecord, KeyRepository
+
+__all__ = [
+    "AuditBuffer",
+    "AuthError",
+    "ConnectRateLimiter",
+    "KeyService",
+    "Principal",
+    "RateLimited",
+    "hash_key",
+    "mint_key",
+    "scope_of",
+]
 
 KEY_PREFIX = {Scope.UCT: "qk_uct_", Scope.CONTROL_HUB: "qk_ch_"}
 SECRET_BYTES = 32
@@ -61,14 +73,16 @@ class KeyService:
     """Keys: create, authenticate (with a short cache of lookups), revoke.
 
     The cache keeps a connection storm off the database. Revoking through this service takes
-    effect at once; a revocation made elsewhere (the CLI, another replica) within
-    `cache_seconds`.
+    effect at once and is announced to `on_revoke` listeners (server/revocation.py: the other
+    replicas and this key's open sockets); a revocation made elsewhere (the CLI, another
+    replica) reaches `forget` through the revocation hub within a second.
     """
 
     def __init__(self, repo: KeyRepository, *, cache_seconds: float = 5.0) -> None:
         self._repo = repo
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, KeyRecord]] = {}
+        self.on_revoke: list[Callable[[str], Awaitable[None]]] = []
 
     async def _lookup(self, key_hash: str) -> KeyRecord | None:
         now = time.monotonic()
@@ -82,14 +96,22 @@ class KeyService:
             self._cache[key_hash] = (now, record)
         return record
 
+    def forget(self, key_id: str) -> None:
+        """Drop `key_id` from the lookup cache (it was revoked somewhere)."""
+        self._cache = {h: v for h, v in self._cache.items() if v[1].id != key_id}
+
     async def revoke(self, key_id: str) -> bool:
         revoked = await self._repo.revoke(key_id)
-        self._cache = {h: v for h, v in self._cache.items() if v[1].id != key_id}
+        self.forget(key_id)
+        if revoked:
+            for listener in self.on_revoke:
+                await listener(key_id)
         return revoked
 
     async def create(
         self, scope: Scope, *, workspace_id: str, name: str = ""
     ) -> tuple[str, KeyRecord]:
+        validate_workspace_id(workspace_id)
         key, key_id = mint_key(scope)
         record = await self._repo.add(
             key_id=key_id,
@@ -112,6 +134,13 @@ class KeyService:
             raise AuthError("invalid api_key", "unknown")
         if record.revoked_at is not None:
             raise AuthError("api_key revoked", "revoked", record.id)
+        if not is_workspace_id(record.workspace_id):
+            # Minted before workspace ids were validated: its tenant boundary is ambiguous.
+            raise AuthError(
+                "api_key belongs to an invalid workspace id; issue a new key",
+                "invalid_workspace",
+                record.id,
+            )
         if record.scope != required.value:
             need = "UCT (qk_uct_)" if required is Scope.UCT else "ControlHub (qk_ch_)"
             raise AuthError(
@@ -139,48 +168,3 @@ class ConnectRateLimiter:
         if len(self._buckets) >= self._max_keys and key_id not in self._buckets:
             self._buckets.clear()
         self._buckets[key_id] = (tokens - 1.0, now)
-
-
-class AuditBuffer:
-    """Collects key-use records and writes them in one transaction per interval."""
-
-    def __init__(self, repo: KeyRepository, *, interval: float = 0.5) -> None:
-        self._repo = repo
-        self._interval = interval
-        self._pending: list[KeyUse] = []
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._closing = False
-
-    def record(self, key_id: str | None, *, route: str, outcome: str, remote: str) -> None:
-        self._pending.append(KeyUse(key_id, route, outcome, remote))
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="key-audit")
-
-    async def _run(self) -> None:
-        while not self._closing:
-            await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(self._interval)
-            await self.flush()
-
-    async def flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            await self._repo.record_uses(batch)
-        except Exception:
-            logging.getLogger("qubitz.auth").exception("could not write %d key uses", len(batch))
-            self._pending = batch + self._pending
-
-    async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()

@@ -36,12 +36,14 @@ from server.auth import (
     Principal,
     RateLimited,
 )
+from server.authlimit import FailedAuthLimiter
 from server.db.keys import KeyRepository
 from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
 from server.jobs import JobRunner, Overloaded
 from server.keepalive import KeepaliveScheduler
 from server.logs import request_id
 from server.metrics import Metrics
+from server.revocation import RevocationHub
 from server.settings import Settings
 
 log = logging.getLogger("qubitz.session")
@@ -71,6 +73,8 @@ class Services:
     metrics: Metrics
     pipelines: dict[str, Pipeline]
     accepting: bool = True
+    auth_failures: FailedAuthLimiter | None = None  # per client address (server/authlimit.py)
+    revocations: RevocationHub | None = None  # closes a revoked key's sockets (revocation.py)
 
     def stop_accepting(self) -> None:
         """Refuse new sockets and tell every open one to go away (1001) so clients resume."""
@@ -119,6 +123,7 @@ class Session:
         self.expired = False
         self.going_away = False
         self.disconnected = False
+        self.revoked = False
 
     # -- keepalive scheduler hooks -----------------------------------------------------------
     def quiet_for(self, now: float) -> float:
@@ -139,6 +144,11 @@ class Session:
 
     def go_away(self) -> None:
         self.going_away = True
+        if self.sub:
+            self.sub.poke()
+
+    def key_revoked(self) -> None:
+        self.revoked = True
         if self.sub:
             self.sub.poke()
 
@@ -170,6 +180,17 @@ class Session:
     async def _authenticate(self) -> Principal:
         s = self.s
         remote = self.ws.client.host if self.ws.client else ""
+        wait = s.auth_failures.retry_after(remote) if s.auth_failures else None
+        if wait is not None:
+            s.metrics.auth_failures["rate_limited"] += 1
+            s.audit.record(
+                None, route=self.endpoint.name, outcome="auth_rate_limited", remote=remote
+            )
+            raise CloseWith(
+                1013,
+                "rate_limited",
+                f"too many failed authentication attempts; retry in {wait:.1f}s",
+            )
         try:
             principal = await s.keys.authenticate(
                 self.ws.query_params.get("api_key"), self.endpoint.scope
@@ -177,6 +198,8 @@ class Session:
         except AuthError as exc:
             s.metrics.auth_failures[exc.outcome] += 1
             s.audit.record(exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote)
+            if s.auth_failures is not None:
+                s.auth_failures.failed(remote)
             raise CloseWith(1008, "unauthorized", exc.reason) from exc
         try:
             s.limiter.check(principal.key_id)
@@ -250,11 +273,14 @@ class Session:
         self.sub = s.log.subscribe(job_id, since)
         reader = asyncio.create_task(self._read_client(principal, job_id))
         s.scheduler.register(self)
+        unwatch = s.revocations.watch(principal.key_id, self.key_revoked) if s.revocations else None
         try:
             while True:
                 item = await self.sub.next()
                 if self.disconnected:
                     return
+                if self.revoked:
+                    raise CloseWith(1008, "unauthorized", "api_key revoked")
                 if self.going_away:
                     await self._close(1001, "server going away; resume with job_id and since")
                     return
@@ -279,6 +305,8 @@ class Session:
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # client went away mid-send; the job goes on
         finally:
+            if unwatch is not None:
+                unwatch()
             s.scheduler.unregister(self)
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -159,6 +159,12 @@ class Settings:
     apigw_max_attempts: int = 6
     # Research: web search providers, reading politeness, depth limits (research_settings.py)
     research_web: ResearchWebSettings = field(default_factory=ResearchWebSettings)
+    # Security (docs/security.md)
+    auth_fail_rate_per_minute: float = 10.0
+    auth_fail_burst: int = 20
+    revocation_poll_interval: float = 0.5
+    metrics_token: str | None = None
+    workspace_daily_tokens: int = 5_000_000
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -286,6 +292,11 @@ def _load(env: dict[str, str], **overrides: Any) -> Settings:
         apigw_calls_per_second=_float(env, "QUBITZ_APIGW_CALLS_PER_SECOND", 5.0),
         apigw_max_attempts=_int(env, "QUBITZ_APIGW_MAX_ATTEMPTS", 6),
         research_web=research_web_settings(env),
+        auth_fail_rate_per_minute=_float(env, "QUBITZ_AUTH_FAIL_RATE_PER_MINUTE", 10.0),
+        auth_fail_burst=_int(env, "QUBITZ_AUTH_FAIL_BURST", 20),
+        revocation_poll_interval=_float(env, "QUBITZ_REVOCATION_POLL_INTERVAL", 0.5),
+        metrics_token=env.get("QUBITZ_METRICS_TOKEN") or None,
+        workspace_daily_tokens=_int(env, "QUBITZ_WORKSPACE_DAILY_TOKENS", 5_000_000),
         env=env,
     )
     if target == "github_aws" and not settings.github_token:

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from agents.tenancy import validate_workspace_id
 from server.db.base import Base, utcnow
 
 
@@ -39,6 +40,8 @@ class KeyAuditRow(Base):
     route: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(40))  # ok | unknown | revoked | wrong_scope | ...
     remote: Mapped[str] = mapped_column(String(80), default="")
+    # Attempts this row stands for: identical uses within one flush share one row.
+    count: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class KeyUse:
     route: str
     outcome: str
     remote: str
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class KeyRepository:
     async def add(
         self, *, key_id: str, workspace_id: str, scope: str, name: str, prefix: str, key_hash: str
     ) -> KeyRecord:
+        validate_workspace_id(workspace_id)
         row = ApiKeyRow(
             id=key_id,
             workspace_id=workspace_id,
@@ -118,6 +123,14 @@ class KeyRepository:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
+    async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(key id, revoked_at) of keys revoked at or after `since` (the revocation poller)."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(ApiKeyRow.id, ApiKeyRow.revoked_at).where(ApiKeyRow.revoked_at >= since)
+            )
+            return [(key_id, at) for key_id, at in rows if at is not None]
+
     async def record_use(
         self, key_id: str | None, *, route: str, outcome: str, remote: str
     ) -> None:
@@ -135,7 +148,7 @@ class KeyRepository:
         counts: dict[str, int] = {}
         for use in uses:
             if use.key_id is not None and use.outcome == "ok":
-                counts[use.key_id] = counts.get(use.key_id, 0) + 1
+                counts[use.key_id] = counts.get(use.key_id, 0) + use.count
         now = utcnow()
         async with self._sessions.begin() as s:
             for key_id, n in counts.items():
@@ -146,7 +159,12 @@ class KeyRepository:
                 )
             s.add_all(
                 KeyAuditRow(
-                    key_id=u.key_id, route=u.route, outcome=u.outcome, at=now, remote=u.remote[:80]
+                    key_id=u.key_id,
+                    route=u.route,
+                    outcome=u.outcome,
+                    at=now,
+                    remote=u.remote[:80],
+                    count=u.count,
                 )
                 for u in uses
             )
@@ -157,3 +175,10 @@ class KeyRepository:
                 select(KeyAuditRow).where(KeyAuditRow.key_id == key_id).order_by(KeyAuditRow.id)
             )
             return [(r.at, r.route, r.outcome) for r in rows]
+
+    async def audit_rows(self, key_id: str | None = None) -> list[KeyUse]:
+        """Audit rows (with their counts), of one key, or of unknown keys when None."""
+        cond = KeyAuditRow.key_id.is_(None) if key_id is None else KeyAuditRow.key_id == key_id
+        async with self._sessions() as s:
+            rows = await s.scalars(select(KeyAuditRow).where(cond).order_by(KeyAuditRow.id))
+            return [KeyUse(r.key_id, r.route, r.outcome, r.remote, r.count) for r in rows]
