@@ -52,6 +52,7 @@ from server.model_proxy import model_proxy_routes
 from server.settings import Settings
 from server.storage import LocalArtifactStore, artifact_routes, build_store
 from server.toolchain import synth_check_with_hints
+from server.storage.secret import artifact_signing_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,12 +116,11 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         registry = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(registry.aclose)
 
-        secret = s.artifact_url_secret
         store = build_store(
             "s3" if s.storage == "s3" else "local",
             root=s.data_dir / "artifacts",
             public_base_url=s.resolved_public_url,
-            signing_key=secret.encode() if secret else None,
+            signing_key=artifact_signing_key(s.artifact_url_secret, s.data_dir),
             url_ttl=s.artifact_url_ttl,
             bucket=s.s3_bucket,
             prefix=s.s3_prefix,

@@ -17,7 +17,9 @@ Order of one turn (events in the protocol's shapes):
    Retries and queue waits are reported as `chat_status`. A model failure (after the provider's
    own retries) ends the turn with `chat_error` MODEL_ERROR and records nothing.
 6. The turn is recorded (provider-reported usage; estimates only when the provider reported
-   none); a generated report is stored as `<workspace>/<project|chat>/chat-<session>-<n>.md`.
+   none); a generated report is stored as
+   `<workspace>/<project|chat>/chat-<session>-<n>-<128 random bits>.md` (an unguessable name;
+   its URL is signed as well).
 7. `chat_complete` with tools used, the turn's usage and the session's totals.
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
@@ -135,9 +138,19 @@ def effective_limit(request: ChatRequest, config: ChatConfig) -> int:
     return min(asked, config.max_token_limit)
 
 
-def artifact_key(workspace_id: str, project_id: str | None, session_id: str, n: int) -> str:
-    """`<workspace>/<project or 'chat'>/chat-<session>-<n>.md`, path-safe."""
-    return f"{workspace_id}/{_safe(project_id or 'chat')}/chat-{_safe(session_id)}-{n}.md"
+def artifact_key(
+    workspace_id: str, project_id: str | None, session_id: str, n: int, *, token: str
+) -> str:
+    """`<workspace>/<project or 'chat'>/chat-<session>-<n>-<token>.md`, path-safe.
+
+    `token` is random (`new_report_token()`), so nobody can guess another report's name.
+    """
+    name = f"chat-{_safe(session_id)}-{n}-{_safe(token)}.md"
+    return f"{workspace_id}/{_safe(project_id or 'chat')}/{name}"
+
+
+def new_report_token() -> str:
+    return secrets.token_hex(16)
 
 
 def _safe(part: str) -> str:
@@ -340,7 +353,11 @@ async def _store_report(
     deps: ChatDeps, request: ChatRequest, ctx: JobContext, state: ChatSessionState, text: str
 ) -> ReportGenerated:
     key = artifact_key(
-        ctx.workspace_id, request.project_id, request.session_id, state.reports_generated
+        ctx.workspace_id,
+        request.project_id,
+        request.session_id,
+        state.reports_generated,
+        token=new_report_token(),
     )
     try:
         stored = await deps.artifacts.put(key, text.encode("utf-8"), "text/markdown; charset=utf-8")

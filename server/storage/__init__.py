@@ -48,7 +48,7 @@ def build_store(
     prefix: str = "",
     region: str | None = None,
     endpoint_url: str | None = None,
-    url_style: Literal["public", "presigned"] = "public",
+    url_style: Literal["public", "presigned"] = "presigned",
     presign_ttl: int = 3600,
     client: S3Client | None = None,
     # Retries (s3)

@@ -1,8 +1,11 @@
 """The local artifact store: files under a folder, served by this service at /artifacts.
 
-With a `signing_key`, URLs carry `?expires=<unix time>&sig=<HMAC-SHA256>` (like S3 presigned
-URLs) and the route serves only correctly signed, unexpired requests; without one, anyone who
-knows a URL can open it.
+URLs are always signed and expiring, like S3 presigned URLs:
+`/artifacts/<key>?expires=<unix time>&sig=<HMAC-SHA256(workspace, key, expires)>`. The route
+serves only correctly signed, unexpired requests; anything else gets 403 before the file system
+is looked at (so a refused URL says nothing about whether the artifact exists). The signing key
+is the operator's (QUBITZ_ARTIFACT_URL_SECRET) or one generated on first start and kept in the
+data dir (server/storage/secret.py); without one the store uses a random per-process key.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -46,26 +50,24 @@ class LocalArtifactStore:
             raise ValueError("url_ttl must be at least 1 second")
         self.root = Path(root)
         self._prefix = public_base_url.rstrip("/") + "/artifacts/"
-        self._signing_key = signing_key
+        self._signing_key = signing_key if signing_key is not None else secrets.token_bytes(32)
         self._url_ttl = url_ttl
         self._clock = clock
 
     def url_for(self, key: str) -> str:
         url = self._prefix + quote(validate_key(key), safe="/")
-        if self._signing_key is None:
-            return url
         expires = int(self._clock()) + self._url_ttl
         return f"{url}?expires={expires}&sig={self._signature(key, expires)}"
 
     def _signature(self, key: str, expires: int) -> str:
-        assert self._signing_key is not None
-        message = f"{key}\n{expires}".encode()
+        workspace = key.partition("/")[0]  # binds the URL to its workspace as well as its key
+        message = f"qubitz-artifact\n{workspace}\n{key}\n{expires}".encode()
         return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
 
     def may_serve(self, key: str, query: Mapping[str, str]) -> bool:
-        """True when URLs are unsigned, or `query` holds a valid, unexpired signature."""
-        if self._signing_key is None:
-            return True
+        """True when `query` holds a valid, unexpired signature for `key`."""
+        if not is_valid_key(key):
+            return False
         try:
             expires = int(query.get("expires", ""))
         except ValueError:
@@ -144,12 +146,18 @@ _SERVE_HEADERS = {
 
 
 def artifact_routes(store: LocalArtifactStore) -> list[Route]:
-    """`GET|HEAD /artifacts/{path}`: the stored file with its content type, else 404."""
+    """`GET|HEAD /artifacts/{path}`: the stored file with its content type.
+
+    403 for a missing, wrong or expired signature (checked first); 404 for a signed URL whose
+    file is gone.
+    """
 
     async def serve(request: Request) -> Response:
         key = request.path_params["path"]
         if not store.may_serve(key, request.query_params):
-            return PlainTextResponse("Not Found", status_code=404)
+            return PlainTextResponse(
+                "Forbidden: artifact URLs must be signed and unexpired", status_code=403
+            )
         found = await asyncio.to_thread(store.existing_file, key)
         if found is None:
             return PlainTextResponse("Not Found", status_code=404)

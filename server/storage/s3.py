@@ -74,7 +74,7 @@ class S3ArtifactStore:
         prefix: str = "",
         region: str | None = None,
         endpoint_url: str | None = None,
-        url_style: Literal["public", "presigned"] = "public",
+        url_style: Literal["public", "presigned"] = "presigned",
         presign_ttl: int = 3600,
         client: S3Client | None = None,
         # Retries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -329,8 +331,10 @@ async def test_report_request_generates_and_stores_a_report(
         deps, chat_request("Write a revised report focusing on Europe", project_id="p1")
     )
     generated = event_to_dict(first[-1])["response"]["metadata"]["tools_used"]["report_generated"]
-    assert generated == {"success": True, "url": artifacts.url_for("ws1/p1/chat-s1-1.md")}
-    assert artifacts.objects["ws1/p1/chat-s1-1.md"][0].decode() == text1
+    (key1,) = artifacts.objects
+    assert re.fullmatch(r"ws1/p1/chat-s1-1-[0-9a-f]{32}\.md", key1)
+    assert generated == {"success": True, "url": artifacts.url_for(key1)}
+    assert artifacts.objects[key1][0].decode() == text1
     assert "Write it in full" in llm.requests[0].system
     assert llm.requests[0].max_tokens > ChatConfig().max_output_tokens
 
@@ -340,8 +344,9 @@ async def test_report_request_generates_and_stores_a_report(
     }
     third = await run_turn(deps, chat_request("Now make a shorter report"))
     generated = event_to_dict(third[-1])["response"]["metadata"]["tools_used"]["report_generated"]
-    assert generated["url"] == artifacts.url_for("ws1/chat/chat-s1-2.md")
-    assert sorted(artifacts.objects) == ["ws1/chat/chat-s1-2.md", "ws1/p1/chat-s1-1.md"]
+    (key2,) = set(artifacts.objects) - {key1}
+    assert re.fullmatch(r"ws1/chat/chat-s1-2-[0-9a-f]{32}\.md", key2)
+    assert generated["url"] == artifacts.url_for(key2)
 
 
 async def test_report_from_own_artifact_url(

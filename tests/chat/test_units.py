@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.chat.intent import wants_report
-from agents.chat.pipeline import artifact_key
+from agents.chat.pipeline import artifact_key, new_report_token
 from agents.chat.retrieval import rank_sections
 from agents.chat.sections import split_report
 from agents.chat.tokens import estimate_tokens
@@ -78,10 +78,19 @@ def test_report_requests_are_recognised(message: str, expected: bool) -> None:
 
 def test_artifact_keys_are_path_safe_and_distinct() -> None:
     """Odd session ids cannot escape the workspace prefix and do not collide."""
-    assert artifact_key("ws1", "p1", "s1", 3) == "ws1/p1/chat-s1-3.md"
-    assert artifact_key("ws1", None, "s1", 1) == "ws1/chat/chat-s1-1.md"
-    odd = artifact_key("ws1", "../x", "a/b", 1)
+    assert artifact_key("ws1", "p1", "s1", 3, token="t") == "ws1/p1/chat-s1-3-t.md"
+    assert artifact_key("ws1", None, "s1", 1, token="t") == "ws1/chat/chat-s1-1-t.md"
+    odd = artifact_key("ws1", "../x", "a/b", 1, token="t")
     assert odd.startswith("ws1/")
     assert odd.count("/") == 2
     assert ".." not in odd
-    assert artifact_key("ws1", None, "a/b", 1) != artifact_key("ws1", None, "a_b", 1)
+    assert artifact_key("ws1", None, "a/b", 1, token="t") != artifact_key(
+        "ws1", None, "a_b", 1, token="t"
+    )
+
+
+def test_report_tokens_are_unguessable() -> None:
+    """Each stored report's name carries 128 fresh random bits."""
+    tokens = {new_report_token() for _ in range(100)}
+    assert len(tokens) == 100
+    assert all(len(t) == 32 and int(t, 16) >= 0 for t in tokens)

@@ -27,5 +27,6 @@ async def test_default_wiring_serves_every_endpoint_and_route(tmp_path: Path) ->
     assert console.status_code == 200 and "text/html" in console.headers["content-type"]
     assert proxy.status_code == 401, "the model endpoint needs the token given to local apps"
     assert app.status_code in {403, 404}
-    assert artifact.status_code == 404
+    assert artifact.status_code == 403, "artifact URLs are signed by default"
+    assert (tmp_path / "artifact-url.key").exists(), "the signing key is kept in the data dir"
     assert unknown.status_code == 404

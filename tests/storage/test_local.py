@@ -21,6 +21,11 @@ from server.storage import LocalArtifactStore, StorageError, artifact_routes, bu
 BASE = "http://testserver"
 
 
+def signed(store: LocalArtifactStore, key: str) -> str:
+    """The path and query of the signed URL the store hands out for `key`."""
+    return store.url_for(key).removeprefix(BASE)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> LocalArtifactStore:
     built = build_store("local", root=tmp_path / "artifacts", public_base_url=BASE + "/")
@@ -38,7 +43,7 @@ def test_round_trip_and_url(store: LocalArtifactStore) -> None:
     """put writes the file under root and returns <base>/artifacts/<key>; get reads it back;
     key_for_url maps the URL to the key."""
     stored = asyncio.run(store.put("ws/p1/report.md", b"# Report\n", "text/markdown"))
-    assert stored.url == f"{BASE}/artifacts/ws/p1/report.md"
+    assert stored.url.startswith(f"{BASE}/artifacts/ws/p1/report.md?expires=")
     assert stored.size == 9
     assert (store.root / "ws" / "p1" / "report.md").read_bytes() == b"# Report\n"
     assert asyncio.run(store.get("ws/p1/report.md")) == b"# Report\n"
@@ -97,7 +102,7 @@ def test_route_serves_content_types(store: LocalArtifactStore, client: TestClien
     asyncio.run(store.put("ws/p/report.md", "# Ünïcode".encode(), "text/markdown"))
     asyncio.run(store.put("ws/p/report.pdf", b"%PDF-1.7 test", "application/pdf"))
 
-    md = client.get("/artifacts/ws/p/report.md")
+    md = client.get(signed(store, "ws/p/report.md"))
     assert md.status_code == 200
     assert md.headers["content-type"] == "text/markdown; charset=utf-8"
     assert md.text == "# Ünïcode"
@@ -105,12 +110,12 @@ def test_route_serves_content_types(store: LocalArtifactStore, client: TestClien
     assert "sandbox" in md.headers["content-security-policy"]
     assert md.headers["last-modified"]
 
-    pdf = client.get("/artifacts/ws/p/report.pdf")
+    pdf = client.get(signed(store, "ws/p/report.pdf"))
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content == b"%PDF-1.7 test"
 
-    head = client.head("/artifacts/ws/p/report.pdf")
+    head = client.head(signed(store, "ws/p/report.pdf"))
     assert head.status_code == 200
     assert head.headers["content-length"] == str(len(b"%PDF-1.7 test"))
 
@@ -120,11 +125,12 @@ def test_route_answers_304_for_a_matching_etag(
 ) -> None:
     """A conditional GET with the current ETag gets 304 and no body."""
     asyncio.run(store.put("ws/p/a.md", b"abc", "text/markdown"))
-    etag = client.get("/artifacts/ws/p/a.md").headers["etag"]
-    again = client.get("/artifacts/ws/p/a.md", headers={"If-None-Match": etag})
+    url = signed(store, "ws/p/a.md")
+    etag = client.get(url).headers["etag"]
+    again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
-    other = client.get("/artifacts/ws/p/a.md", headers={"If-None-Match": '"stale"'})
+    other = client.get(url, headers={"If-None-Match": '"stale"'})
     assert other.status_code == 200
 
 
@@ -132,7 +138,7 @@ def test_route_refuses_traversal_and_hidden_files(
     tmp_path: Path, store: LocalArtifactStore, client: TestClient
 ) -> None:
     """Encoded '..' segments, hidden (temporary) files, directories, symlinks out of the root
-    and missing keys all get 404."""
+    and missing keys are never served: 403 unsigned, 404 when signed but not a stored file."""
     (tmp_path / "secret.txt").write_text("top secret")
     asyncio.run(store.put("ws/p/a.md", b"ok", "text/markdown"))
     (store.root / "ws" / ".tmp-partial.part").write_text("half written")
@@ -150,9 +156,13 @@ def test_route_refuses_traversal_and_hidden_files(
         "/artifacts/",
     ):
         response = client.get(path)
-        assert response.status_code == 404, path
-        assert "secret" not in response.text
-    assert client.get("/artifacts/ws/p/a.md").text == "ok"
+        assert response.status_code == 403, path
+        assert "top secret" not in response.text
+    for key in ("ws/.tmp-partial.part", "ws/link.txt", "ws/p", "ws/p/missing.md"):
+        response = client.get(_signed_any(store, key))
+        assert response.status_code in (403, 404), key
+        assert "top secret" not in response.text
+    assert client.get(signed(store, "ws/p/a.md")).text == "ok"
 
 
 @pytest.fixture
@@ -178,6 +188,12 @@ def live_server(store: LocalArtifactStore) -> Iterator[int]:
         sock.close()
 
 
+def _signed_any(store: LocalArtifactStore, key: str) -> str:
+    """A correctly signed URL even for keys the store would not write (hidden segments)."""
+    expires = int(time.time()) + 60
+    return f"/artifacts/{key}?expires={expires}&sig={store._signature(key, expires)}"
+
+
 def _raw_get(port: int, target: str) -> tuple[int, bytes]:
     """Send a request line exactly as written (no client-side path normalisation)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
@@ -196,7 +212,7 @@ def test_real_server_refuses_raw_traversal(
     the root, while a stored artifact is served."""
     (tmp_path / "secret.txt").write_text("top secret")
     asyncio.run(store.put("ws/p/a.md", b"served", "text/markdown"))
-    assert _raw_get(live_server, "/artifacts/ws/p/a.md") == (200, b"served")
+    assert _raw_get(live_server, signed(store, "ws/p/a.md")) == (200, b"served")
     for target in (
         "/artifacts/../secret.txt",
         "/artifacts/ws/../../secret.txt",
@@ -206,7 +222,7 @@ def test_real_server_refuses_raw_traversal(
         "/artifacts/ws/p/..%5c..%5c..%5csecret.txt",
     ):
         status, body = _raw_get(live_server, target)
-        assert status == 404, target
+        assert status in (403, 404), target
         assert b"top secret" not in body
 
 
@@ -220,7 +236,7 @@ class _Clock:
 
 def test_signed_urls_expire_and_resist_tampering(tmp_path: Path) -> None:
     """With a signing key, the returned URL opens the file until it expires; a URL for another
-    key, a changed expiry or no signature gets 404; key_for_url still recognises the URL."""
+    key, a changed expiry or no signature gets 403; key_for_url still recognises the URL."""
     clock = _Clock(1_700_000_000.0)
     store = LocalArtifactStore(
         tmp_path, BASE, signing_key=b"0123456789abcdef-secret", url_ttl=60, clock=clock
@@ -232,13 +248,13 @@ def test_signed_urls_expire_and_resist_tampering(tmp_path: Path) -> None:
 
     with TestClient(Starlette(routes=artifact_routes(store))) as client:
         assert client.get(f"{path}?{query}").text == "signed"
-        assert client.get(path).status_code == 404
-        assert client.get(f"/artifacts/ws/p/b.md?{query}").status_code == 404
+        assert client.get(path).status_code == 403
+        assert client.get(f"/artifacts/ws/p/b.md?{query}").status_code == 403
         later = query.replace("expires=1700000060", "expires=1800000000")
         assert later != query
-        assert client.get(f"{path}?{later}").status_code == 404
+        assert client.get(f"{path}?{later}").status_code == 403
         clock.now += 61
-        assert client.get(f"{path}?{query}").status_code == 404
+        assert client.get(f"{path}?{query}").status_code == 403
 
 
 def test_build_store_rejects_incomplete_configuration(tmp_path: Path) -> None:
@@ -254,3 +270,27 @@ def test_build_store_rejects_incomplete_configuration(tmp_path: Path) -> None:
         build_store("local", root=tmp_path, public_base_url=BASE, signing_key=b"short")
     with pytest.raises(ValueError, match="unknown"):
         build_store("ftp", root=tmp_path, public_base_url=BASE)  # type: ignore[arg-type]
+
+
+def test_a_signature_is_bound_to_its_workspace_and_key(tmp_path: Path) -> None:
+    """A valid signature of workspace a's artifact opens neither workspace b's file of the
+    same name nor another file of a; an unsigned URL is 403 whether or not the file exists."""
+    store = LocalArtifactStore(tmp_path, BASE, signing_key=b"0123456789abcdef-secret")
+    asyncio.run(store.put("a/p/report.md", b"of a", "text/markdown"))
+    asyncio.run(store.put("b/p/report.md", b"of b", "text/markdown"))
+    query = store.url_for("a/p/report.md").split("?", 1)[1]
+    with TestClient(Starlette(routes=artifact_routes(store))) as client:
+        assert client.get(f"/artifacts/a/p/report.md?{query}").text == "of a"
+        assert client.get(f"/artifacts/b/p/report.md?{query}").status_code == 403
+        assert client.get("/artifacts/b/p/report.md").status_code == 403
+        assert client.get("/artifacts/b/p/nothing.md").status_code == 403
+
+
+def test_a_store_without_a_configured_key_still_signs(tmp_path: Path) -> None:
+    """No signing key given: URLs are signed with a random key, never served unsigned."""
+    store = LocalArtifactStore(tmp_path, BASE)
+    stored = asyncio.run(store.put("ws/p/a.md", b"x", "text/markdown"))
+    assert "sig=" in stored.url and "expires=" in stored.url
+    with TestClient(Starlette(routes=artifact_routes(store))) as client:
+        assert client.get("/artifacts/ws/p/a.md").status_code == 403
+        assert client.get(stored.url.removeprefix(BASE)).text == "x"

@@ -51,7 +51,7 @@ def test_put_stores_object_with_content_type_and_public_url(
     URL on the endpoint that serves the object over plain HTTP (the bucket's policy allows
     public reads, as the public URL style requires)."""
     _allow_public_reads(moto_endpoint, bucket)
-    store = _store(moto_endpoint, bucket, prefix="reports/")
+    store = _store(moto_endpoint, bucket, prefix="reports/", url_style="public")
     stored = asyncio.run(store.put("ws1/p1/report.pdf", PDF, "application/pdf"))
 
     assert stored.key == "ws1/p1/report.pdf"
@@ -116,7 +116,7 @@ def test_key_for_url_recognises_only_its_own_urls(moto_endpoint: str, bucket: st
 def test_aws_style_urls() -> None:
     """Without a custom endpoint, public URLs are virtual-hosted
     https://<bucket>.s3.<region>.amazonaws.com/<key> and every AWS spelling maps back."""
-    store = S3ArtifactStore("qubitz-research-reports", region="eu-west-1")
+    store = S3ArtifactStore("qubitz-research-reports", region="eu-west-1", url_style="public")
     url = store.url_for("ws/p/report.md")
     assert url == "https://qubitz-research-reports.s3.eu-west-1.amazonaws.com/ws/p/report.md"
     for own in (
@@ -134,7 +134,7 @@ def test_aws_style_urls() -> None:
         "https://qubitz-research-reports.evil.amazonaws.com/ws/p/report.md",
     ):
         assert store.key_for_url(foreign) is None, foreign
-    dotted = S3ArtifactStore("reports.example.com", region="us-east-2")
+    dotted = S3ArtifactStore("reports.example.com", region="us-east-2", url_style="public")
     assert dotted.url_for("a.md") == "https://s3.us-east-2.amazonaws.com/reports.example.com/a.md"
     assert dotted.key_for_url(dotted.url_for("a.md")) == "a.md"
 
@@ -179,3 +179,13 @@ def test_connection_refused_raises_storage_error() -> None:
         asyncio.run(store.put("ws/p/a.md", b"x", "text/markdown"))
     assert info.value.code == "upload_failed"
     assert "2 attempt(s)" in info.value.message
+
+
+def test_urls_are_presigned_by_default(moto_endpoint: str, bucket: str) -> None:
+    """Without url_style the store hands out presigned, expiring URLs; the bare object URL is
+    refused by the bucket (no public read policy)."""
+    store = _store(moto_endpoint, bucket)
+    stored = asyncio.run(store.put("ws/p/a.md", b"secret", "text/markdown"))
+    assert "X-Amz-Signature=" in stored.url and "X-Amz-Expires=" in stored.url
+    assert httpx.get(stored.url).content == b"secret"
+    assert httpx.get(stored.url.split("?", 1)[0]).status_code == 403
