@@ -19,13 +19,16 @@ from typing import Any, Protocol
 
 import orjson
 
+from server.secretmask import masked_for_storage
+
 log = logging.getLogger("qubitz.eventlog")
 
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     seq: int
-    text: str  # the event as sent: JSON with job_id and seq
+    text: str  # the event as stored and replayed: JSON with job_id and seq (secrets masked)
+    live: str | None = None  # in memory only: the unmasked text for sockets subscribed live
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +98,13 @@ class DurableSink(Protocol):
 class Subscription:
     """One socket's position in one job's log."""
 
-    __slots__ = ("_current", "_log", "cursor", "job_id", "last_activity")
+    __slots__ = ("_current", "_live_from", "_log", "cursor", "job_id", "last_activity")
 
-    def __init__(self, log: EventLog, job_id: str, since: int) -> None:
+    def __init__(self, log: EventLog, job_id: str, since: int, live_from: int = 0) -> None:
         self._log = log
         self.job_id = job_id
         self.cursor = since
+        self._live_from = live_from  # entries from this index on happened while subscribed
         self._current: asyncio.Future[Keepalive | None] | None = None
         self.last_activity = time.monotonic()
 
@@ -110,7 +114,12 @@ class Subscription:
             if stream is None:
                 return JobEnd("failed", 1011, "job log is gone")
             if self.cursor < len(stream.entries):
-                batch = stream.entries[self.cursor :]
+                start = self.cursor
+                batch = [
+                    LogEntry(e.seq, e.live) if e.live is not None and start + i >= self._live_from
+                    else e
+                    for i, e in enumerate(stream.entries[start:])
+                ]  # fmt: skip
                 self.cursor = len(stream.entries)
                 self.last_activity = time.monotonic()
                 return batch
@@ -175,7 +184,11 @@ class EventLog:
         seq = len(stream.entries) + 1
         event["job_id"] = job_id
         event["seq"] = seq
-        entry = LogEntry(seq, orjson.dumps(event).decode())
+        stored = masked_for_storage(event)  # server/secretmask.py: secrets go out live only
+        if stored is None:
+            entry = LogEntry(seq, orjson.dumps(event).decode())
+        else:
+            entry = LogEntry(seq, orjson.dumps(stored).decode(), orjson.dumps(event).decode())
         stream.entries.append(entry)
         self._pending.entries.append((job_id, entry))
         stream.wake()
@@ -197,7 +210,8 @@ class EventLog:
     # -- reading -----------------------------------------------------------------------------
 
     def subscribe(self, job_id: str, since: int) -> Subscription:
-        return Subscription(self, job_id, since)
+        stream = self._streams.get(job_id)
+        return Subscription(self, job_id, since, len(stream.entries) if stream else 0)
 
     async def stream(self, job_id: str) -> JobStream | None:
         stream = self._streams.get(job_id)
