@@ -47,6 +47,7 @@ from server.db.chat import SqlChatSessionStore
 from server.db.deployments import SqlDeploymentStore
 from server.db.research import ResearchRepository
 from server.db.specs import SqlSpecStore
+from server.db.token_usage import SqlWorkspaceTokenUsage
 from server.gateway.runtime import AppKeysOptions, app_keys_runtime
 from server.model_proxy import model_proxy_routes
 from server.settings import Settings
@@ -180,7 +181,9 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
                     report_max_tokens=s.chat_report_max_tokens,
                     web_search=s.chat_web_search,
                     web_search_max_uses=s.chat_web_search_max_uses,
+                    workspace_daily_tokens=s.workspace_daily_tokens or None,
                 ),
+                daily_usage=SqlWorkspaceTokenUsage(sessions),
             )
         )
 

@@ -6,10 +6,13 @@ Order of one turn (events in the protocol's shapes):
 2. The report: the request's `report`, or `s3_report_url` through agents.report_loader
    (own artifacts by workspace, allow-listed hosts, else refused). Failures end the turn with
    `chat_error` REPORT_NOT_FOUND / INVALID_REPORT_URL / REPORT_FETCH_FAILED / INVALID_REPORT.
-3. Budget: the session (workspace, session_id) has used `total` tokens of `limit`. When
-   `total >= limit`, or `total + estimated prompt tokens >= limit`, the turn ends with
-   `chat_error` TOKEN_LIMIT_EXCEEDED before any model call. The answer's `max_tokens` is capped
-   to what is left of the budget.
+3. Budget: the session (workspace, session_id) has used `total` tokens of `limit`, where
+   `limit` is the operator's (ChatConfig.default_token_limit) unless the request's
+   `token_limit` lowers it (it never raises it). When `total >= limit`, or
+   `total + estimated prompt tokens >= limit`, the turn ends with `chat_error`
+   TOKEN_LIMIT_EXCEEDED before any model call. The same holds for the workspace's daily budget
+   (agents.chat.budget: every session of the workspace counts, so a new session_id does not
+   reset it). The answer's `max_tokens` is capped to what is left of both budgets.
 4. The prompt (agents.chat.prompt): the report whole when it fits the context window, else an
    outline plus the BM25-relevant sections; web search offered when the provider has it.
    A request for a new or revised report (agents.chat.intent) asks for a full report instead.
@@ -34,6 +37,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from agents.artifacts import ArtifactStore
+from agents.chat.budget import DailyBudget, MemoryWorkspaceTokenUsage, WorkspaceTokenUsage
 from agents.chat.intent import wants_report
 from agents.chat.prompt import (
     ContextTooSmall,
@@ -95,8 +99,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 @dataclass(frozen=True)
 class ChatConfig:
     # Budget
-    default_token_limit: int = 250_000  # when the request does not set token_limit
-    max_token_limit: int = 10_000_000  # a request's token_limit is capped to this
+    default_token_limit: int = 250_000  # per session; a request's token_limit may only lower it
+    max_token_limit: int = 10_000_000  # a further ceiling on any session's limit
+    workspace_daily_tokens: int | None = None  # per workspace per UTC day, over all sessions
     # Model output
     max_output_tokens: int = 2048
     report_max_tokens: int = 8192
@@ -117,6 +122,8 @@ class ChatDeps:
     http: httpx.AsyncClient  # for allow-listed report hosts only (through agents.netsafe)
     report_sources: ReportSourcePolicy = field(default_factory=ReportSourcePolicy)
     config: ChatConfig = field(default_factory=ChatConfig)
+    # Per-workspace daily usage (agents.chat.budget); in process unless the server gives SQL.
+    daily_usage: WorkspaceTokenUsage = field(default_factory=MemoryWorkspaceTokenUsage)
 
 
 def chat_pipeline(deps: ChatDeps) -> Pipeline:
@@ -130,12 +137,11 @@ def chat_pipeline(deps: ChatDeps) -> Pipeline:
 
 
 def effective_limit(request: ChatRequest, config: ChatConfig) -> int:
-    asked = (
-        request.token_limit
-        if "token_limit" in request.model_fields_set
-        else config.default_token_limit
-    )
-    return min(asked, config.max_token_limit)
+    """The operator's session limit, lowered (never raised) by the request's token_limit."""
+    operator = min(config.default_token_limit, config.max_token_limit)
+    if "token_limit" in request.model_fields_set:
+        return min(request.token_limit, operator)
+    return operator
 
 
 def artifact_key(
@@ -176,6 +182,11 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
     limit = effective_limit(request, config)
     if used >= limit:
         yield _limit_error(sid, f"The session has used {used} of its {limit}-token budget.")
+        return
+    daily = DailyBudget(deps.daily_usage, config.workspace_daily_tokens)
+    daily_left = await daily.left(ctx.workspace_id)
+    if daily_left is not None and daily_left <= 0:
+        yield _daily_error(sid, f"The workspace has used its {daily.limit}-token daily budget.")
         return
 
     llm = deps.llms.for_role(Role.CHAT)
@@ -222,7 +233,16 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
                 f"session has used {used} of its {limit}-token budget.",
             )
             return
+        if daily_left is not None and plan.estimated_prompt_tokens >= daily_left:
+            yield _daily_error(
+                sid,
+                f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the "
+                f"workspace has {daily_left} of its {daily.limit}-token daily budget left.",
+            )
+            return
         left = limit - used - plan.estimated_prompt_tokens
+        if daily_left is not None:
+            left = min(left, daily_left - plan.estimated_prompt_tokens)
         completion = replace(
             plan.request,
             max_tokens=max(1, min(plan.request.max_tokens, left)),
@@ -286,6 +306,7 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
             report_generated=generate and bool(answer.strip()),
         ),
     )
+    await daily.spend(ctx.workspace_id, input_tokens + output_tokens)
     generated = ReportGenerated(success=False)
     if generate and answer.strip():
         generated = await _store_report(deps, request, ctx, state, answer)
@@ -389,6 +410,14 @@ def _status_for(event: LLMEvent) -> str:
     if isinstance(event, WebSearchPerformed):
         return f"Searching the web: {event.query}"
     return ""
+
+
+def _daily_error(session_id: str, detail: str) -> ChatError:
+    return ChatError(
+        error=TOKEN_LIMIT_EXCEEDED,
+        message=f"{detail} It resets at 00:00 UTC; a new session does not reset it.",
+        session_id=session_id,
+    )
 
 
 def _limit_error(session_id: str, detail: str) -> ChatError:

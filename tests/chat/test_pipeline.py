@@ -233,14 +233,15 @@ async def test_turn_whose_prompt_would_pass_the_limit_is_refused_before_the_mode
 async def test_default_token_limit_comes_from_config_and_requests_are_capped(
     http_client: httpx.AsyncClient, artifacts: MemoryArtifactStore
 ) -> None:
-    """Without token_limit the configured default applies; a larger asked limit is capped."""
+    """Without token_limit the configured default applies; a request may lower the limit but
+    never raise it (a larger asked limit gets the operator's)."""
     llm = ScriptedLLM().enqueue(Reply(text="a", usage=Usage(1, 1)), Reply(text="b"))
     config = ChatConfig(default_token_limit=5000, max_token_limit=8000)
     deps = make_deps(llm, MemoryChatSessionStore(), artifacts, http_client, config=config)
     first = await run_turn(deps, chat_request("q?"))
     assert event_to_dict(first[-1])["session_info"]["token_usage"]["limit"] == 5000
     second = await run_turn(deps, chat_request("q?", token_limit=90_000))
-    assert event_to_dict(second[-1])["session_info"]["token_usage"]["limit"] == 8000
+    assert event_to_dict(second[-1])["session_info"]["token_usage"]["limit"] == 5000
 
 
 async def test_usage_is_estimated_only_when_the_provider_reports_none(
