@@ -1,14 +1,15 @@
 """An OpenAI-compatible `POST /v1/chat/completions` over qubitz's own configured model.
 
 Apps deployed to the local target call it (OPENAI_BASE_URL=<public url>/v1), so a deployed
-agent works offline with the embedded model. It needs the bearer token qubitz gives those apps.
+agent works offline with the embedded model. Each app has its own bearer token and its own rate
+and concurrency limits, bodies are capped, and all apps together hold at most a few of the
+model's slots so research and chat keep their share (server/model_proxy_access.py).
 Tool definitions are accepted but not offered to the model: answers are plain text (documented
 in docs/deploy.md); tool results already in the conversation are passed on as context.
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from agents.llm.errors import LLMError, LLMRetryableError
 from agents.llm.port import CompletionRequest, LLMRegistry, Message, Role, complete
+from server.model_proxy_access import Busy, ProxyAdmission, ProxyLimits, ProxyTokens
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
@@ -62,15 +64,53 @@ def to_port_messages(raw: list[Any]) -> tuple[str, list[Message]]:
     return "\n\n".join(system), out
 
 
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
 def model_proxy_routes(
-    registry: LLMRegistry, token: str, *, role: Role = Role.ANALYST
+    registry: LLMRegistry,
+    tokens: ProxyTokens,
+    *,
+    limits: ProxyLimits | None = None,
+    role: Role = Role.ANALYST,
 ) -> list[Route]:
+    limits = limits or ProxyLimits()
+    admission = ProxyAdmission(limits)
+
     async def completions(request: Request) -> Response:
         supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(supplied.encode(), token.encode()):
+        app = tokens.verify(supplied)
+        if app is None:
             return _error(401, "invalid or missing bearer token", "authentication_error")
+        raw = await _read_capped(request, limits.max_body_bytes)
+        if raw is None:
+            return _error(
+                413, f"body exceeds {limits.max_body_bytes} bytes", "invalid_request_error"
+            )
         try:
-            body = orjson.loads(await request.body())
+            admission.enter(app)
+        except Busy as exc:
+            response = _error(429, exc.message, "rate_limit_error")
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            return response
+        try:
+            return await _complete(raw)
+        finally:
+            admission.leave(app)
+
+    async def _complete(raw: bytes) -> Response:
+        try:
+            body = orjson.loads(raw)
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 raise ValueError("body must be an object with a messages list")
             if body.get("stream"):
@@ -86,7 +126,7 @@ def model_proxy_routes(
                 CompletionRequest(
                     system=system,
                     messages=messages,
-                    max_tokens=min(max_tokens, 4096),
+                    max_tokens=max(1, min(max_tokens, limits.max_output_tokens)),
                     temperature=body.get("temperature"),
                 ),
             )

@@ -165,6 +165,10 @@ class Settings:
     revocation_poll_interval: float = 0.5
     metrics_token: str | None = None
     workspace_daily_tokens: int = 5_000_000
+    model_proxy_rate_per_minute: float = 60.0
+    model_proxy_max_concurrent: int = 2
+    model_proxy_shared_slots: int = 2
+    model_proxy_max_body_bytes: int = 1024 * 1024
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -297,6 +301,10 @@ def _load(env: dict[str, str], **overrides: Any) -> Settings:
         revocation_poll_interval=_float(env, "QUBITZ_REVOCATION_POLL_INTERVAL", 0.5),
         metrics_token=env.get("QUBITZ_METRICS_TOKEN") or None,
         workspace_daily_tokens=_int(env, "QUBITZ_WORKSPACE_DAILY_TOKENS", 5_000_000),
+        model_proxy_rate_per_minute=_float(env, "QUBITZ_MODEL_PROXY_RATE_PER_MINUTE", 60.0),
+        model_proxy_max_concurrent=_int(env, "QUBITZ_MODEL_PROXY_MAX_CONCURRENT", 2),
+        model_proxy_shared_slots=_int(env, "QUBITZ_MODEL_PROXY_SHARED_SLOTS", 2),
+        model_proxy_max_body_bytes=_int(env, "QUBITZ_MODEL_PROXY_MAX_BODY_BYTES", 1024 * 1024),
         env=env,
     )
     if target == "github_aws" and not settings.github_token:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import secrets
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -50,6 +49,7 @@ from server.db.specs import SqlSpecStore
 from server.db.token_usage import SqlWorkspaceTokenUsage
 from server.gateway.runtime import AppKeysOptions, app_keys_runtime
 from server.model_proxy import model_proxy_routes
+from server.model_proxy_access import ProxyLimits, ProxyTokens
 from server.settings import Settings
 from server.storage import LocalArtifactStore, artifact_routes, build_store
 from server.toolchain import synth_check_with_hints
@@ -238,9 +238,19 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
 
         # Apps on the local target call qubitz's own model unless another endpoint is set.
         model_base, model_token = s.deploy_model_base_url, s.deploy_model_api_key
+        model_token_for = None
         if model_base is None:
-            model_token = secrets.token_urlsafe(32)
-            infra.extra_routes.extend(model_proxy_routes(registry, model_token))
+            proxy_tokens = ProxyTokens()  # one token per app (server/model_proxy_access.py)
+            proxy_limits = ProxyLimits(
+                rate_per_minute=s.model_proxy_rate_per_minute,
+                max_concurrent=s.model_proxy_max_concurrent,
+                shared_slots=s.model_proxy_shared_slots,
+                max_body_bytes=s.model_proxy_max_body_bytes,
+            )
+            infra.extra_routes.extend(
+                model_proxy_routes(registry, proxy_tokens, limits=proxy_limits)
+            )
+            model_token, model_token_for = None, proxy_tokens.issue
             model_base = f"{s.resolved_public_url}/v1"
         supervisor = ProcessSupervisor(
             python=sys.executable,
@@ -256,6 +266,7 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
                 model_base_url=model_base,
                 model_name=s.deploy_model_name or "qubitz",
                 model_api_key=model_token,
+                model_api_key_for=model_token_for,
                 run_tests=s.deploy_run_tests,
                 swap_grace_seconds=s.deploy_swap_grace,
             ),

@@ -11,7 +11,7 @@ grace period. endpoint: `<public_url>/apps/<app>/invoke` (served by the local ga
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,8 @@ class LocalTargetConfig:
     model_base_url: str | None = None
     model_name: str | None = None
     model_api_key: str | None = None
+    # Per-app model tokens, (workspace, app id) -> token; wins over model_api_key when set.
+    model_api_key_for: Callable[[str, str], str] | None = None
     run_tests: bool = True  # the repository's runtime tests (stdlib unittest under tests/)
     # Timeouts
     swap_grace_seconds: float = 5.0
@@ -134,13 +136,15 @@ class LocalTarget:
     def _lock(self, app_id: str) -> asyncio.Lock:
         return self._locks.setdefault(app_id, asyncio.Lock())
 
-    def _app_env(self) -> dict[str, str]:
+    def _app_env(self, workspace_id: str, app_id: str) -> dict[str, str]:
         env: dict[str, str] = {}
         if self._cfg.model_base_url and self._cfg.model_name:
             env["OPENAI_BASE_URL"] = self._cfg.model_base_url
             env["OPENAI_MODEL"] = self._cfg.model_name
-            if self._cfg.model_api_key:
-                env["OPENAI_API_KEY"] = self._cfg.model_api_key
+            token_for = self._cfg.model_api_key_for
+            token = token_for(workspace_id, app_id) if token_for else self._cfg.model_api_key
+            if token:
+                env["OPENAI_API_KEY"] = token
         return env
 
     # -- DeployTarget --------------------------------------------------------------------------
@@ -169,7 +173,9 @@ class LocalTarget:
             await self._tests(work)
             yield at(3)
             yield at(4)
-            app = await self._sup.start(job.app_id, work, self._app_env())
+            app = await self._sup.start(
+                job.app_id, work, self._app_env(job.workspace_id, job.app_id)
+            )
             previous = self._sup.current(job.app_id)
             try:
                 yield at(5)
@@ -222,7 +228,8 @@ class LocalTarget:
             try:
                 work = self.checkout_dir(rec.workspace_id, rec.app_id, rec.revision)
                 await git.checkout(self.bare_repo(rec.workspace_id, rec.app_id), rec.revision, work)
-                app = await self._sup.start(rec.app_id, work, self._app_env())
+                env = self._app_env(rec.workspace_id, rec.app_id)
+                app = await self._sup.start(rec.app_id, work, env)
                 await self._router.register(rec.app_id, app.url, rec.workspace_id, rec.project_id)
                 self._sup.promote(app, retire_after=0)
                 started.append(rec.app_id)
