@@ -28,6 +28,7 @@ from server.eventlog import DurableSink, EventLog
 from server.jobs import JobRunner
 from server.keepalive import KeepaliveScheduler
 from server.metrics import Metrics
+from server.opsauth import metrics_allowed
 from server.revocation import RevocationHub
 from server.session import Services, websocket_handler
 from server.settings import Settings
@@ -157,17 +158,18 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
     async def readyz(_: Request) -> Response:
         infra = infra_holder.get("infra")
         if infra is None or "services" not in holder:
-            return JSONResponse({"status": "starting"}, status_code=503)
+            return JSONResponse({"status": "fail"}, status_code=503)
         try:
             async with infra.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            return JSONResponse(
-                {"status": "database unreachable", "error": str(exc)[:200]}, status_code=503
-            )
-        return JSONResponse({"status": "ready"})
+        except Exception:  # the reason goes to the log, never to the (unauthenticated) client
+            log.warning("readiness check: database unreachable", exc_info=True)
+            return JSONResponse({"status": "fail"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request, settings.metrics_token):
+            return PlainTextResponse("Unauthorized", status_code=401)
         services = holder.get("services")
         body = services.metrics.render() if services else ""
         return PlainTextResponse(body, media_type="text/plain; version=0.0.4")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_health_and_readiness(server: RunningServer) -> None:
     async with httpx.AsyncClient(base_url=server.http) as http:
         assert (await http.get("/health")).json() == {"status": "ok"}
-        assert (await http.get("/readyz")).json() == {"status": "ready"}
+        assert (await http.get("/readyz")).json() == {"status": "ok"}
 
 
 async def test_metrics_count_connections_jobs_events_and_auth_failures(
