@@ -275,6 +275,7 @@ async def _read_limited(response: httpx.Response, max_bytes: int, url: httpx.URL
 
 def _ip_literal(host: str) -> IPAddress | None:
     try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        # "127.0.0.1." is the same address as "127.0.0.1" to many resolvers
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0].rstrip("."))
     except ValueError:
         return None
