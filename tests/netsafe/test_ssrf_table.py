@@ -104,7 +104,7 @@ async def test_a_dns_answer_that_changes_after_the_check_is_never_used(
     try:
         url = f"http://rebind.test:{loopback_server.port}/host"
         doc = await fetch_url(client, url, policy=FetchPolicy(allow_private=True, timeout=5.0))
-        with pytest.raises(FetchBlocked, match="10.9.9.9"):  # a later answer is vetted afresh
+        with pytest.raises(FetchBlocked, match=r"10\.9\.9\.9"):  # a later answer is vetted afresh
             await fetch_url(client, url, policy=STRICT)
     finally:
         loop.getaddrinfo = original  # type: ignore[method-assign]
