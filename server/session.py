@@ -109,6 +109,11 @@ def parse_message(raw: str | bytes, limit: int) -> dict[str, Any]:
     return obj
 
 
+def close_reason(reason: str) -> str:
+    """At most 123 UTF-8 bytes (the close frame's limit), cut on a character boundary."""
+    return reason.encode()[:123].decode(errors="ignore")
+
+
 class Session:
     """State of one socket, watched by the keepalive scheduler."""
 
@@ -345,7 +350,7 @@ class Session:
     async def _close(self, code: int, reason: str) -> None:
         self.s.metrics.close_codes[code] += 1
         with contextlib.suppress(Exception):
-            await self.ws.close(code=code, reason=reason[:120])
+            await self.ws.close(code=code, reason=close_reason(reason))
 
 
 def websocket_handler(endpoint: EndpointProtocol, services: Services) -> Any:
