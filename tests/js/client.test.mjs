@@ -88,7 +88,7 @@ test("research streams every event once, in seq order, and result() resolves to 
   assertSeqs(events);
   assert.ok(events.every((e) => e.job_id === job.jobId));
   assert.deepEqual(steps, ["planning", "research", "writing", "analysis", "use_cases", "render"]);
-  assert.match(final.s3_deep_research_report_url, /^http:\/\/127\.0\.0\.1:\d+\/artifacts\/.+deep_research\.md$/);
+  assert.match(final.s3_deep_research_report_url, /^http:\/\/127\.0\.0\.1:\d+\/artifacts\/.+deep_research\.md\?expires=\d+&sig=[0-9a-f]{64}$/);
   const progress = events.map(progressPercent).filter((p) => p !== null);
   assert.equal(progress.at(-1), 100);
   const useCases = events.find((e) => e.type === "use_cases_complete");
