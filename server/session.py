@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,10 +158,15 @@ class Session:
         if self.sub:
             self.sub.poke()
 
+    def _check_revoked(self) -> None:
+        if self.revoked:
+            raise CloseWith(1008, "unauthorized", "api_key revoked")
+
     # -- flow --------------------------------------------------------------------------------
     async def run(self) -> None:
         ws, s = self.ws, self.s
         request_id.set("conn_" + secrets.token_hex(6))
+        unwatch: Callable[[], None] | None = None
         await ws.accept()
         s.metrics.open_connections += 1
         s.metrics.connections_total[self.endpoint.name] += 1
@@ -170,7 +176,10 @@ class Session:
                     1001, "server_shutting_down", "The server is shutting down; reconnect shortly."
                 )
             principal = await self._authenticate()
+            if s.revocations is not None:  # from here on, a revocation closes this socket
+                unwatch = s.revocations.watch(principal.key_id, self.key_revoked)
             job_id, since = await self._start_or_resume(principal)
+            self._check_revoked()
             await self._pump(principal, job_id, since)
         except CloseWith as exc:
             await self._fail(exc)
@@ -180,6 +189,8 @@ class Session:
             log.exception("session on /%s failed", self.endpoint.name)
             await self._fail(CloseWith(1011, "internal_error", "Internal server error."))
         finally:
+            if unwatch is not None:
+                unwatch()
             s.metrics.open_connections -= 1
 
     async def _authenticate(self) -> Principal:
@@ -254,6 +265,7 @@ class Session:
         return await self._submit(principal, request), 0
 
     async def _submit(self, principal: Principal, request: StrictRequest) -> str:
+        self._check_revoked()
         pipeline = self.s.pipelines.get(self.endpoint.name)
         if pipeline is None:
             raise CloseWith(
@@ -267,6 +279,7 @@ class Session:
             raise CloseWith(1013, "overloaded", f"Server is busy: {exc}") from exc
 
     async def _resume(self, principal: Principal, job_id: str, since: int) -> tuple[str, int]:
+        self._check_revoked()
         job = await self.s.runner.find(job_id, principal.workspace_id)
         if job is None or job[1] != self.endpoint.name:
             raise CloseWith(1007, "job_not_found", f"No job {job_id!r} on /{self.endpoint.name}.")
@@ -278,14 +291,12 @@ class Session:
         self.sub = s.log.subscribe(job_id, since)
         reader = asyncio.create_task(self._read_client(principal, job_id))
         s.scheduler.register(self)
-        unwatch = s.revocations.watch(principal.key_id, self.key_revoked) if s.revocations else None
         try:
             while True:
                 item = await self.sub.next()
                 if self.disconnected:
                     return
-                if self.revoked:
-                    raise CloseWith(1008, "unauthorized", "api_key revoked")
+                self._check_revoked()
                 if self.going_away:
                     await self._close(1001, "server going away; resume with job_id and since")
                     return
@@ -310,8 +321,6 @@ class Session:
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # client went away mid-send; the job goes on
         finally:
-            if unwatch is not None:
-                unwatch()
             s.scheduler.unregister(self)
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -119,3 +119,17 @@ async def test_revocation_on_one_replica_closes_sockets_on_another_over_redis(
             _stream_until_closed(f"{rb.ws}/research?api_key={key}", revoke_on_a), 8
         )
         _assert_closed_as_revoked(out)
+
+
+async def test_a_key_revoked_before_its_request_arrives_starts_no_job(srv: RunningServer) -> None:
+    """Revoked while the socket waits for its first message: error event, 1008, no job."""
+    key = mint(srv, Scope.UCT)
+    key_id = _key_id(srv, key)
+    async with connect(f"{srv.ws}/research?api_key={key}", open_timeout=10) as ws:
+        await asyncio.sleep(0.2)  # authenticated, waiting for the request
+        assert srv.call(srv.services.keys.revoke(key_id))
+        await ws.send(json.dumps(RESEARCH))
+        out = await asyncio.wait_for(read_all(ws, Outcome()), 10)
+    _assert_closed_as_revoked(out)
+    assert out.events == [out.events[-1]] and "job_id" not in out.events[0]
+    assert srv.services.runner.running_count == 0
