@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ForeignKey, Index, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -129,7 +129,12 @@ class KeyRepository:
             rows = await s.execute(
                 select(ApiKeyRow.id, ApiKeyRow.revoked_at).where(ApiKeyRow.revoked_at >= since)
             )
-            return [(key_id, at) for key_id, at in rows if at is not None]
+            # SQLite hands back naive datetimes (stored as UTC): make every answer aware.
+            return [
+                (key_id, at if at.tzinfo is not None else at.replace(tzinfo=UTC))
+                for key_id, at in rows
+                if at is not None
+            ]
 
     async def record_use(
         self, key_id: str | None, *, route: str, outcome: str, remote: str
