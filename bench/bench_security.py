@@ -107,15 +107,20 @@ async def storm(port: int, attempts: int) -> dict[int, int]:
 
 
 async def stream_until_revoked(
-    url: str, opened: asyncio.Event, n: int, closed: list[float]
+    url: str, opened: asyncio.Event, closed: list[float], jobs: list[str]
 ) -> None:
     async with connect(url, open_timeout=10) as ws:
         await ws.send(json.dumps(RESEARCH))
-        await ws.recv()
+        first = json.loads(await ws.recv())
+        if first["type"] != "status":
+            raise RuntimeError(f"the stream did not start: {first}")
+        jobs.append(first["job_id"])
         opened.set()
         with contextlib.suppress(ConnectionClosed):
             async for _ in ws:
                 pass
+        if ws.close_code != 1008:
+            raise RuntimeError(f"closed {ws.close_code}, not 1008")
         closed.append(time.perf_counter())
 
 
@@ -123,14 +128,21 @@ async def revocation(port: int, services: Any, loop: Any, sockets: int, db_only:
     key, record = on(loop, services.keys.create(Scope.UCT, workspace_id="bench"))
     services.limiter._buckets.clear()
     closed: list[float] = []
+    jobs: list[str] = []
     events = [asyncio.Event() for _ in range(sockets)]
     url = f"ws://127.0.0.1:{port}/research?api_key={key}"
-    tasks = [asyncio.create_task(stream_until_revoked(url, e, sockets, closed)) for e in events]
-    await asyncio.gather(*(e.wait() for e in events))
+    tasks = [asyncio.create_task(stream_until_revoked(url, e, closed, jobs)) for e in events]
+    while not all(e.is_set() for e in events):  # every stream started (or one failed)
+        await asyncio.sleep(0.01)
+        for task in tasks:
+            if task.done():
+                task.result()  # raises the stream's failure
     start = time.perf_counter()
     revoke = services.key_repo.revoke if db_only else services.keys.revoke
     await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(revoke(record.id), loop))
     await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    for job_id in jobs:  # a revoked socket is not a cancel: end the jobs for the next run
+        on(loop, services.runner.cancel(job_id, "bench"))
     return max(closed) - start
 
 
