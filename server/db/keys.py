@@ -23,7 +23,7 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(24))  # first characters, to recognise a key
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None, index=True)  # the poll
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     use_count: Mapped[int] = mapped_column(default=0)
 

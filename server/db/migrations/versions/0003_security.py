@@ -1,4 +1,4 @@
-"""security: aggregated key audit rows, per-workspace daily token usage
+"""security: aggregated key audit rows, revocation poll index, per-workspace daily token usage
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("api_key_audit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("count", sa.Integer(), server_default="1", nullable=False))
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_keys_revoked_at"), ["revoked_at"], unique=False)
     op.create_table(
         "workspace_token_usage",
         sa.Column("workspace_id", sa.String(length=200), nullable=False),
@@ -29,5 +31,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("workspace_token_usage")
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_keys_revoked_at"))
     with op.batch_alter_table("api_key_audit", schema=None) as batch_op:
         batch_op.drop_column("count")
