@@ -52,8 +52,8 @@ from server.model_proxy import model_proxy_routes
 from server.model_proxy_access import ProxyLimits, ProxyTokens
 from server.settings import Settings
 from server.storage import LocalArtifactStore, artifact_routes, build_store
-from server.toolchain import synth_check_with_hints
 from server.storage.secret import artifact_signing_key
+from server.toolchain import synth_check_with_hints
 
 ROOT = Path(__file__).resolve().parent.parent
 
