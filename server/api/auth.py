@@ -56,16 +56,26 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qubitz"'}
 
 
 async def authenticate(request: Request, services: Services, limiter: ConnectRateLimiter) -> Caller:
-    """The caller, or ApiError 401 (no/unknown/revoked key) or 429 (rate limited)."""
+    """The caller, or ApiError 401 (no/unknown/revoked key) or 429 (rate limited: the key's
+    request rate, or the client address's failed attempts, server/authlimit.py)."""
     key = presented_key(request)
     route = f"api:{request.url.path[:60]}"
     remote = request.client.host if request.client else ""
     scope = scope_of(key) if key else None
+    failures = services.auth_failures  # per client address, shared with the WebSocket routes
+    wait = failures.retry_after(remote) if failures is not None else None
+    if wait is not None:
+        services.metrics.auth_failures["rate_limited"] += 1
+        services.audit.record(None, route=route, outcome="auth_rate_limited", remote=remote)
+        message = f"too many failed authentication attempts; retry in {wait:.1f}s"
+        raise ApiError(429, message, {"Retry-After": str(max(1, round(wait)))})
     try:
         principal = await services.keys.authenticate(key, scope or Scope.UCT)
     except AuthError as exc:
         services.metrics.auth_failures[exc.outcome] += 1
         services.audit.record(exc.key_id, route=route, outcome=exc.outcome, remote=remote)
+        if failures is not None:
+            failures.failed(remote)
         raise ApiError(401, exc.reason, CHALLENGE) from exc
     try:
         limiter.check(principal.key_id)

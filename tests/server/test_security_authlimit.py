@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agents.protocol import Scope
@@ -83,3 +84,20 @@ async def test_audit_buffer_is_bounded_while_the_database_is_down() -> None:
         assert audit.pending_rows == 50 and audit.dropped == 450
     finally:
         await engine.dispose()
+
+
+async def test_the_read_api_shares_the_failed_attempt_limit(limited: RunningServer) -> None:
+    """Failed HTTP attempts count against the same address: the read API answers 429, then
+    the WebSocket routes 1013, even with a good key."""
+    good = mint(limited, Scope.UCT)
+    async with httpx.AsyncClient(base_url=limited.http) as http:
+        for _ in range(3):
+            bad = await http.get(
+                "/v1/jobs", headers={"X-API-Key": "qk_uct_" + secrets.token_hex(8)}
+            )
+            assert bad.status_code == 401
+        blocked = await http.get("/v1/jobs", headers={"Authorization": f"Bearer {good}"})
+    assert blocked.status_code == 429 and "failed authentication" in blocked.json()["detail"]
+    assert int(blocked.headers["retry-after"]) >= 1
+    out = await run(f"{limited.ws}/research?api_key={good}", PAYLOADS["research"])
+    assert out.close_code == 1013

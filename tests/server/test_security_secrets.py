@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -59,6 +60,9 @@ async def test_the_live_socket_gets_the_value_a_resume_gets_it_masked(srv: Runni
     assert replay.events[0]["data"]["api_key_id"] == "key_1"  # the rest is intact
 
     srv.call(srv.services.log.flush())
+    async with httpx.AsyncClient(base_url=srv.http) as http:  # the read API replays it masked
+        api = await http.get(f"/v1/jobs/{job_id}/events", headers={"X-API-Key": key})
+    assert api.status_code == 200 and VALUE not in api.text and mask_value(VALUE) in api.text
     stored = srv.call(JobRepository(srv.services.key_repo._sessions).events(job_id, 0))
     assert stored and all(VALUE not in text for _seq, text in stored)
     assert VALUE[:6] in stored[0][1]
