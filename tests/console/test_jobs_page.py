@@ -209,10 +209,11 @@ def test_a_stored_research_project_shows_its_reports_and_artifacts(
     page.wait_for_selector("#report-body[data-loaded=true]")
     assert page.locator("#report-body h1").inner_text() == "Stored report: shipping"
     hrefs = page.locator("#research-files a").evaluate_all("els => els.map(e => e.href)")
-    assert [h.rsplit("/", 1)[-1] for h in hrefs] == ["deep_research.md", "deep_research.pdf"]
+    names = [h.split("?", 1)[0].rsplit("/", 1)[-1] for h in hrefs]  # signed URLs
+    assert names == ["deep_research.md", "deep_research.pdf"]
     assert all(h.startswith(console.server.http + "/artifacts/ws1/") for h in hrefs)
     assert page.locator("#usecase-list .usecase h3").all_inner_texts() == ["Route planning"]
     assert page.get_attribute("#research-state", "data-state") == "complete"
     assert page.input_value("#ctx-project") == project
-    assert page.get_attribute("#report-pdf", "href").endswith("deep_research.pdf")
+    assert page.get_attribute("#report-pdf", "href").split("?")[0].endswith("deep_research.pdf")
     console.shot("stored-project")

@@ -56,7 +56,9 @@ def wiring_with_store(pipelines: dict[str, Any]) -> Any:
 @pytest.fixture
 def srv(tmp_path: Path) -> Iterator[RunningServer]:
     pipelines = {**default_pipelines(), "research": research_like(3, 0), "chat": forever()}
-    settings = make_settings(tmp_path / "data", QUBITZ_CONNECT_RATE_PER_MINUTE="6000")
+    settings = make_settings(
+        tmp_path / "data", QUBITZ_CONNECT_RATE_PER_MINUTE="6000", QUBITZ_AUTH_FAIL_BURST="1000"
+    )
     with run_server(settings, wiring_with_store(pipelines)) as server:
         yield server
 
