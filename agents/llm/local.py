@@ -3,17 +3,24 @@
 - one generation at a time: a single worker thread runs llama.cpp, an asyncio lock orders the
   callers; a caller that has to wait gets a `QueueWait` event first;
 - the model is loaded (and its file joined/verified, see local_models.py) on first use;
-- structured output is JSON-schema constrained decoding
-  (`response_format={"type": "json_object", "schema": ...}`), validated again on arrival;
+- structured output is decoded under a GBNF grammar generated from the request's exact schema
+  (llama.cpp's JSON-schema converter, every object closed with `additionalProperties: false`,
+  see structured.closed_schema), so the model can only write values the schema admits; the
+  result is validated again on arrival;
+- consecutive calls that share a prompt prefix reuse its evaluated tokens (llama.cpp keeps the
+  last prompt's KV cache); `last_stats` says how many prompt tokens were evaluated and how long
+  prompt evaluation and generation took;
 - cancelling the consumer stops the generation between two tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +45,7 @@ from agents.llm.port import (
     Usage,
 )
 from agents.llm.retry import NO_RETRY
-from agents.llm.structured import parse_structured
+from agents.llm.structured import closed_schema, parse_structured
 from agents.llm.threaded import ThreadedIterator
 
 PROVIDER = "local"
@@ -51,6 +58,10 @@ class GenerationStats:
     output_tokens: int = 0
     stopped_early: bool = False
     finish_reason: str = ""
+    prompt_tokens: int = 0  # the whole prompt, reused prefix included
+    prompt_evaluated: int = 0  # prompt tokens llama.cpp had to evaluate (the rest was reused)
+    prompt_seconds: float = 0.0
+    generation_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -123,10 +134,15 @@ class LocalLLM(RetryingProvider):
         stats = GenerationStats()
         self.last_stats = stats
         kwargs = _chat_kwargs(request)
+        if request.json_schema is not None:
+            kwargs["grammar"] = await loop.run_in_executor(
+                self._executor, schema_grammar, canonical_schema(request.json_schema)
+            )
         n_before = 0
 
         def open_iter(stop: threading.Event) -> Iterator[_Chunk]:
             nonlocal n_before
+            perf = _Perf(llama)
             try:
                 chunks = llama.create_chat_completion(**kwargs)
             except Exception as exc:
@@ -149,6 +165,7 @@ class LocalLLM(RetryingProvider):
             finally:
                 chunks.close()
                 n_before = int(getattr(llama, "n_tokens", 0) or 0)
+                perf.read(stats)
 
         texts: list[str] = []
         finish = "stop"
@@ -166,13 +183,19 @@ class LocalLLM(RetryingProvider):
                 raise LLMStructuredOutputError(
                     "the structured output was cut off at max_tokens", provider=PROVIDER, raw=text
                 )
-            structured = parse_structured(text, request.json_schema, provider=PROVIDER)
+            structured = parse_structured(
+                text, closed_schema(request.json_schema), provider=PROVIDER
+            )
         output_tokens = stats.output_tokens
         input_tokens = max(0, n_before - output_tokens)
+        stats.prompt_tokens = input_tokens
+        reused = max(0, input_tokens - stats.prompt_evaluated) if stats.prompt_evaluated else 0
         yield Completed(
             CompletionResult(
                 text=text,
-                usage=Usage(input_tokens=input_tokens, output_tokens=output_tokens),
+                usage=Usage(
+                    input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=reused
+                ),
                 stop_reason=_STOP_REASONS.get(finish, finish),
                 model=self.model,
                 structured=structured,
@@ -221,9 +244,48 @@ def _chat_kwargs(request: CompletionRequest) -> dict[str, Any]:
         kwargs["temperature"] = request.temperature
     if request.stop:
         kwargs["stop"] = list(request.stop)
-    if request.json_schema is not None:
-        kwargs["response_format"] = {"type": "json_object", "schema": dict(request.json_schema)}
     return kwargs
+
+
+def canonical_schema(schema: Mapping[str, Any]) -> str:
+    return json.dumps(closed_schema(schema), sort_keys=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=32)
+def schema_grammar(schema_json: str) -> Any:
+    """The llama.cpp grammar for a JSON schema (built once per distinct schema)."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+    except Exception as exc:
+        raise LLMStructuredOutputError(
+            f"the schema cannot be turned into a grammar: {exc}", provider=PROVIDER
+        ) from exc
+
+
+class _Perf:
+    """llama.cpp's own counters (prompt tokens evaluated, prompt and generation time)."""
+
+    def __init__(self, llama: Any) -> None:
+        self._ctx = getattr(getattr(llama, "_ctx", None), "ctx", None)
+        self._started = time.monotonic()
+        if self._ctx is not None:
+            import llama_cpp
+
+            llama_cpp.llama_perf_context_reset(self._ctx)
+
+    def read(self, stats: GenerationStats) -> None:
+        elapsed = time.monotonic() - self._started
+        if self._ctx is None:
+            stats.generation_seconds = round(elapsed, 3)
+            return
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self._ctx)
+        stats.prompt_evaluated = int(data.n_p_eval)
+        stats.prompt_seconds = round(data.t_p_eval_ms / 1000, 3)
+        stats.generation_seconds = round(max(0.0, elapsed - stats.prompt_seconds), 3)
 
 
 def translate(exc: Exception) -> LLMError:

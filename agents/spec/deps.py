@@ -35,8 +35,12 @@ class SpecDeps:
     # Limits
     max_repairs: int = 2
     report_char_budget: int = 24_000
-    rationale_max_tokens: int = 700
-    spec_max_tokens: int = 6_000
+    rationale_max_tokens: int = 360  # the prompt asks for at most 200 words
+    spec_max_tokens: int = 4_000  # the grammar caps every string, see llm_format
+    edit_max_tokens: int = 2_500
+    # A stream_chunk carries what the model wrote in up to this many seconds (or chars).
+    stream_window: float = 1.0
+    stream_chunk_chars: int = 240
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:

@@ -1,15 +1,24 @@
 """/getspec: design a multi-agent architecture from a use case (and optionally a report).
 
-Events: ack -> stream_start -> stream_chunk* (the model's design rationale, as it is written)
--> stream_end -> architecture. After the rationale, the model returns the spec as structured
-output, which is validated against the schema; validation errors go back to the model for at
-most `deps.max_repairs` repairs. Still invalid -> error `generation_failed` with the validation
-errors in `details`. The valid spec is stored as a new version of (workspace, project).
+Events: ack -> stream_start -> stream_chunk* (the model's design rationale, as it is written,
+about one chunk per `deps.stream_window` seconds) -> stream_end -> architecture.
+
+After the rationale, the model returns the spec as structured output in the same conversation
+(same system prompt, the rationale as its own turn: the local model reuses the evaluated prefix).
+Under a grammar-constrained provider that output is schema-valid by construction (see
+llm_format.design_schema); what remains are semantic problems. Duplicate agent ids go back to the
+model as a repair of the whole design; references to agents that do not exist go back as a
+repair of only the orchestration and gateway targets, under a grammar whose agent ids are an enum
+of the agents the design defines. At most `deps.max_repairs` repairs in all; still invalid ->
+error `generation_failed` with the errors in `details`. The valid spec is stored as a new version
+of (workspace, project).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agents.llm.errors import LLMError
@@ -33,7 +42,13 @@ from agents.protocol import (
 )
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
-from agents.spec.llm_format import design_schema, design_to_spec_dict
+from agents.spec.llm_format import (
+    design_schema,
+    design_to_spec_dict,
+    normalise_orchestration,
+    references_schema,
+    unique_paths,
+)
 from agents.spec.llm_steps import SpecGenerationFailed, structured_with_repair
 from agents.spec.schema import Architecture
 from agents.spec.validation import canonical_json, validate_spec
@@ -52,20 +67,69 @@ def truncate_report(report: str, budget: int) -> str:
 
 
 async def stream_rationale(
-    llm: LLM, request: CompletionRequest, parts: list[str]
+    llm: LLM, request: CompletionRequest, parts: list[str], deps: SpecDeps
 ) -> AsyncIterator[StreamChunk]:
-    """Stream the model's prose as stream_chunk events; the text is collected into `parts`."""
+    """Stream the model's prose as stream_chunk events; the text is collected into `parts`.
+
+    Tokens arrive one at a time (70-200 ms apart from the embedded model), so a chunk holds what
+    arrived within `deps.stream_window` seconds of its first token, or `stream_chunk_chars`.
+    """
+    pending: list[str] = []
+    opened = 0.0
+    index = 0
+
+    def take() -> StreamChunk:
+        nonlocal index
+        text = "".join(pending)
+        pending.clear()
+        index += 1
+        return StreamChunk(data=StreamChunkData(chunk=text, chunk_index=index - 1))
+
     async for event in llm.stream(request):
         if isinstance(event, TextDelta) and event.text:
             parts.append(event.text)
-            yield StreamChunk(data=StreamChunkData(chunk=event.text, chunk_index=len(parts) - 1))
+            now = deps.clock()
+            if not pending:
+                opened = now
+            pending.append(event.text)
+            size = sum(len(t) for t in pending)
+            if now - opened >= deps.stream_window or size >= deps.stream_chunk_chars:
+                yield take()
+    if pending:
+        yield take()
+
+
+def reference_errors(spec: dict[str, Any]) -> list[str]:
+    """References in a converted design to agents it does not define."""
+    ids = set(spec.get("agents_config", {}))
+    errors: list[str] = []
+    orch = spec.get("orchestration") or {}
+    if orch.get("entry_agent") not in ids:
+        errors.append(f"orchestration.entry_agent {orch.get('entry_agent')!r} is not an agent")
+    errors += [
+        f"orchestration.order names unknown agent {a!r}"
+        for a in orch.get("order", [])
+        if a not in ids
+    ]
+    errors += [
+        f"gateway target {t.get('path')} names unknown agent {t.get('agent')!r}"
+        for t in spec.get("gateway_config", {}).get("targets", [])
+        if t.get("agent") not in ids
+    ]
+    return errors
 
 
 def getspec_pipeline(deps: SpecDeps) -> Pipeline:
     models = deps.allowed_models
 
-    def convert(design: dict[str, Any]) -> Architecture:
-        return validate_spec(design_to_spec_dict(design, gateway_provider=deps.gateway_provider))
+    def convert(design: dict[str, Any]) -> Architecture | BadReferences:
+        spec = design_to_spec_dict(design, gateway_provider=deps.gateway_provider)
+        if spec.get("agents_config") and (errors := reference_errors(spec)):
+            # Anything else wrong (possible only without a grammar) needs the whole design again.
+            gateway = {**spec["gateway_config"], "targets": []}
+            validate_spec({**spec, "orchestration": None, "gateway_config": gateway})
+            return BadReferences(spec, errors, design)
+        return validate_spec(spec)
 
     async def run(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
         yield Ack(
@@ -92,18 +156,23 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             request.use_case_name, request.use_case_description, report
         )
         parts: list[str] = []
+        chunks = 0
+        system = prompts.architect_system(models, deps.default_model)
+        first = Message("user", prompts.rationale_request(use_case))
         try:
             draft = CompletionRequest(
-                system=prompts.rationale_system(models, deps.default_model),
-                messages=(Message("user", use_case),),
-                max_tokens=deps.rationale_max_tokens,
+                system=system, messages=(first,), max_tokens=deps.rationale_max_tokens
             )
-            async for chunk in stream_rationale(llm, draft, parts):
+            async for chunk in stream_rationale(llm, draft, parts, deps):
+                chunks += 1
                 yield chunk
+            rationale = "".join(parts).strip() or "(none)"
             final = CompletionRequest(
-                system=prompts.spec_system(models, deps.default_model),
+                system=system,
                 messages=(
-                    Message("user", prompts.design_request_message(use_case, "".join(parts))),
+                    first,
+                    Message("assistant", rationale),
+                    Message("user", prompts.DESIGN_REQUEST),
                 ),
                 max_tokens=deps.spec_max_tokens,
                 json_schema=design_schema(models),
@@ -111,6 +180,11 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
                 temperature=0.0,
             )
             result = await structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs)
+            if isinstance(result.value, BadReferences):
+                repairs_left = deps.max_repairs - (result.attempts - 1)
+                spec = await fix_references(llm, final, result.value, repairs_left)
+            else:
+                spec = result.value
         except SpecGenerationFailed as exc:
             yield generation_failed(exc.message, exc.errors or None)
             return
@@ -119,10 +193,9 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             return
         yield StreamEnd(
             data=StreamEndData(
-                total_chunks=len(parts), completion_time=round(deps.clock() - started, 3)
+                total_chunks=chunks, completion_time=round(deps.clock() - started, 3)
             )
         )
-        spec = result.value
         stored = await deps.store.append(
             ctx.workspace_id,
             request.project_id,
@@ -142,3 +215,49 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
         )
 
     return run
+
+
+@dataclass(frozen=True)
+class BadReferences:
+    """A converted design whose orchestration or targets name agents it does not define."""
+
+    spec: dict[str, Any]
+    errors: list[str]
+    design: dict[str, Any]
+
+
+async def fix_references(
+    llm: LLM, request: CompletionRequest, bad: BadReferences, repairs_left: int
+) -> Architecture:
+    """Ask again for only the orchestration and targets, with the defined ids as an enum."""
+    spec, errors = bad.spec, bad.errors
+    ids = list(spec["agents_config"])
+    if repairs_left <= 0:
+        raise SpecGenerationFailed(
+            "The model's spec names agents it does not define.", errors, attempts=1
+        )
+    fix = replace(
+        request,
+        messages=(
+            *request.messages,
+            Message("assistant", json.dumps(bad.design, ensure_ascii=False)),
+            Message("user", prompts.references_request(errors, ids)),
+        ),
+        json_schema=references_schema(ids),
+        schema_name="references",
+        max_tokens=600,
+    )
+
+    def apply(reply: dict[str, Any]) -> Architecture:
+        fixed = {
+            **spec,
+            "orchestration": normalise_orchestration(dict(reply.get("orchestration") or {})),
+        }
+        targets = reply.get("gateway_targets") or [
+            {"path": "/invoke", "agent": fixed["orchestration"].get("entry_agent")}
+        ]
+        fixed["gateway_config"] = {**spec["gateway_config"], "targets": unique_paths(targets)}
+        return validate_spec(fixed)
+
+    result = await structured_with_repair(llm, fix, apply, max_repairs=repairs_left - 1)
+    return result.value

@@ -66,6 +66,7 @@ async def structured_with_repair(
     convert: Callable[[dict[str, Any]], T],
     *,
     max_repairs: int,
+    repair: Callable[[Sequence[str]], str] = repair_message,
 ) -> Attempted[T]:
     """Ask, convert (raising SpecValidationError on bad output), repair up to `max_repairs`."""
     messages = list(request.messages)
@@ -80,7 +81,7 @@ async def structured_with_repair(
             errors = exc.errors or [str(exc)]
         messages += [
             Message("assistant", _echo(result)),
-            Message("user", repair_message(errors)),
+            Message("user", repair(errors)),
         ]
     raise SpecGenerationFailed(
         f"The model's spec was still invalid after {max_repairs} repair attempt(s).",

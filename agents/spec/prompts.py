@@ -35,23 +35,13 @@ RULES = (
 )
 
 
-def rationale_system(allowed_models: Sequence[str], default_model: str) -> str:
+def architect_system(allowed_models: Sequence[str], default_model: str) -> str:
+    """The one system prompt of both /getspec steps (so the second reuses the first's prefix)."""
     return (
-        "You are a software architect who designs multi-agent AI systems.\n"
-        "Write a short design rationale (at most 250 words, plain prose or a short list): which "
-        "agents the system needs, what each is responsible for, which tools and memory each "
-        "uses, and how they hand work to each other. Do not write JSON.\n\n"
+        "You are a software architect who designs multi-agent AI systems.\n\n"
         + catalog_text(allowed_models, default_model)
         + "\n"
         + RULES
-    )
-
-
-def spec_system(allowed_models: Sequence[str], default_model: str) -> str:
-    return (
-        "You are a software architect who designs multi-agent AI systems.\n"
-        "Return the final architecture as one JSON object matching the given schema, and "
-        "nothing else.\n\n" + catalog_text(allowed_models, default_model) + "\n" + RULES
     )
 
 
@@ -62,12 +52,29 @@ def use_case_message(name: str, description: str, report: str | None) -> str:
     return "\n\n".join(parts)
 
 
-def design_request_message(use_case: str, rationale: str) -> str:
+def rationale_request(use_case: str) -> str:
     return (
-        f"{use_case}\n\nDesign rationale:\n{rationale.strip() or '(none)'}\n\n"
-        "Now return the architecture JSON: `agents` (list, each with id, name, description, "
-        "model, prompt, tools, memory), `orchestration` (pattern, entry_agent, order) and "
-        "`gateway_targets` (list of {path, agent}; [] for the default /invoke route)."
+        f"{use_case}\n\n"
+        "First write a short design rationale (at most 200 words, plain prose or a short list): "
+        "which agents the system needs, what each is responsible for, which tools and memory "
+        "each uses, and how they hand work to each other. Do not write JSON."
+    )
+
+
+DESIGN_REQUEST = (
+    "Now return the architecture as one JSON object: `agents` (list, each with id, name, "
+    "description, model, prompt, tools, memory), `orchestration` (pattern, entry_agent, order) "
+    "and `gateway_targets` (list of {path, agent}; [] for the default /invoke route). Each "
+    "prompt is that agent's own system prompt, written for it, not a copy of the use case."
+)
+
+
+def references_request(errors: Sequence[str], agent_ids: Sequence[str]) -> str:
+    lines = "\n".join(f"- {e}" for e in errors)
+    return (
+        f"Some references in that architecture are wrong:\n{lines}\n"
+        f"The agents are: {', '.join(agent_ids)}. Return `orchestration` and `gateway_targets` "
+        "again, naming only these agents."
     )
 
 
@@ -80,36 +87,41 @@ def repair_message(errors: Sequence[str]) -> str:
     )
 
 
-def update_rationale_system(allowed_models: Sequence[str], default_model: str) -> str:
+def maintainer_system(allowed_models: Sequence[str], default_model: str) -> str:
+    """The one system prompt of both /updatespec steps."""
     return (
-        "You are a software architect who maintains a multi-agent AI system's spec.\n"
-        "In at most 150 words, say what you will change in the spec to carry out the request "
-        "and what you will leave as it is. Change only what the request needs. Do not write "
-        "JSON.\n\n" + catalog_text(allowed_models, default_model) + "\n" + RULES
-    )
-
-
-def update_patch_system(allowed_models: Sequence[str], default_model: str) -> str:
-    return (
-        "You are a software architect who maintains a multi-agent AI system's spec.\n"
-        'Return {"patch": [...]}: an RFC 6902 JSON Patch against the current spec that carries '
-        "out the request. Paths are JSON pointers into the spec, e.g. "
-        "/agents_config/<agent_id>/model or /orchestration/order. To add an agent use "
-        '{"op": "add", "path": "/agents_config/<new_id>", "value": {name, description, model, '
-        "prompt, tools, memory}} and add it to /orchestration/order where it runs; to remove "
-        "one, also remove it from orchestration and gateway targets. Touch nothing else.\n\n"
+        "You are a software architect who maintains a multi-agent AI system's spec.\n\n"
         + catalog_text(allowed_models, default_model)
         + "\n"
         + RULES
     )
 
 
-def update_request_message(current_spec_json: str, instruction: str, rationale: str) -> str:
+def update_plan_message(current_spec_json: str, instruction: str) -> str:
     return (
         f"Current spec:\n{current_spec_json}\n\nRequest: {instruction}\n\n"
-        f"Plan:\n{rationale.strip() or '(none)'}\n\nReturn the JSON patch."
+        "First say, in at most 120 words, what you will change in the spec to carry out the "
+        "request and what you will leave as it is. Change only what the request needs. Do not "
+        "write JSON."
     )
 
 
-def update_plan_message(current_spec_json: str, instruction: str) -> str:
-    return f"Current spec:\n{current_spec_json}\n\nRequest: {instruction}"
+EDIT_REQUEST = (
+    'Now return the change as JSON: {"operations": [...]}, each operation one of\n'
+    '- {"op": "add_agent", "agent": {id, name, description, model, prompt, tools, memory}, '
+    '"after": <the existing agent it runs after, or "end">}\n'
+    '- {"op": "remove_agent", "agent_id": ...}\n'
+    '- {"op": "update_agent", "agent_id": ..., "changes": {only the fields that change}}\n'
+    '- {"op": "set_orchestration", "pattern": ..., "entry_agent": ..., "order": [...]}\n'
+    '- {"op": "set_gateway", "targets": [{path, agent}], "throttling": {rate_limit, '
+    "burst_limit, quota_limit, quota_period}} (either part may be left out)\n"
+    "Anything no operation names stays exactly as it is."
+)
+
+
+def edit_repair_message(errors: Sequence[str]) -> str:
+    lines = "\n".join(f"- {e}" for e in errors)
+    return (
+        f"Those operations cannot be applied:\n{lines}\n"
+        "Return the corrected operations JSON (all of them), and nothing else."
+    )

@@ -1,10 +1,12 @@
 """/updatespec: change the current spec by a natural-language instruction, or roll back.
 
 Update events: ack -> stream_start -> stream_chunk* (the model's plan) -> stream_end ->
-architecture (full updated spec, new `version`, `diff`). The model answers with an RFC 6902
-patch of the current spec (or a full replacement); the result is validated, with the errors sent
-back for at most `deps.max_repairs` repairs. Everything the patch does not touch keeps its
-exact canonical bytes.
+architecture (full updated spec, new `version`, `diff`). The model answers, in the same
+conversation as its plan, with typed edit operations (agents/spec/edits.py) under a schema built
+for the current spec: existing agent ids are an enum, every field of a new or changed agent is
+constrained. The operations are applied and the result validated; semantic errors (an
+orchestration naming an agent that does not exist) go back for at most `deps.max_repairs`
+repairs. Everything no operation names keeps its exact canonical bytes.
 
 Rollback (`rollback_to: N`): ack -> architecture; stores a new version whose spec is exactly
 version N's (action "rollback"). No model call.
@@ -39,10 +41,9 @@ from agents.protocol import (
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
 from agents.spec.diff import spec_diff
+from agents.spec.edits import apply_edits, edit_schema
 from agents.spec.generate import generation_failed, stream_rationale
-from agents.spec.llm_format import patch_schema
 from agents.spec.llm_steps import SpecGenerationFailed, structured_with_repair
-from agents.spec.patching import apply_change
 from agents.spec.schema import Architecture
 from agents.spec.store import SpecVersion
 from agents.spec.validation import canonical_json
@@ -115,10 +116,10 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             return
         instruction = request.user_input or ""
         previous = current.spec_dict()
-        shown = json.dumps(previous, indent=2, ensure_ascii=False)  # easier to read than compact
+        shown = json.dumps(previous, ensure_ascii=False)  # compact: fewer prompt tokens
 
         def convert(reply: dict[str, Any]) -> Architecture:
-            return apply_change(previous, reply)
+            return apply_edits(previous, reply)
 
         llm = deps.llms.for_role(Role.ARCHITECT)
         started = deps.clock()
@@ -126,29 +127,34 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             data=StreamStartData(message="Updating architecture specification...", model=llm.model)
         )
         parts: list[str] = []
+        chunks = 0
+        system = prompts.maintainer_system(models, deps.default_model)
+        first = Message("user", prompts.update_plan_message(shown, instruction))
         try:
             plan = CompletionRequest(
-                system=prompts.update_rationale_system(models, deps.default_model),
-                messages=(Message("user", prompts.update_plan_message(shown, instruction)),),
-                max_tokens=deps.rationale_max_tokens,
+                system=system, messages=(first,), max_tokens=deps.rationale_max_tokens
             )
-            async for chunk in stream_rationale(llm, plan, parts):
+            async for chunk in stream_rationale(llm, plan, parts, deps):
+                chunks += 1
                 yield chunk
             change = CompletionRequest(
-                system=prompts.update_patch_system(models, deps.default_model),
+                system=system,
                 messages=(
-                    Message(
-                        "user",
-                        prompts.update_request_message(shown, instruction, "".join(parts)),
-                    ),
+                    first,
+                    Message("assistant", "".join(parts).strip() or "(no plan)"),
+                    Message("user", prompts.EDIT_REQUEST),
                 ),
-                max_tokens=deps.spec_max_tokens,
-                json_schema=patch_schema(),
-                schema_name="spec_patch",
+                max_tokens=deps.edit_max_tokens,
+                json_schema=edit_schema(list(previous["agents_config"]), models),
+                schema_name="spec_edits",
                 temperature=0.0,
             )
             result = await structured_with_repair(
-                llm, change, convert, max_repairs=deps.max_repairs
+                llm,
+                change,
+                convert,
+                max_repairs=deps.max_repairs,
+                repair=prompts.edit_repair_message,
             )
         except SpecGenerationFailed as exc:
             yield generation_failed(exc.message, exc.errors or None)
@@ -158,7 +164,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             return
         yield StreamEnd(
             data=StreamEndData(
-                total_chunks=len(parts), completion_time=round(deps.clock() - started, 3)
+                total_chunks=chunks, completion_time=round(deps.clock() - started, 3)
             )
         )
         stored = await deps.store.append(

@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from agents.llm.port import StaticRegistry
+import jsonschema
+
+from agents.llm.port import CompletionRequest, LLMEvent, StaticRegistry
+from agents.llm.structured import closed_schema
 from agents.pipeline import JobContext, Pipeline
 from agents.protocol import Event, StrictRequest, event_to_dict
 from agents.spec.deps import SpecDeps
@@ -107,3 +110,18 @@ async def collect(
 
 def types(events: list[dict[str, Any]]) -> list[str]:
     return [e["type"] for e in events]
+
+
+class SchemaCheckedLLM(ScriptedLLM):
+    """A ScriptedLLM that refuses a structured reply its request's (closed) schema rejects.
+
+    What a grammar-constrained provider does: a scripted reply that passes here is one the
+    local model could have produced under the request's grammar.
+    """
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        reply = self.replies[0] if self.replies else self.fallback
+        if request.json_schema is not None and reply is not None and reply.structured is not None:
+            jsonschema.validate(reply.structured, closed_schema(request.json_schema))
+        async for event in super().stream(request):
+            yield event

@@ -91,12 +91,15 @@ def test_duplicate_agent_ids_in_json_text_are_rejected() -> None:
         extract_json_object("Here it is:\n```json\n" + text + "\n```")
 
 
-def test_duplicate_agent_ids_in_model_design_are_rejected() -> None:
-    """The model's agent list may not use one id twice."""
+def test_duplicate_agent_ids_in_model_design_get_distinct_ids() -> None:
+    """Two different agents under one id both stay (`a`, `a_2`); the same agent twice is one."""
     dup = design("a", "b")
     dup["agents"][1]["id"] = "a"
-    with pytest.raises(SpecValidationError, match="duplicate agent id 'a'"):
-        design_to_spec_dict(dup, gateway_provider="api_gateway")
+    spec = design_to_spec_dict(dup, gateway_provider="api_gateway")
+    assert list(spec["agents_config"]) == ["a", "a_2"]
+    twice = design("a")
+    twice["agents"].append(dict(twice["agents"][0]))
+    assert list(design_to_spec_dict(twice, gateway_provider="local")["agents_config"]) == ["a"]
 
 
 def test_duplicate_orchestration_entries_and_gateway_paths_are_rejected() -> None:

@@ -1,4 +1,4 @@
-"""/updatespec: patch-based change, untouched parts byte-identical, diff, rollback, isolation."""
+"""/updatespec: typed edit operations, untouched parts byte-identical, diff, rollback, isolation."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pytest
+
+from agents.llm.structured import closed_schema, grammar_gaps
 from agents.protocol import UpdateSpecRequest
+from agents.spec.edits import apply_edits, edit_schema
 from agents.spec.store import SpecStore
 from agents.spec.update import NO_ARCHITECTURE_MESSAGE, updatespec_pipeline
 from agents.spec.validation import canonical_json, validate_spec
 from tests.spec.helpers import (
     MODEL,
     OTHER_MODEL,
+    SchemaCheckedLLM,
     agent,
     collect,
     make_deps,
@@ -45,20 +51,23 @@ def agent_bytes(spec_json: str, agent_id: str) -> str:
     return canonical_json(json.loads(spec_json)["agents_config"][agent_id])
 
 
-PATCH: dict[str, Any] = {
-    "patch": [
-        {"op": "add", "path": "/agents_config/security_agent", "value": agent("security_agent")},
-        {"op": "replace", "path": "/agents_config/analysis_agent/model", "value": OTHER_MODEL},
-        {"op": "add", "path": "/orchestration/order/1", "value": "security_agent"},
+def new_agent(agent_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": agent_id, **agent(agent_id), **fields}
+
+
+EDITS: dict[str, Any] = {
+    "operations": [
+        {"op": "add_agent", "agent": new_agent("security_agent"), "after": "research_agent"},
+        {"op": "update_agent", "agent_id": "analysis_agent", "changes": {"model": OTHER_MODEL}},
     ]
 }
 
 
-def test_update_applies_patch_and_keeps_untouched_agents_byte_identical(tmp_path: Path) -> None:
-    """Only patched paths change; other agents keep their exact canonical bytes."""
+def test_update_applies_edits_and_keeps_untouched_agents_byte_identical(tmp_path: Path) -> None:
+    """Only the named agents change; the others keep their exact canonical bytes."""
 
     async def scenario() -> None:
-        llm = ScriptedLLM().enqueue(PLAN, PATCH)
+        llm = SchemaCheckedLLM().enqueue(PLAN, EDITS)
         async with sql_store(tmp_path) as store:
             before = await seed(store)
             events = await collect(updatespec_pipeline(make_deps(llm, store)), update("add sec"))
@@ -89,25 +98,47 @@ def test_update_applies_patch_and_keeps_untouched_agents_byte_identical(tmp_path
                 "analysis_agent",
                 "writer_agent",
             ]
-            # The model was shown the current spec and asked for a patch.
-            assert json.dumps(json.loads(before), indent=2) in llm.requests[1].messages[-1].content
-            assert llm.requests[1].json_schema is not None
+            # One conversation: the plan request is the edit request's prefix.
+            plan, edit = llm.requests
+            assert json.dumps(json.loads(before), ensure_ascii=False) in plan.messages[0].content
+            assert edit.system == plan.system
+            assert edit.messages[0] == plan.messages[0]
+            assert edit.messages[1].content == PLAN
+            assert edit.json_schema is not None
 
     asyncio.run(scenario())
+
+
+def test_edit_schema_names_existing_agents_and_closes_every_object() -> None:
+    """Existing ids are an enum; no operation or agent accepts a field it does not name."""
+    schema = closed_schema(edit_schema(list(IDS), [MODEL, OTHER_MODEL]))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert grammar_gaps(schema) == []
+    jsonschema.validate(EDITS, schema)
+    for bad in (
+        {"op": "remove_agent", "agent_id": "nobody"},
+        {"op": "update_agent", "agent_id": "writer_agent", "changes": {"orchestration": {}}},
+        {"op": "add_agent", "agent": {**new_agent("s"), "gateway_config": {}}, "after": "end"},
+        {"op": "add_agent", "agent": new_agent("s", tools=["shell"]), "after": "end"},
+        {"op": "add_agent", "agent": new_agent("s", model="gpt-4o"), "after": "end"},
+        {"op": "set_orchestration", "pattern": "pipeline", "entry_agent": "x", "order": []},
+        {"op": "replace", "path": "/agents_config/writer_agent", "value": {}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"operations": [bad]}, schema)
 
 
 def test_update_diff_names_added_removed_and_changed_paths(tmp_path: Path) -> None:
     """The diff lists added/removed agents and changed fields as JSON pointers."""
 
     async def scenario() -> None:
-        patch = {
-            "patch": [
-                *PATCH["patch"],
-                {"op": "remove", "path": "/agents_config/writer_agent"},
-                {"op": "remove", "path": "/orchestration/order/3"},
+        edits = {
+            "operations": [
+                *EDITS["operations"],
+                {"op": "remove_agent", "agent_id": "writer_agent"},
             ]
         }
-        llm = ScriptedLLM().enqueue(PLAN, patch)
+        llm = SchemaCheckedLLM().enqueue(PLAN, edits)
         async with sql_store(tmp_path) as store:
             await seed(store)
             events = await collect(updatespec_pipeline(make_deps(llm, store)), update("x"))
@@ -121,35 +152,57 @@ def test_update_diff_names_added_removed_and_changed_paths(tmp_path: Path) -> No
     asyncio.run(scenario())
 
 
-def test_invalid_patch_result_is_repaired(tmp_path: Path) -> None:
-    """Removing an agent still referenced fails validation; the errors go back to the model."""
+def test_removing_the_entry_agent_moves_entry_and_targets() -> None:
+    """Removing an agent takes it out of the order; its gateway target goes to the new entry."""
+    current = spec_dict(*IDS)
+    spec = apply_edits(current, {"operations": [{"op": "remove_agent", "agent_id": IDS[0]}]})
+    assert spec.orchestration is not None
+    assert spec.orchestration.entry_agent == "analysis_agent"
+    assert spec.orchestration.order == ["analysis_agent", "writer_agent"]
+    assert [t.agent for t in spec.gateway_config.targets] == ["analysis_agent"]
+
+
+def test_added_agent_with_a_taken_id_gets_a_new_one() -> None:
+    """add_agent never overwrites: the existing agent stays, the new one is `<id>_2`."""
+    current = spec_dict(*IDS)
+    op = {"op": "add_agent", "agent": new_agent("writer_agent", prompt="New."), "after": "end"}
+    spec = apply_edits(current, {"operations": [op]})
+    assert spec.agents_config["writer_agent"].prompt == "You are the writer_agent."
+    assert spec.agents_config["writer_agent_2"].prompt == "New."
+    assert spec.orchestration is not None
+    assert spec.orchestration.order[-1] == "writer_agent_2"
+
+
+def test_semantic_errors_are_repaired(tmp_path: Path) -> None:
+    """A target naming an agent that does not exist goes back to the model with the error."""
 
     async def scenario() -> None:
-        dangling = {"patch": [{"op": "remove", "path": "/agents_config/writer_agent"}]}
-        bad_path = {"patch": [{"op": "remove", "path": "/agents_config/nobody"}]}
-        fixed = {
-            "patch": [
-                {"op": "remove", "path": "/agents_config/writer_agent"},
-                {"op": "remove", "path": "/orchestration/order/2"},
+        dangling = {
+            "operations": [
+                {"op": "set_gateway", "targets": [{"path": "/sec", "agent": "security_agnt"}]}
             ]
         }
-        llm = ScriptedLLM().enqueue(PLAN, dangling, bad_path, fixed)
+        everything = {"operations": [{"op": "remove_agent", "agent_id": i} for i in IDS]}
+        target = {"path": "/w", "agent": "writer_agent"}
+        fixed = {"operations": [{"op": "set_gateway", "targets": [target]}]}
+        llm = SchemaCheckedLLM().enqueue(PLAN, dangling, everything, fixed)
         async with sql_store(tmp_path) as store:
             await seed(store)
-            events = await collect(updatespec_pipeline(make_deps(llm, store)), update("drop w"))
+            events = await collect(updatespec_pipeline(make_deps(llm, store)), update("route"))
             assert types(events)[-1] == "architecture"
-            assert "unknown agent 'writer_agent'" in llm.requests[2].messages[-1].content
-            assert "could not be applied" in llm.requests[3].messages[-1].content
-            assert events[-1]["data"]["diff"]["removed"] == ["/agents_config/writer_agent"]
+            assert "unknown agent" in llm.requests[2].messages[-1].content
+            assert "remove every agent" in llm.requests[3].messages[-1].content
+            targets = events[-1]["data"]["architecture"]["gateway_config"]["targets"]
+            assert targets == [{"path": "/w", "agent": "writer_agent"}]
 
     asyncio.run(scenario())
 
 
 def test_update_gives_up_after_repairs_and_keeps_current_version(tmp_path: Path) -> None:
     async def scenario() -> None:
-        bad = {"patch": [{"op": "replace", "path": "/agents_config/writer_agent/tools/0",
-                          "value": "shell"}]}  # fmt: skip
-        llm = ScriptedLLM().enqueue(PLAN, bad, bad, bad)
+        bad = {"operations": [{"op": "update_agent", "agent_id": "writer_agent",
+                               "changes": {"tools": ["shell"]}}]}  # fmt: skip
+        llm = ScriptedLLM().enqueue(PLAN, bad, bad, bad)  # not what a grammar lets through
         async with sql_store(tmp_path) as store:
             await seed(store)
             events = await collect(updatespec_pipeline(make_deps(llm, store)), update("x"))
@@ -162,31 +215,11 @@ def test_update_gives_up_after_repairs_and_keeps_current_version(tmp_path: Path)
     asyncio.run(scenario())
 
 
-def test_full_replacement_keeps_existing_agent_order_and_bytes(tmp_path: Path) -> None:
-    """A full replacement is accepted; agents it did not change keep their bytes and order."""
-
-    async def scenario() -> None:
-        new = spec_dict(*IDS)
-        new["agents_config"] = dict(reversed(list(new["agents_config"].items())))
-        new["agents_config"]["writer_agent"]["model"] = OTHER_MODEL
-        llm = ScriptedLLM().enqueue(PLAN, {"patch": [], "architecture": new})
-        async with sql_store(tmp_path) as store:
-            before = await seed(store)
-            events = await collect(updatespec_pipeline(make_deps(llm, store)), update("x"))
-            assert events[-1]["data"]["diff"]["changed"] == ["/agents_config/writer_agent/model"]
-            after = await store.current("ws1", "project21")
-            assert after is not None
-            assert list(after.spec_dict()["agents_config"]) == list(IDS)
-            assert agent_bytes(before, "research_agent") in after.spec_json
-
-    asyncio.run(scenario())
-
-
 def test_rollback_stores_a_new_version_equal_to_the_old_one(tmp_path: Path) -> None:
     """rollback_to N appends version N+k whose spec bytes equal version N's."""
 
     async def scenario() -> None:
-        llm = ScriptedLLM().enqueue(PLAN, PATCH)
+        llm = ScriptedLLM().enqueue(PLAN, EDITS)
         async with sql_store(tmp_path) as store:
             v1 = await seed(store)
             deps = make_deps(llm, store)
@@ -259,3 +292,14 @@ def test_another_workspace_cannot_read_update_or_roll_back(tmp_path: Path) -> No
             assert MODEL in current.spec_json
 
     asyncio.run(scenario())
+
+
+def test_contradicting_operations_resolve_by_rule() -> None:
+    """Remove twice = once; a change to an agent removed earlier in the reply changes nothing."""
+    ops = [
+        {"op": "remove_agent", "agent_id": "writer_agent"},
+        {"op": "remove_agent", "agent_id": "writer_agent"},
+        {"op": "update_agent", "agent_id": "writer_agent", "changes": {"prompt": "Back."}},
+    ]
+    spec = apply_edits(spec_dict(*IDS), {"operations": ops})
+    assert list(spec.agents_config) == ["research_agent", "analysis_agent"]
