@@ -27,7 +27,7 @@ from tests.spec.helpers import (
     sql_store,
     types,
 )
-from tests.support.scripted_llm import ScriptedLLM
+from tests.support.scripted_llm import Reply, ScriptedLLM
 
 PLAN = "Add a security agent after research; switch analysis to Haiku; keep the rest."
 IDS = ("research_agent", "analysis_agent", "writer_agent")
@@ -303,3 +303,21 @@ def test_contradicting_operations_resolve_by_rule() -> None:
     ]
     spec = apply_edits(spec_dict(*IDS), {"operations": ops})
     assert list(spec.agents_config) == ["research_agent", "analysis_agent"]
+
+
+def test_a_burst_of_plan_tokens_is_tens_of_chunks(tmp_path: Path) -> None:
+    """600 one-token deltas arriving at once become a handful of stream_chunks, text intact."""
+
+    async def scenario() -> None:
+        plan = "".join(f"t{i % 10} " for i in range(600))
+        llm = ScriptedLLM().enqueue(Reply(text=plan, chunk_size=3), EDITS)
+        async with sql_store(tmp_path) as store:
+            await seed(store)
+            events = await collect(updatespec_pipeline(make_deps(llm, store)), update("x"))
+        chunks = [e["data"] for e in events if e["type"] == "stream_chunk"]
+        assert "".join(c["chunk"] for c in chunks) == plan
+        assert 2 <= len(chunks) <= 20
+        assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
+        assert events[-2]["data"]["total_chunks"] == len(chunks)
+
+    asyncio.run(scenario())
