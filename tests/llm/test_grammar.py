@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from agents.llm.structured import closed_schema, grammar_gaps
+from tests.llm.needs import needs_llama
 
 OPEN = {
     "type": "object",
@@ -49,7 +46,7 @@ def test_grammar_gaps_name_free_values_open_objects_and_ignored_keywords() -> No
     assert any("additionalProperties" in g for g in grammar_gaps(OPEN))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python")
+@needs_llama
 def test_closed_schema_grammar_has_no_rule_for_unnamed_properties() -> None:
     """llama.cpp's converter admits exactly the named keys of a closed object."""
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf

