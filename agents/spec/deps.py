@@ -36,6 +36,7 @@ class SpecDeps:
     max_repairs: int = 2
     report_char_budget: int = 24_000
     rationale_max_tokens: int = 360  # the prompt asks for at most 200 words
+    plan_max_tokens: int = 220  # /updatespec's plan: at most 120 words
     spec_max_tokens: int = 4_000  # the grammar caps every string, see llm_format
     edit_max_tokens: int = 2_500
     # A stream_chunk carries what the model wrote in up to this many seconds (or chars).

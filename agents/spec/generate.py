@@ -49,7 +49,7 @@ from agents.spec.llm_format import (
     references_schema,
     unique_paths,
 )
-from agents.spec.llm_steps import SpecGenerationFailed, structured_with_repair
+from agents.spec.llm_steps import Attempted, SpecGenerationFailed, structured_with_repair
 from agents.spec.schema import Architecture
 from agents.spec.validation import canonical_json, validate_spec
 
@@ -182,7 +182,7 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             result = await structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs)
             if isinstance(result.value, BadReferences):
                 repairs_left = deps.max_repairs - (result.attempts - 1)
-                spec = await fix_references(llm, final, result.value, repairs_left)
+                spec = await fix_references(llm, final, result, repairs_left)
             else:
                 spec = result.value
         except SpecGenerationFailed as exc:
@@ -227,9 +227,13 @@ class BadReferences:
 
 
 async def fix_references(
-    llm: LLM, request: CompletionRequest, bad: BadReferences, repairs_left: int
+    llm: LLM, request: CompletionRequest, answer: Attempted[Any], repairs_left: int
 ) -> Architecture:
-    """Ask again for only the orchestration and targets, with the defined ids as an enum."""
+    """Ask again for only the orchestration and targets, with the defined ids as an enum.
+
+    The model's answer goes back verbatim, so the local model reuses the whole conversation.
+    """
+    bad: BadReferences = answer.value
     spec, errors = bad.spec, bad.errors
     ids = list(spec["agents_config"])
     if repairs_left <= 0:
@@ -240,7 +244,7 @@ async def fix_references(
         request,
         messages=(
             *request.messages,
-            Message("assistant", json.dumps(bad.design, ensure_ascii=False)),
+            Message("assistant", answer.text or json.dumps(bad.design, ensure_ascii=False)),
             Message("user", prompts.references_request(errors, ids)),
         ),
         json_schema=references_schema(ids),

@@ -32,6 +32,7 @@ class SpecGenerationFailed(Exception):
 class Attempted(Generic[T]):
     value: T
     attempts: int  # 1 = valid at the first try
+    text: str = ""  # the reply the value came from, as the model wrote it
 
 
 def reply_object(result: CompletionResult) -> dict[str, Any]:
@@ -76,7 +77,7 @@ async def structured_with_repair(
         attempts = attempt + 1
         result = await run_to_result(llm, replace(request, messages=tuple(messages)))
         try:
-            return Attempted(convert(reply_object(result)), attempts)
+            return Attempted(convert(reply_object(result)), attempts, _echo(result))
         except SpecValidationError as exc:
             errors = exc.errors or [str(exc)]
         messages += [

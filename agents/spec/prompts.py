@@ -8,27 +8,29 @@ from agents.spec.schema import MEMORY_STRATEGIES, TOOL_CATALOG
 
 
 def catalog_text(allowed_models: Sequence[str], default_model: str) -> str:
+    """Tools, memory, model and patterns, in as few tokens as the choice needs.
+
+    The structured step's schema enumerates the same tools, strategies and models, so a
+    grammar-constrained provider can only write one of them; the text is for choosing well.
+    """
     tools = "\n".join(f"- {name}: {desc}" for name, desc in TOOL_CATALOG.items())
-    memory = "\n".join(f"- {name}: {desc}" for name, desc in MEMORY_STRATEGIES.items())
-    models = "\n".join(f"- {m}" for m in allowed_models)
+    memory = ", ".join(
+        f"{name} ({desc.rstrip('.').lower()})" for name, desc in MEMORY_STRATEGIES.items()
+    )
+    others = ", ".join(m for m in allowed_models if m != default_model)
     return (
-        "Tools an agent may use (no others exist):\n"
-        f"{tools}\n\n"
-        "Memory strategies (memory.strategies needs memory.enabled = true):\n"
-        f"{memory}\n\n"
-        "Models an agent may use:\n"
-        f"{models}\n"
-        f"Use {default_model} unless the task clearly needs another.\n\n"
-        "Orchestration patterns:\n"
-        "- pipeline: agents run in `order`, each gets the previous agent's output; the first "
-        "agent in `order` is the entry_agent.\n"
-        "- supervisor: the entry_agent decides, turn by turn, which other agent to call.\n"
+        f"Tools (no others exist):\n{tools}\n"
+        f"Memory strategies (need memory.enabled = true): {memory}.\n"
+        f"Model: {default_model} unless the task clearly needs another of: {others}.\n"
+        "Orchestration: pipeline (agents run in `order`, each gets the previous output; the "
+        "first in `order` is the entry_agent) or supervisor (the entry_agent decides which agent "
+        "to call next).\n"
     )
 
 
 RULES = (
     "Rules:\n"
-    "- 1 to 20 agents; each agent id is unique snake_case (a-z, 0-9, _; starts with a letter).\n"
+    "- 1 to 6 agents; each agent id is unique snake_case (a-z, 0-9, _; starts with a letter).\n"
     "- Every agent named in orchestration and gateway targets must be one of the agents.\n"
     "- Each agent's prompt is a complete system prompt for that agent.\n"
     "- Prefer the fewest agents that do the job well.\n"
@@ -36,9 +38,10 @@ RULES = (
 
 
 def architect_system(allowed_models: Sequence[str], default_model: str) -> str:
-    """The one system prompt of both /getspec steps (so the second reuses the first's prefix)."""
+    """The one system prompt of every spec step, /getspec and /updatespec alike, so that each
+    step (and the next spec job) reuses the evaluated prefix on the local model."""
     return (
-        "You are a software architect who designs multi-agent AI systems.\n\n"
+        "You are a software architect who designs and maintains multi-agent AI systems.\n\n"
         + catalog_text(allowed_models, default_model)
         + "\n"
         + RULES
@@ -87,14 +90,7 @@ def repair_message(errors: Sequence[str]) -> str:
     )
 
 
-def maintainer_system(allowed_models: Sequence[str], default_model: str) -> str:
-    """The one system prompt of both /updatespec steps."""
-    return (
-        "You are a software architect who maintains a multi-agent AI system's spec.\n\n"
-        + catalog_text(allowed_models, default_model)
-        + "\n"
-        + RULES
-    )
+maintainer_system = architect_system
 
 
 def update_plan_message(current_spec_json: str, instruction: str) -> str:

@@ -132,7 +132,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
         first = Message("user", prompts.update_plan_message(shown, instruction))
         try:
             plan = CompletionRequest(
-                system=system, messages=(first,), max_tokens=deps.rationale_max_tokens
+                system=system, messages=(first,), max_tokens=deps.plan_max_tokens
             )
             async for chunk in stream_rationale(llm, plan, parts, deps):
                 chunks += 1
