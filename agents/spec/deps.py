@@ -35,7 +35,7 @@ class SpecDeps:
     # Limits
     max_repairs: int = 2
     report_char_budget: int = 24_000
-    rationale_max_tokens: int = 360  # the prompt asks for at most 200 words
+    rationale_max_tokens: int = 240  # the prompt asks for at most 120 words
     plan_max_tokens: int = 220  # /updatespec's plan: at most 120 words
     spec_max_tokens: int = 4_000  # the grammar caps every string, see llm_format
     edit_max_tokens: int = 2_500

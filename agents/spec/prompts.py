@@ -58,7 +58,7 @@ def use_case_message(name: str, description: str, report: str | None) -> str:
 def rationale_request(use_case: str) -> str:
     return (
         f"{use_case}\n\n"
-        "First write a short design rationale (at most 200 words, plain prose or a short list): "
+        "First write a short design rationale (at most 120 words, plain prose or a short list): "
         "which agents the system needs, what each is responsible for, which tools and memory "
         "each uses, and how they hand work to each other. Do not write JSON."
     )
