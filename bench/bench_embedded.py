@@ -321,6 +321,9 @@ async def main(args: argparse.Namespace) -> list[Job]:
     local.close()
     for job in jobs:
         job.calls = [c for c in llm.calls if c.job == job.label]
+        structured = sum(c.step != "prose" for c in job.calls)
+        if job.flow != "chat" and structured:
+            job.score["repairs"] = float(structured - 1)
     print_tables(jobs, llm.calls, local.model)
     return jobs
 
