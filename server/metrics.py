@@ -1,91 +1,207 @@
-"""Process metrics in the Prometheus text exposition format (no client library needed)."""
+"""Service metrics on prometheus-client, one registry per app (several apps share a test process).
+
+What is measured, and where it is recorded:
+- connections, auth refusals, close codes, events and keepalives sent — server/session.py;
+- jobs started, running, finished by route and outcome, job duration, queue wait — server/jobs.py;
+- event send lag (event appended → written to a socket) — the socket pump;
+- LLM time to first token, call duration, tokens in/out and cost by provider and model, and the
+  provider's queue wait — server/llm_metrics.py, which wraps every model the pipelines get;
+- process metrics (CPU, memory, open files) and Python platform info.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-def _labels(**labels: str) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return "{" + inner + "}" if inner else ""
+# Buckets, in seconds. Jobs run from a second (app keys) to half an hour (deploys).
+JOB_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+# Socket lag and queue waits: sub-millisecond on a quiet replica; a second is already bad.
+LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+# Time to first token: a hosted model answers in ~0.3-3 s, the embedded one after prompt eval.
+TTFT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
+WAIT_BUCKETS = (0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.open_connections = 0
-        self.events_sent = 0
-        self.keepalives_sent = 0
-        self.auth_failures: Counter[str] = Counter()
-        self.connections_total: Counter[str] = Counter()
-        self.close_codes: Counter[int] = Counter()
-        self.jobs_started: Counter[str] = Counter()
-        self.jobs_finished: Counter[tuple[str, str]] = Counter()
-        self.jobs_running: Counter[str] = Counter()
-        self._collectors: list[Callable[[], list[str]]] = []
+    """The service's metrics. Methods name what happened; `render()` is the exposition text."""
 
+    def __init__(self, *, process: bool = True) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        if process:
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+        # Sockets
+        self._open = Gauge(
+            "qubitz_open_connections", "WebSocket connections currently open.", registry=r
+        )
+        self._connections = Counter(
+            "qubitz_connections", "WebSocket connections accepted, by route.", ["route"], registry=r
+        )
+        self._auth_failures = Counter(
+            "qubitz_auth_failures",
+            "Connections refused by authentication, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self._closes = Counter(
+            "qubitz_close_codes", "WebSocket closes sent, by code.", ["code"], registry=r
+        )
+        self._events = Counter("qubitz_events_sent", "Job events sent to clients.", registry=r)
+        self._keepalives = Counter(
+            "qubitz_keepalives_sent", "Keepalive events sent to clients.", registry=r
+        )
+        self._send_lag = Histogram(
+            "qubitz_event_send_lag_seconds",
+            "Time from an event's append to the event log to its write on a socket.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        # Jobs
+        self._jobs_running = Gauge(
+            "qubitz_jobs_running", "Jobs running in this process, by route.", ["route"], registry=r
+        )
+        self._jobs_started = Counter(
+            "qubitz_jobs_started", "Jobs started in this process, by route.", ["route"], registry=r
+        )
+        self._jobs = Counter(
+            "qubitz_jobs",
+            "Jobs finished in this process, by route and state.",
+            ["route", "state"],
+            registry=r,
+        )
+        self._job_duration = Histogram(
+            "qubitz_job_duration_seconds",
+            "Wall time of a job, by route and outcome.",
+            ["route", "outcome"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self._job_queue_wait = Histogram(
+            "qubitz_job_queue_wait_seconds",
+            "Time a job waited for a slot (global cap or workspace quota), by route.",
+            ["route"],
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        # LLM calls
+        self._llm_ttft = Histogram(
+            "qubitz_llm_time_to_first_token_seconds",
+            "Time from an LLM call to its first text, by provider and model.",
+            ["provider", "model"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+        self._llm_duration = Histogram(
+            "qubitz_llm_call_duration_seconds",
+            "Wall time of an LLM call, by provider, model and outcome.",
+            ["provider", "model", "outcome"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self._llm_tokens = Counter(
+            "qubitz_llm_tokens",
+            "Tokens used by LLM calls, by provider, model and direction (input, output).",
+            ["provider", "model", "direction"],
+            registry=r,
+        )
+        self._llm_cost = Counter(
+            "qubitz_llm_cost_usd",
+            "Estimated cost of LLM calls in US dollars, by provider and model.",
+            ["provider", "model"],
+            registry=r,
+        )
+        self._llm_queue_wait = Histogram(
+            "qubitz_llm_queue_wait_seconds",
+            "Time an LLM call waited in the provider queue (the local model runs one at a time).",
+            ["provider", "model"],
+            buckets=WAIT_BUCKETS,
+            registry=r,
+        )
+        self._llm_retries = Counter(
+            "qubitz_llm_retries",
+            "LLM attempts that failed and were retried, by provider and model.",
+            ["provider", "model"],
+            registry=r,
+        )
+
+    # Sockets
+    def connection_opened(self, route: str) -> None:
+        self._open.inc()
+        self._connections.labels(route=route).inc()
+
+    def connection_closed(self) -> None:
+        self._open.dec()
+
+    def auth_failed(self, reason: str) -> None:
+        self._auth_failures.labels(reason=reason).inc()
+
+    def closed_with(self, code: int) -> None:
+        self._closes.labels(code=str(code)).inc()
+
+    def events_sent(self, count: int, *, lag_seconds: float | None = None) -> None:
+        self._events.inc(count)
+        if lag_seconds is not None:
+            self._send_lag.observe(max(0.0, lag_seconds))
+
+    def keepalive_sent(self) -> None:
+        self._keepalives.inc()
+
+    # Jobs
     def job_started(self, route: str) -> None:
-        self.jobs_started[route] += 1
-        self.jobs_running[route] += 1
+        self._jobs_started.labels(route=route).inc()
+        self._jobs_running.labels(route=route).inc()
 
-    def job_finished(self, route: str, state: str) -> None:
-        self.jobs_running[route] -= 1
-        self.jobs_finished[(route, state)] += 1
+    def job_finished(
+        self, route: str, state: str, *, duration_seconds: float | None = None
+    ) -> None:
+        self._jobs_running.labels(route=route).dec()
+        self._jobs.labels(route=route, state=state).inc()
+        if duration_seconds is not None:
+            self._job_duration.labels(route=route, outcome=state).observe(duration_seconds)
 
-    def add_collector(self, collector: Callable[[], list[str]]) -> None:
-        """Other parts (LLM usage, research) add their own lines in exposition format."""
-        self._collectors.append(collector)
+    def job_waited(self, route: str, seconds: float) -> None:
+        self._job_queue_wait.labels(route=route).observe(seconds)
 
-    def render(self) -> str:
-        out = [
-            "# HELP qubitz_open_connections WebSocket connections currently open.",
-            "# TYPE qubitz_open_connections gauge",
-            f"qubitz_open_connections {self.open_connections}",
-            "# HELP qubitz_events_sent_total Job events sent to clients.",
-            "# TYPE qubitz_events_sent_total counter",
-            f"qubitz_events_sent_total {self.events_sent}",
-            "# HELP qubitz_keepalives_sent_total Keepalive events sent to clients.",
-            "# TYPE qubitz_keepalives_sent_total counter",
-            f"qubitz_keepalives_sent_total {self.keepalives_sent}",
-            "# HELP qubitz_auth_failures_total Connections refused by authentication, by reason.",
-            "# TYPE qubitz_auth_failures_total counter",
-        ]
-        out += [
-            f"qubitz_auth_failures_total{_labels(reason=r)} {n}"
-            for r, n in sorted(self.auth_failures.items())
-        ]
-        out += [
-            "# HELP qubitz_connections_total WebSocket connections accepted, by route.",
-            "# TYPE qubitz_connections_total counter",
-        ]
-        out += [
-            f"qubitz_connections_total{_labels(route=r)} {n}"
-            for r, n in sorted(self.connections_total.items())
-        ]
-        out += [
-            "# HELP qubitz_close_codes_total WebSocket closes sent, by code.",
-            "# TYPE qubitz_close_codes_total counter",
-        ]
-        out += [
-            f"qubitz_close_codes_total{_labels(code=str(c))} {n}"
-            for c, n in sorted(self.close_codes.items())
-        ]
-        out += [
-            "# HELP qubitz_jobs_running Jobs running in this process, by route.",
-            "# TYPE qubitz_jobs_running gauge",
-        ]
-        out += [
-            f"qubitz_jobs_running{_labels(route=r)} {n}"
-            for r, n in sorted(self.jobs_running.items())
-        ]
-        out += [
-            "# HELP qubitz_jobs_total Jobs finished in this process, by route and state.",
-            "# TYPE qubitz_jobs_total counter",
-        ]
-        out += [
-            f"qubitz_jobs_total{_labels(route=r, state=s)} {n}"
-            for (r, s), n in sorted(self.jobs_finished.items())
-        ]
-        for collector in self._collectors:
-            out += collector()
-        return "\n".join(out) + "\n"
+    # LLM calls
+    def llm_first_token(self, provider: str, model: str, seconds: float) -> None:
+        self._llm_ttft.labels(provider=provider, model=model).observe(seconds)
+
+    def llm_call_finished(self, provider: str, model: str, outcome: str, seconds: float) -> None:
+        self._llm_duration.labels(provider=provider, model=model, outcome=outcome).observe(seconds)
+
+    def llm_usage(
+        self,
+        provider: str,
+        model: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None,
+    ) -> None:
+        self._llm_tokens.labels(provider=provider, model=model, direction="input").inc(input_tokens)
+        self._llm_tokens.labels(provider=provider, model=model, direction="output").inc(
+            output_tokens
+        )
+        if cost_usd:
+            self._llm_cost.labels(provider=provider, model=model).inc(cost_usd)
+
+    def llm_queue_wait(self, provider: str, model: str, seconds: float) -> None:
+        self._llm_queue_wait.labels(provider=provider, model=model).observe(seconds)
+
+    def llm_retried(self, provider: str, model: str) -> None:
+        self._llm_retries.labels(provider=provider, model=model).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
