@@ -27,6 +27,7 @@ from server.db.migrate import upgrade
 from server.eventlog import DurableSink, EventLog
 from server.jobs import JobRunner
 from server.keepalive import KeepaliveScheduler
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.metrics import Metrics
 from server.opsauth import metrics_allowed
 from server.revocation import RevocationHub
@@ -171,8 +172,8 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         if not metrics_allowed(request, settings.metrics_token):
             return PlainTextResponse("Unauthorized", status_code=401)
         services = holder.get("services")
-        body = services.metrics.render() if services else ""
-        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+        body = services.metrics.render() if services else b""
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
 
     async def asyncapi(_: Request) -> Response:
         return JSONResponse(asyncapi_document(settings.resolved_public_url))

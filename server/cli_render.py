@@ -96,22 +96,20 @@ class Renderer:
                 file=sys.stderr,
             )
         elif kind == "architecture":
-            arch = event.data.get("architecture", {})
+            arch = event.payload.get("architecture", {})
             print(json.dumps(arch, indent=2))
-            print(
-                f"version {event.data.get('version')}: {len(arch.get('agents_config', {}))} agents",
-                file=sys.stderr,
-            )
+            agents = len(arch.get("agents_config", {}))
+            print(f"version {event.payload.get('version')}: {agents} agents", file=sys.stderr)
         elif kind == "deployment_complete":
-            data = event.data
+            data = event.payload
             print(f"{data.get('deployment_status')}: {data.get('message')}")
             print(f"repository: {data.get('github_repo')}")
             if data.get("agent_endpoint"):
                 print(f"endpoint: {data['agent_endpoint']}")
         elif kind == "api_key_created":
             for name in ("api_key_value", "api_key_id", "usage_plan_id", "api_endpoint"):
-                print(f"{name}: {event.data.get(name)}")
+                print(f"{name}: {event.payload.get(name)}")
         elif kind == "api_key_deleted":
-            print(f"deleted {event.data.get('api_key_id')}")
+            print(f"deleted {event.payload.get('api_key_id')}")
         elif event.is_error:
             print(f"error {event.error_code}: {event.message}", file=sys.stderr)

@@ -168,8 +168,7 @@ class Session:
         request_id.set("conn_" + secrets.token_hex(6))
         unwatch: Callable[[], None] | None = None
         await ws.accept()
-        s.metrics.open_connections += 1
-        s.metrics.connections_total[self.endpoint.name] += 1
+        s.metrics.connection_opened(self.endpoint.name)
         try:
             if not s.accepting:
                 raise CloseWith(
@@ -191,14 +190,14 @@ class Session:
         finally:
             if unwatch is not None:
                 unwatch()
-            s.metrics.open_connections -= 1
+            s.metrics.connection_closed()
 
     async def _authenticate(self) -> Principal:
         s = self.s
         remote = self.ws.client.host if self.ws.client else ""
         wait = s.auth_failures.retry_after(remote) if s.auth_failures else None
         if wait is not None:
-            s.metrics.auth_failures["rate_limited"] += 1
+            s.metrics.auth_failed("rate_limited")
             s.audit.record(
                 None, route=self.endpoint.name, outcome="auth_rate_limited", remote=remote
             )
@@ -212,7 +211,7 @@ class Session:
                 self.ws.query_params.get("api_key"), self.endpoint.scope
             )
         except AuthError as exc:
-            s.metrics.auth_failures[exc.outcome] += 1
+            s.metrics.auth_failed(exc.outcome)
             s.audit.record(exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote)
             if s.auth_failures is not None:
                 s.auth_failures.failed(remote)
@@ -309,7 +308,7 @@ class Session:
                     payload = event_to_dict(event)
                     payload["job_id"] = job_id
                     await ws.send_text(orjson.dumps(payload).decode())
-                    s.metrics.keepalives_sent += 1
+                    s.metrics.keepalive_sent()
                 elif isinstance(item, JobEnd):
                     await self._close(item.close_code, item.state)
                     return
@@ -317,7 +316,7 @@ class Session:
                     assert isinstance(item, list)
                     for entry in item:
                         await ws.send_text(entry.text)
-                    s.metrics.events_sent += len(item)
+                    s.metrics.events_sent(len(item))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # client went away mid-send; the job goes on
         finally:
@@ -357,7 +356,7 @@ class Session:
         await self._close(exc.code, exc.message)
 
     async def _close(self, code: int, reason: str) -> None:
-        self.s.metrics.close_codes[code] += 1
+        self.s.metrics.closed_with(code)
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, reason=close_reason(reason))
 

@@ -48,6 +48,7 @@ from server.db.research import ResearchRepository
 from server.db.specs import SqlSpecStore
 from server.db.token_usage import SqlWorkspaceTokenUsage
 from server.gateway.runtime import AppKeysOptions, app_keys_runtime
+from server.llm_metrics import InstrumentedRegistry
 from server.model_proxy import model_proxy_routes
 from server.model_proxy_access import ProxyLimits, ProxyTokens
 from server.settings import Settings
@@ -114,8 +115,9 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         )
         # Search APIs are operator-configured endpoints (not user URLs): their own client.
         search_http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
-        registry = build_registry(s.llm, http_client=model_http)
-        stack.push_async_callback(registry.aclose)
+        providers = build_registry(s.llm, http_client=model_http)
+        stack.push_async_callback(providers.aclose)
+        registry = InstrumentedRegistry(providers, infra.metrics)  # every call is measured
 
         store = build_store(
             "s3" if s.storage == "s3" else "local",

@@ -65,14 +65,14 @@ async def authenticate(request: Request, services: Services, limiter: ConnectRat
     failures = services.auth_failures  # per client address, shared with the WebSocket routes
     wait = failures.retry_after(remote) if failures is not None else None
     if wait is not None:
-        services.metrics.auth_failures["rate_limited"] += 1
+        services.metrics.auth_failed("rate_limited")
         services.audit.record(None, route=route, outcome="auth_rate_limited", remote=remote)
         message = f"too many failed authentication attempts; retry in {wait:.1f}s"
         raise ApiError(429, message, {"Retry-After": str(max(1, round(wait)))})
     try:
         principal = await services.keys.authenticate(key, scope or Scope.UCT)
     except AuthError as exc:
-        services.metrics.auth_failures[exc.outcome] += 1
+        services.metrics.auth_failed(exc.outcome)
         services.audit.record(exc.key_id, route=route, outcome=exc.outcome, remote=remote)
         if failures is not None:
             failures.failed(remote)

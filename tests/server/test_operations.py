@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from agents.protocol import ENDPOINTS, Scope
 from tests.conftest import mint
@@ -33,11 +34,17 @@ async def test_metrics_count_connections_jobs_events_and_auth_failures(
     await run(f"{server.ws}/research?api_key=qk_uct_wrong", RESEARCH)
     async with httpx.AsyncClient(base_url=server.http) as http:
         body = (await http.get("/metrics")).text
-    assert 'qubitz_jobs_total{route="research",state="succeeded"} 1' in body
-    assert 'qubitz_auth_failures_total{reason="unknown"} 1' in body
-    assert "qubitz_events_sent_total 5" in body
-    assert 'qubitz_connections_total{route="research"} 2' in body
-    assert "qubitz_open_connections 0" in body
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
+    assert values[("qubitz_jobs_total", (("route", "research"), ("state", "succeeded")))] == 1
+    assert values[("qubitz_auth_failures_total", (("reason", "unknown"),))] == 1
+    assert values[("qubitz_events_sent_total", ())] == 5
+    assert values[("qubitz_connections_total", (("route", "research"),))] == 2
+    assert values[("qubitz_open_connections", ())] == 0
+    assert "process_resident_memory_bytes" in body
 
 
 async def test_asyncapi_document_describes_every_route(server: RunningServer) -> None:

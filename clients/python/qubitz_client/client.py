@@ -117,7 +117,7 @@ class JobStream:
                             await ws.send(json.dumps(self._payload))
                     try:
                         async for raw in ws:
-                            event = parse_event(json.loads(raw))
+                            event = parse_event(json.loads(raw), self.endpoint)
                             if event.job_id and self.job_id is None:
                                 self.job_id = event.job_id
                             if event.seq is not None:
