@@ -139,3 +139,15 @@ async def test_the_client_yields_typed_events_from_a_live_service(server: Runnin
     assert spec.data.architecture["agents_config"]
     assert [type(e).__name__ for e in deploy] == ["DeploymentStarted", "Complete"]
     assert isinstance(deploy[0], DeploymentStarted) and deploy[0].data.message == "started"
+
+
+def test_client_reads_url_and_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUBITZ_URL", "https://qubitz.example:9000")
+    monkeypatch.setenv("QUBITZ_API_KEY", "qk_uct_env")
+    client = QubitzClient()
+    assert client.ws_base == "wss://qubitz.example:9000" and client.api_key == "qk_uct_env"
+    explicit = QubitzClient("http://127.0.0.1:1", "qk_ch_arg")
+    assert explicit.ws_base == "ws://127.0.0.1:1" and explicit.api_key == "qk_ch_arg"
+    monkeypatch.delenv("QUBITZ_API_KEY")
+    with pytest.raises(ValueError, match="QUBITZ_API_KEY"):
+        QubitzClient()

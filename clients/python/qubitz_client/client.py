@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from qubitz_client.errors import (
 )
 from qubitz_client.events import TERMINAL_SUCCESS, Event, parse_event
 
+DEFAULT_URL = "http://127.0.0.1:8008"
 RESUMABLE_CLOSES = {1001, 1006, 1011, 1012, 1013, None}
 
 
@@ -208,14 +210,24 @@ class JobStream:
 
 
 class QubitzClient:
+    """A client of one service with one key.
+
+    `base_url` and `api_key` fall back to the environment variables QUBITZ_URL and
+    QUBITZ_API_KEY (an argument wins); a missing key is a `ValueError` at construction.
+    """
+
     def __init__(
         self,
-        base_url: str,
-        api_key: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         backoff: Backoff | None = None,
         open_timeout: float = 10.0,
     ) -> None:
+        base_url = base_url or os.environ.get("QUBITZ_URL") or DEFAULT_URL
+        api_key = api_key or os.environ.get("QUBITZ_API_KEY")
+        if not api_key:
+            raise ValueError("no API key: pass api_key= or set QUBITZ_API_KEY")
         self.ws_base = _ws_base(base_url)
         self.api_key = api_key
         self.backoff = backoff or Backoff()
