@@ -98,7 +98,15 @@ class DurableSink(Protocol):
 class Subscription:
     """One socket's position in one job's log."""
 
-    __slots__ = ("_current", "_live_from", "_log", "cursor", "job_id", "last_activity")
+    __slots__ = (
+        "_current",
+        "_live_from",
+        "_log",
+        "cursor",
+        "job_id",
+        "last_activity",
+        "last_event",
+    )
 
     def __init__(self, log: EventLog, job_id: str, since: int, live_from: int = 0) -> None:
         self._log = log
@@ -106,7 +114,9 @@ class Subscription:
         self.cursor = since
         self._live_from = live_from  # entries from this index on happened while subscribed
         self._current: asyncio.Future[Keepalive | None] | None = None
-        self.last_activity = time.monotonic()
+        # last_activity: an event or a keepalive went out (keepalive pacing);
+        # last_event: a job event went out (the idle timeout; keepalives do not count).
+        self.last_activity = self.last_event = time.monotonic()
 
     async def next(self) -> list[LogEntry] | JobEnd | Keepalive:
         while True:
@@ -121,7 +131,7 @@ class Subscription:
                     for i, e in enumerate(stream.entries[start:])
                 ]  # fmt: skip
                 self.cursor = len(stream.entries)
-                self.last_activity = time.monotonic()
+                self.last_activity = self.last_event = time.monotonic()
                 return batch
             if stream.end is not None:
                 return stream.end

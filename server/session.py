@@ -136,7 +136,7 @@ class Session:
         return now - self.sub.last_activity if self.sub else 0.0
 
     def idle_for(self, now: float) -> float:
-        last = max(self.last_client, self.sub.last_activity if self.sub else self.last_client)
+        last = max(self.last_client, self.sub.last_event if self.sub else self.last_client)
         return now - last
 
     def send_keepalive(self) -> None:
@@ -230,7 +230,8 @@ class Session:
         params = self.ws.query_params
         if "job_id" in params:
             raw_since = params.get("since", "0")
-            if not raw_since.isdigit():
+            # isdigit() alone admits "²" and other digits int() refuses
+            if not (raw_since.isascii() and raw_since.isdigit()):
                 raise CloseWith(1007, "invalid_request", "since: must be a whole number >= 0")
             return await self._resume(principal, params["job_id"], int(raw_since))
         try:

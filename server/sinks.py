@@ -13,13 +13,10 @@ class DatabaseSink:
         self._jobs = jobs
 
     async def write(self, batch: Batch) -> None:
-        await self._jobs.create_many(batch.created)
-        await self._jobs.append_events([(j, e.seq, e.text) for j, e in batch.entries])
-        for job_id, end in batch.ends:
-            last = await self._jobs.max_seq(job_id)
-            await self._jobs.finish(
-                job_id, state=end.state, close_code=end.close_code, error=end.error, last_seq=last
-            )
+        # One idempotent transaction: a batch that failed (or half-failed) is simply rewritten.
+        await self._jobs.write_batch(
+            batch.created, [(j, e.seq, e.text) for j, e in batch.entries], batch.ends
+        )
 
     async def load(self, job_id: str, since: int) -> tuple[list[LogEntry], JobEnd | None] | None:
         record = await self._jobs.get_any(job_id)

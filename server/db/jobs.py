@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Integer, String, Table, Text, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ForeignKey, Integer, String, Table, Text, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
-from server.eventlog import JobMeta
+from server.eventlog import JobEnd, JobMeta
 
 
 class JobRow(Base):
@@ -69,9 +70,65 @@ def _record(row: JobRow) -> JobRecord:
     )
 
 
+def _insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect (SQLite or PostgreSQL)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 class JobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+
+    async def write_batch(
+        self,
+        created: Sequence[JobMeta],
+        events: Sequence[tuple[str, int, str]],
+        ends: Sequence[tuple[str, JobEnd]],
+    ) -> None:
+        """New jobs, events and ends in one transaction; rows already written are kept as they
+        are, so a batch that failed half way (or was written already) can be written again."""
+        if not (created or events or ends):
+            return
+        now = utcnow()
+        async with self._sessions.begin() as s:
+            conn = await s.connection()
+            if created:
+                await conn.execute(
+                    _insert_ignoring_duplicates(conn, cast(Table, JobRow.__table__)),
+                    [
+                        {
+                            "id": j.job_id,
+                            "workspace_id": j.workspace_id,
+                            "endpoint": j.endpoint,
+                            "owner": j.owner,
+                            "state": "running",
+                            "created_at": now,
+                            "last_seq": 0,
+                        }
+                        for j in created
+                    ],
+                )
+            if events:
+                await conn.execute(
+                    _insert_ignoring_duplicates(conn, cast(Table, JobEventRow.__table__)),
+                    [{"job_id": j, "seq": q, "payload": p} for j, q, p in events],
+                )
+            for job_id, end in ends:
+                last = select(func.coalesce(func.max(JobEventRow.seq), 0)).where(
+                    JobEventRow.job_id == job_id
+                )
+                await conn.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id)
+                    .values(
+                        state=end.state,
+                        close_code=end.close_code,
+                        error=end.error,
+                        last_seq=last.scalar_subquery(),
+                        finished_at=now,
+                    )
+                )
 
     async def create_many(self, jobs: Sequence[JobMeta]) -> None:
         if not jobs:

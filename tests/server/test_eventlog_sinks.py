@@ -1,0 +1,90 @@
+"""The database sink: each flush is one idempotent transaction, so a failed flush is retried."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.db.base import make_engine, make_sessionmaker
+from server.db.jobs import JobRepository
+from server.db.migrate import upgrade
+from server.eventlog import EventLog, JobEnd, JobMeta
+from server.sinks import DatabaseSink
+
+pytestmark = pytest.mark.anyio
+
+
+class FailOnce:
+    """Makes the next statement touching `table` fail at the driver, like a dropped connection."""
+
+    def __init__(self, engine: AsyncEngine, table: str) -> None:
+        self.table = table
+        self.armed = False
+        event.listen(engine.sync_engine, "before_cursor_execute", self._check)
+
+    def _check(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.armed and self.table in statement and statement.lstrip().startswith("INSERT"):
+            self.armed = False
+            raise ConnectionError("connection dropped")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_flush_that_fails_half_way_is_retried_whole(engine: AsyncEngine) -> None:
+    jobs = JobRepository(make_sessionmaker(engine))
+    fault = FailOnce(engine, "job_events")
+    log = EventLog([DatabaseSink(jobs)])
+    log.create("job_a", JobMeta("job_a", "ws", "research", "r1"))
+    log.append("job_a", {"type": "status", "message": "one"})
+    fault.armed = True
+    with pytest.raises(ConnectionError):
+        await log.flush()
+    log.append("job_a", {"type": "status", "message": "two"})
+    log.finish("job_a", JobEnd("succeeded", 1000))
+    await log.flush()
+    # later jobs persist too: the sink is not stuck on the first batch
+    log.create("job_b", JobMeta("job_b", "ws", "research", "r1"))
+    log.append("job_b", {"type": "status", "message": "three"})
+    await log.flush()
+    record = await jobs.get("job_a", "ws")
+    assert record is not None and record.state == "succeeded" and record.last_seq == 2
+    assert [seq for seq, _ in await jobs.events("job_a", 0)] == [1, 2]
+    assert [seq for seq, _ in await jobs.events("job_b", 0)] == [1]
+
+
+async def test_writing_the_same_batch_twice_changes_nothing(engine: AsyncEngine) -> None:
+    jobs = JobRepository(make_sessionmaker(engine))
+    sink = DatabaseSink(jobs)
+    log = EventLog([])
+    log.create("job_c")
+    entry = log.append("job_c", {"type": "status"})
+    from server.eventlog import Batch
+
+    batch = Batch(
+        created=[JobMeta("job_c", "ws", "research", "r1")],
+        entries=[("job_c", entry)],
+        ends=[("job_c", JobEnd("failed", 1011, "internal_error"))],
+    )
+    await sink.write(batch)
+    await sink.write(batch)
+    record = await jobs.get("job_c", "ws")
+    assert record is not None and (record.state, record.last_seq) == ("failed", 1)
+    assert len(await jobs.events("job_c", 0)) == 1

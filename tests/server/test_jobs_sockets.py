@@ -1,0 +1,44 @@
+"""Socket rules around a job: idle timeout despite keepalives, strict `since` parsing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.protocol import Scope
+from tests.conftest import make_settings, mint
+from tests.support.pipelines import as_wiring, default_pipelines, quiet
+from tests.support.server import RunningServer, run_server
+from tests.support.wsclient import RESEARCH, run
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_idle_timeout_fires_on_a_subscribed_socket_that_only_gets_keepalives(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, QUBITZ_KEEPALIVE_INTERVAL="0.1", QUBITZ_IDLE_TIMEOUT="0.6")
+    pipelines = {**default_pipelines(), "research": quiet(5.0)}
+    with run_server(settings, as_wiring(pipelines)) as srv:
+        key = mint(srv, Scope.UCT)
+        started = time.monotonic()
+        out = await run(f"{srv.ws}/research?api_key={key}", RESEARCH)
+        took = time.monotonic() - started
+    assert out.close_code == 1000 and out.close_reason == "idle timeout"
+    assert [e["type"] for e in out.events].count("keepalive") >= 2
+    assert took < 5, "closed by the idle timeout, not by the job's end"
+
+
+@pytest.mark.parametrize("since", ["²", "-1", "1.5", "abc", "٣"])
+async def test_a_since_that_is_not_a_plain_whole_number_closes_1007(
+    server: RunningServer, since: str
+) -> None:
+    key = mint(server, Scope.UCT)
+    out = await run(f"{server.ws}/research?api_key={key}", RESEARCH)
+    job_id = out.events[0]["job_id"]
+    got = await run(f"{server.ws}/research?api_key={key}&job_id={job_id}&since={since}")
+    assert got.close_code == 1007
+    assert got.events[0]["error"] == "INVALID_REQUEST"
+    assert "since" in got.events[0]["message"]
