@@ -24,6 +24,10 @@ from server.db.base import make_engine, make_sessionmaker
 from server.db.jobs import JobRepository
 from server.db.keys import KeyRepository
 from server.db.migrate import upgrade
+from server.db.replicas import ReplicaRepository
+from server.durable.engine import DurableEngine, system_database_url
+from server.durable.settings import JobSettings
+from server.durable.sweep import ReplicaSweep
 from server.eventlog import DurableSink, EventLog
 from server.jobs import JobRunner
 from server.keepalive import KeepaliveScheduler
@@ -36,6 +40,17 @@ from server.settings import Settings
 from server.sinks import DatabaseSink, RedisSink
 
 log = logging.getLogger("qubitz.app")
+
+
+def _engine_version() -> str:
+    """The engine's application version: the release line (major.minor), so replicas of one
+    line recover each other's jobs across patch releases and rolling updates."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return ".".join(version("qubitz").split(".")[:2])
+    except PackageNotFoundError:
+        return "0"
 
 
 class Infra:
@@ -79,17 +94,33 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         event_log = EventLog(sinks)
         await event_log.start()
         replica = settings.replica_id or socket.gethostname()
+        job_settings = JobSettings.from_env(settings.env, worker_cap=settings.max_running_jobs)
+        engine = DurableEngine(
+            system_database_url=system_database_url(
+                settings.resolved_database_url, str(settings.data_dir.resolve())
+            ),
+            executor_id=replica,
+            app_version=_engine_version(),
+            limits=job_settings.limits,
+        )
+        await engine.start()
         runner = JobRunner(
             event_log,
             jobs,
             infra.metrics,
+            engine=engine,
             replica_id=replica,
             coalesce_window=settings.coalesce_window,
             max_running=settings.max_running_jobs,
+            cancel_poll=job_settings.cancel_poll_seconds,
         )
-        recovered = await runner.recover()
-        if recovered:
-            log.warning("marked %d jobs left running by a previous process as failed", recovered)
+        sweep = ReplicaSweep(
+            ReplicaRepository(infra.sessions),
+            engine,
+            replica_id=replica,
+            failover_after=job_settings.failover_seconds,
+        )
+        await sweep.start()
         scheduler = KeepaliveScheduler(
             interval=settings.keepalive_interval, idle_timeout=settings.idle_timeout
         )
@@ -115,6 +146,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             wire = wiring(infra)
         async with wire as pipelines:
             infra.router = Router(routes=infra.extra_routes)
+            runner.bind(pipelines)
             services = Services(
                 settings=settings,
                 keys=keys,
@@ -142,7 +174,9 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 yield
             finally:
                 services.stop_accepting()
-                await runner.shutdown(settings.shutdown_grace)
+                jobs_left = await runner.shutdown(settings.shutdown_grace)
+                await sweep.stop(jobs_left=jobs_left)
+                await engine.stop()
                 await audit.close()
                 await revocations.close()
                 await scheduler.stop()

@@ -1,10 +1,16 @@
 """Per-job event logs: seq numbering, live fan-out to sockets, durable persistence.
 
 `EventLog.append` is synchronous: it numbers the event, serialises it once (with `job_id` and
-`seq`), wakes every subscriber, and queues the entry for the durable sinks (database, and Redis
-Streams when several replicas share work). A background flusher writes queued entries in
-batches. Subscribers read from memory; a job that is no longer in memory (finished long ago, or
-running on another replica) is loaded from the durable sink.
+`seq`) and queues the entry for the durable sinks (database, and Redis Streams when several
+replicas share work). A background flusher writes queued entries in batches (group commit: the
+next batch is whatever arrived while the previous one was written). An entry becomes visible to
+subscribers only once every sink has it ("committed"), so a client never sees an event that a
+replica dying a moment later would lose: after a failover, the job continues from the last
+committed seq and no client holds a seq the log does not have.
+
+Subscribers read from memory; a job that is no longer in memory (finished long ago, or running
+on another replica) is loaded from the durable sink and, while it runs elsewhere, followed by
+polling it. A follower gives up when the job's engine says it is no longer alive.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,9 +55,16 @@ KEEPALIVE = Keepalive()
 class JobStream:
     job_id: str
     entries: list[LogEntry] = field(default_factory=list)
-    end: JobEnd | None = None
+    end: JobEnd | None = None  # committed end (what subscribers see)
     waiters: set[asyncio.Future[Keepalive | None]] = field(default_factory=set)
     finished_at: float | None = None
+    committed: int = 0  # entries[:committed] are in every sink, and visible
+    closing: JobEnd | None = None  # end appended here, not yet committed
+    follower: asyncio.Task[None] | None = None  # set while the job runs elsewhere
+
+    @property
+    def ended(self) -> bool:
+        return self.end is not None or self.closing is not None
 
     def wake(self) -> None:
         for fut in self.waiters:
@@ -123,14 +136,14 @@ class Subscription:
             stream = await self._log.stream(self.job_id)
             if stream is None:
                 return JobEnd("failed", 1011, "job log is gone")
-            if self.cursor < len(stream.entries):
+            if self.cursor < stream.committed:
                 start = self.cursor
                 batch = [
                     LogEntry(e.seq, e.live) if e.live is not None and start + i >= self._live_from
                     else e
-                    for i, e in enumerate(stream.entries[start:])
+                    for i, e in enumerate(stream.entries[start : stream.committed])
                 ]  # fmt: skip
-                self.cursor = len(stream.entries)
+                self.cursor = stream.committed
                 self.last_activity = self.last_event = time.monotonic()
                 return batch
             if stream.end is not None:
@@ -159,9 +172,11 @@ class EventLog:
         self,
         sinks: list[DurableSink],
         *,
-        flush_interval: float = 0.05,
+        flush_interval: float = 0.0,
         retain_finished: float = 600.0,
         on_persist_error: Callable[[Exception], None] | None = None,
+        follow_interval: float = 0.1,
+        follow_idle: float = 120.0,
     ) -> None:
         self._streams: dict[str, JobStream] = {}
         self._sinks = sinks
@@ -178,6 +193,12 @@ class EventLog:
         self._on_persist_error = on_persist_error
         self._followers: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._follow_interval = follow_interval
+        self._follow_idle = follow_idle
+        # what the batches handed to the sinks since the last fully successful flush contain
+        self._unconfirmed: dict[str, tuple[int, JobEnd | None]] = {}
+        # asks the job engine whether a job followed from elsewhere can still make progress
+        self.liveness: Callable[[str], Awaitable[bool]] | None = None
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -187,10 +208,39 @@ class EventLog:
             self._pending.created.append(meta)
             self._kick.set()
 
+    async def adopt(self, meta: JobMeta) -> JobStream:
+        """Become the writer of a job that started (or ran) elsewhere: a recovered or dequeued
+        workflow. Its committed entries are loaded so numbering continues after them."""
+        stream = self._streams.get(meta.job_id)
+        if stream is not None and stream.follower is None and stream.end is None:
+            return stream  # submitted here and not yet written by anyone else
+        if stream is not None and stream.follower is not None:
+            stream.follower.cancel()
+            stream.follower = None
+        loaded: tuple[list[LogEntry], JobEnd | None] | None = None
+        for sink in self._sinks:
+            loaded = await sink.load(meta.job_id, 0)
+            if loaded is not None:
+                break
+        entries, end = loaded if loaded is not None else ([], None)
+        if stream is None:
+            stream = JobStream(meta.job_id)
+            self._streams[meta.job_id] = stream
+        stream.entries = list(entries)
+        stream.committed = len(entries)
+        stream.end = end
+        stream.closing = None
+        stream.finished_at = time.monotonic() if end else None
+        if loaded is None:
+            self._pending.created.append(meta)
+            self._kick.set()
+        stream.wake()
+        return stream
+
     def append(self, job_id: str, event: dict[str, Any]) -> LogEntry:
         stream = self._streams[job_id]
-        if stream.end is not None:
-            raise RuntimeError(f"job {job_id} has ended; cannot append")
+        if stream.ended or stream.follower is not None:
+            raise RuntimeError(f"job {job_id} has ended or is written elsewhere; cannot append")
         seq = len(stream.entries) + 1
         event["job_id"] = job_id
         event["seq"] = seq
@@ -201,21 +251,29 @@ class EventLog:
             entry = LogEntry(seq, orjson.dumps(stored).decode(), orjson.dumps(event).decode())
         stream.entries.append(entry)
         self._pending.entries.append((job_id, entry))
-        stream.wake()
         self._kick.set()
         return entry
 
     def finish(self, job_id: str, end: JobEnd) -> None:
         stream = self._streams[job_id]
-        stream.end = end
-        stream.finished_at = time.monotonic()
+        stream.closing = end
         self._pending.ends.append((job_id, end))
-        stream.wake()
         self._kick.set()
 
     def last_seq(self, job_id: str) -> int:
         stream = self._streams.get(job_id)
         return len(stream.entries) if stream else 0
+
+    async def commit(self, job_id: str) -> None:
+        """Return once everything appended to `job_id` so far is in every sink (retrying)."""
+        stream = self._streams[job_id]
+        target = len(stream.entries)
+        while stream.committed < target or (stream.closing is not None and stream.end is None):
+            try:
+                await self.flush()
+            except Exception:
+                log.warning("commit of job %s failed; retrying", job_id, exc_info=True)
+                await asyncio.sleep(0.5)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -249,7 +307,11 @@ class EventLog:
                 continue
             entries, end = got
             stream = JobStream(
-                job_id, entries=entries, end=end, finished_at=time.monotonic() if end else None
+                job_id,
+                entries=entries,
+                end=end,
+                finished_at=time.monotonic() if end else None,
+                committed=len(entries),
             )
             if end is None:
                 return await self._follow_remote(stream, sink)
@@ -258,28 +320,53 @@ class EventLog:
         return None
 
     async def _follow_remote(self, stream: JobStream, sink: DurableSink) -> JobStream:
-        """A job running elsewhere (another replica): mirror it by polling the sink."""
+        """A job running elsewhere (another replica): mirror it by polling the sink.
+
+        Polling ends with the job, when nobody has watched it for `follow_idle` seconds, or when
+        the engine says the job can no longer make progress (then the stream ends `job_lost`)."""
+        stream.committed = len(stream.entries)
         self._streams[stream.job_id] = stream
 
         async def follow() -> None:
+            polls = 0
+            unwatched_since: float | None = None
             while stream.end is None:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(self._follow_interval)
+                polls += 1
                 got = await sink.load(stream.job_id, len(stream.entries))
-                if got is None:
-                    continue
-                entries, end = got
-                if entries:
-                    stream.entries.extend(entries)
+                entries, end = got if got is not None else ([], None)
+                fresh = [e for e in entries if e.seq > len(stream.entries)]
+                stream.entries.extend(fresh)
+                stream.committed = len(stream.entries)
                 if end is not None:
                     stream.end = end
                     stream.finished_at = time.monotonic()
-                if entries or end is not None:
+                if fresh or end is not None:
                     stream.wake()
+                    continue
+                now = time.monotonic()
+                unwatched_since = None if stream.waiters else (unwatched_since or now)
+                if unwatched_since is not None and now - unwatched_since > self._follow_idle:
+                    self._streams.pop(stream.job_id, None)
+                    return
+                if polls % 20 == 0 and await self._lost(stream, sink):
+                    stream.end = JobEnd("failed", 1011, "job_lost")
+                    stream.finished_at = now
+                    stream.wake()
+                    return
 
         task = asyncio.create_task(follow())
+        stream.follower = task
         self._followers.add(task)
         task.add_done_callback(self._followers.discard)
         return stream
+
+    async def _lost(self, stream: JobStream, sink: DurableSink) -> bool:
+        """The engine says the job cannot progress, and the log got nothing new meanwhile."""
+        if self.liveness is None or await self.liveness(stream.job_id):
+            return False
+        got = await sink.load(stream.job_id, len(stream.entries))
+        return got is None or (not got[0] and got[1] is None)
 
     # -- durability --------------------------------------------------------------------------
 
@@ -290,7 +377,7 @@ class EventLog:
         while not self._closing:
             await self._kick.wait()
             self._kick.clear()
-            if not self._closing:
+            if not self._closing and self._flush_interval:
                 await asyncio.sleep(self._flush_interval)  # let a batch build up
             try:
                 await self.flush()
@@ -309,6 +396,12 @@ class EventLog:
             if batch:
                 for backlog in self._backlogs:
                     backlog.extend(batch)
+                for job_id, entry in batch.entries:
+                    _seq, end = self._unconfirmed.get(job_id, (0, None))
+                    self._unconfirmed[job_id] = (entry.seq, end)
+                for job_id, end_ in batch.ends:
+                    seq, _end = self._unconfirmed.get(job_id, (0, None))
+                    self._unconfirmed[job_id] = (seq, end_)
             failure: Exception | None = None
             for index, sink in enumerate(self._sinks):
                 backlog = self._backlogs[index]
@@ -322,6 +415,22 @@ class EventLog:
                 self._backlogs[index] = Batch()
             if failure is not None:
                 raise failure
+            confirmed, self._unconfirmed = self._unconfirmed, {}
+            self._publish(confirmed)
+
+    def _publish(self, confirmed: dict[str, tuple[int, JobEnd | None]]) -> None:
+        """Every sink has these entries and ends now: make them visible."""
+        now = time.monotonic()
+        for job_id, (seq, end) in confirmed.items():
+            stream = self._streams.get(job_id)
+            if stream is None or stream.follower is not None:
+                continue
+            stream.committed = max(stream.committed, min(seq, len(stream.entries)))
+            if end is not None and stream.end is None:
+                stream.committed = len(stream.entries)
+                stream.end = end
+                stream.finished_at = now
+            stream.wake()
 
     def _evict(self) -> None:
         now = time.monotonic()

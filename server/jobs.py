@@ -1,8 +1,11 @@
-"""Jobs: run an endpoint's pipeline in the background, independent of any socket.
+"""Jobs: each one a durable workflow (server/durable) that runs an endpoint's pipeline.
 
 A job's events go to the EventLog; sockets subscribe to it. A dropped socket does not stop the
-job; `cancel()` does. On start, jobs this replica was running when it stopped are marked failed
-(their log ends with an error event saying so); on shutdown, running jobs end the same way.
+job; `cancel()` does, from any replica (the engine's cancel is seen by the replica running it
+within `cancel_poll` seconds). A job whose replica dies is recovered by a live one and continues
+from its last completed step, after one `resumed` status event. On shutdown, running jobs get
+the grace period to finish; what is left is recovered by the next replica (or this one's next
+start), not failed.
 """
 
 from __future__ import annotations
@@ -10,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from agents.errors import QubitzError
 from agents.pipeline import JobContext, Pipeline
@@ -21,6 +22,11 @@ from agents.protocol import ENDPOINTS, EndpointProtocol, StrictRequest, event_to
 from server.coalesce import Coalescer
 from server.db.base import new_id
 from server.db.jobs import JobRepository
+from server.durable import workflow
+from server.durable.engine import DurableEngine
+from server.durable.events import resumed_event
+from server.durable.steps import DurableSteps
+from server.durable.workflow import JobSpec
 from server.eventlog import EventLog, JobEnd, JobMeta
 from server.logs import request_id
 from server.metrics import Metrics
@@ -32,14 +38,22 @@ KNOWN_RETENTION = 600.0  # seconds a finished job stays in the in-memory lookup
 
 
 class Overloaded(Exception):
-    """Too many jobs running in this process."""
+    """Too many jobs running in this process, or the cross-replica queue is full."""
 
 
 @dataclass
 class _Running:
-    task: asyncio.Task[None]
+    task: asyncio.Task[Any]
     workspace_id: str
     cancel_requested: bool = False
+
+
+@dataclass
+class _Fresh:
+    """A job submitted here whose workflow has not started yet."""
+
+    pipeline: Pipeline
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class JobRunner:
@@ -49,24 +63,63 @@ class JobRunner:
         jobs: JobRepository,
         metrics: Metrics,
         *,
+        engine: DurableEngine,
         replica_id: str,
         coalesce_window: float = 0.04,
         max_running: int = 64,
+        cancel_poll: float = 0.5,
     ) -> None:
         self._log = log_
         self._jobs = jobs
         self._metrics = metrics
+        self.engine = engine
         self._replica = replica_id
         self._window = coalesce_window
         self._max_running = max_running
+        self._cancel_poll = cancel_poll
         self._running: dict[str, _Running] = {}
+        self._fresh: dict[str, _Fresh] = {}
         # Jobs this process started: (workspace, endpoint), for lookups before the row is flushed.
         self._known: dict[str, tuple[str, str]] = {}
+        self.pipelines: dict[str, Pipeline] = {}
+        self._ready = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping = False
+        log_.liveness = engine.alive
 
     @property
     def running_count(self) -> int:
         return len(self._running)
 
+    # -- lifecycle ---------------------------------------------------------------------------
+    def bind(self, pipelines: dict[str, Pipeline]) -> None:
+        """The app's pipelines are wired: recovered and dequeued jobs may run now."""
+        self.pipelines = dict(pipelines)
+        workflow.bind(self.execute)
+        self._ready.set()
+        self._watcher = asyncio.create_task(self._watch_cancels(), name="job-cancel-watch")
+
+    async def shutdown(self, grace: float) -> bool:
+        """Let running jobs finish for `grace` seconds; the rest stay pending in the engine for
+        another replica (or the next start) to recover. True if jobs were left."""
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        tasks = [r.task for r in self._running.values()]
+        pending: set[asyncio.Task[Any]] = set()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        workflow.unbind()
+        return bool(pending)
+
+    # -- submitting --------------------------------------------------------------------------
     async def submit(
         self,
         endpoint: EndpointProtocol,
@@ -74,62 +127,132 @@ class JobRunner:
         request: StrictRequest,
         workspace_id: str,
     ) -> str:
-        if len(self._running) >= self._max_running:
+        limits = self.engine.limits
+        if not limits.queued and len(self._running) + len(self._fresh) >= self._max_running:
             raise Overloaded(f"{len(self._running)} jobs running; try again shortly")
+        if limits.queued and await self.engine.queued_count() >= limits.queue_max:
+            raise Overloaded(f"the job queue is full ({limits.queue_max} waiting)")
         job_id = new_id("job")
-        # The job row is written by the event log's batched flush, before the job's events.
-        self._log.create(job_id, JobMeta(job_id, workspace_id, endpoint.name, self._replica))
+        meta = JobMeta(job_id, workspace_id, endpoint.name, self._replica)
+        spec = JobSpec(
+            job_id=job_id,
+            workspace_id=workspace_id,
+            endpoint=endpoint.name,
+            request=request.model_dump(mode="json", exclude_unset=True),
+            submitted_by=self._replica,
+        )
         self._known[job_id] = (workspace_id, endpoint.name)
-        ctx = JobContext(job_id=job_id, workspace_id=workspace_id, endpoint=endpoint.name)
-        task = asyncio.create_task(self._run(endpoint, pipeline, request, ctx), name=job_id)
-        self._running[job_id] = _Running(task, workspace_id)
+        self.pipelines.setdefault(endpoint.name, pipeline)
+        if limits.queued:
+            # any replica may take it from the queue: its row must exist first
+            await self._jobs.write_batch([meta], [], [])
+        else:
+            # The job row is written by the event log's batched flush, before the job's events.
+            self._log.create(job_id, meta)
+            self._fresh[job_id] = _Fresh(pipeline)
+        try:
+            await self.engine.start_job(spec)
+        except BaseException:
+            self._fresh.pop(job_id, None)
+            raise
         self._metrics.job_started(endpoint.name)
         return job_id
+
+    # -- running (inside the workflow) -------------------------------------------------------
+    async def execute(self, spec: JobSpec) -> dict[str, Any]:
+        """The body of the `qubitz.job` workflow, here or on the replica that recovered it."""
+        await self._ready.wait()
+        job_id = spec.job_id
+        request_id.set(job_id)
+        endpoint = ENDPOINTS[spec.endpoint]
+        fresh = self._fresh.pop(job_id, None)
+        stream = await self._log.adopt(
+            JobMeta(job_id, spec.workspace_id, spec.endpoint, self._replica)
+        )
+        if stream.end is not None:  # finished before a failover; only the engine missed it
+            return _end_dict(stream.end)
+        pipeline = self.pipelines.get(spec.endpoint) or (fresh.pipeline if fresh else None)
+        if pipeline is None:
+            end = JobEnd("failed", 1011, "not_configured")
+            self._log.append(
+                job_id,
+                event_to_dict(endpoint.error_event("not_configured", "Endpoint not configured.")),
+            )
+            self._log.finish(job_id, end)
+            return _end_dict(end)
+        request = endpoint.request.model_validate(spec.request)
+        resumed = fresh is None and stream.committed > 0
+        task = asyncio.current_task()
+        assert task is not None
+        self._known[job_id] = (spec.workspace_id, spec.endpoint)
+        self._running[job_id] = _Running(task, spec.workspace_id)
+        try:
+            end = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
+        finally:
+            self._running.pop(job_id, None)
+            # Past this, lookups go to the database (the row is flushed within a batch).
+            asyncio.get_running_loop().call_later(KNOWN_RETENTION, self._known.pop, job_id, None)
+        return _end_dict(end)
 
     async def _run(
         self,
         endpoint: EndpointProtocol,
         pipeline: Pipeline,
         request: StrictRequest,
-        ctx: JobContext,
-    ) -> None:
-        job_id = ctx.job_id
-        request_id.set(job_id)
+        spec: JobSpec,
+        *,
+        resumed: bool,
+    ) -> JobEnd:
+        job_id = spec.job_id
         session_id = getattr(request, "session_id", None)
         last_type: list[str] = [""]
+        must_announce = [resumed]
 
-        def emit(payload: dict[str, Any]) -> None:
+        def append(payload: dict[str, Any]) -> None:
             last_type[0] = str(payload.get("type"))
             self._log.append(job_id, payload)
 
-        coalescer = Coalescer(emit, self._window)
+        coalescer = Coalescer(append, self._window)
+
+        def announce(step: str) -> None:
+            if must_announce[0]:
+                must_announce[0] = False
+                coalescer.flush()
+                self._log.append(job_id, resumed_event(endpoint, step, session_id))
+
+        steps = DurableSteps(commit=lambda: self._commit(coalescer, job_id), announce=announce)
+
+        def emit(payload: Any) -> None:
+            announce(steps.current)
+            coalescer.push(payload)
 
         def error(code: str, message: str, details: list[str] | None = None) -> None:
             coalescer.flush()
-            emit(
+            announce(steps.current)
+            append(
                 event_to_dict(
                     endpoint.error_event(code, message, session_id=session_id, details=details)
                 )
             )
 
+        ctx = JobContext(
+            job_id=job_id, workspace_id=spec.workspace_id, endpoint=spec.endpoint, step=steps
+        )
         end = JobEnd("succeeded", 1000)
         try:
             async for event in pipeline(request, ctx):
-                coalescer.push(event)
+                emit(event)
             coalescer.flush()
             if last_type[0] in ERROR_TYPES:
                 end = JobEnd("failed", 1000, last_type[0])
         except asyncio.CancelledError:
             running = self._running.get(job_id)
-            if running is not None and running.cancel_requested:
-                error("cancelled", "The job was cancelled by the client.")
-                end = JobEnd("cancelled", 1000, "cancelled")
-            else:
-                error(
-                    "server_shutdown",
-                    "The server shut down while this job was running; start it again.",
-                )
-                end = JobEnd("failed", 1001, "server_shutdown")
+            if running is None or not running.cancel_requested:
+                # shutdown: leave the job pending in the engine, to be recovered elsewhere
+                coalescer.flush()
+                raise
+            error("cancelled", "The job was cancelled by the client.")
+            end = JobEnd("cancelled", 1000, "cancelled")
         except QubitzError as exc:
             error(exc.code, exc.message, exc.details)
             end = JobEnd("failed", 1000, exc.code)
@@ -137,23 +260,70 @@ class JobRunner:
             log.exception("job %s (%s) failed", job_id, endpoint.name)
             error("internal_error", f"An internal error ended the job (reference {job_id}).")
             end = JobEnd("failed", 1011, "internal_error")
-        finally:
-            self._log.finish(job_id, end)
-            self._running.pop(job_id, None)
-            # Past this, lookups go to the database (the row is flushed within a batch).
-            asyncio.get_running_loop().call_later(KNOWN_RETENTION, self._known.pop, job_id, None)
-            self._metrics.job_finished(endpoint.name, end.state)
+        self._log.finish(job_id, end)
+        self._metrics.job_finished(endpoint.name, end.state)
+        await self._log.commit(job_id)
+        return end
 
+    async def _commit(self, coalescer: Coalescer, job_id: str) -> None:
+        coalescer.flush()
+        await self._log.commit(job_id)
+
+    # -- cancelling --------------------------------------------------------------------------
     async def cancel(self, job_id: str, workspace_id: str) -> bool:
-        """Cancel a running job of this workspace. Idempotent; False if unknown/not running."""
-        running = self._running.get(job_id)
-        if running is None or running.workspace_id != workspace_id:
+        """Cancel a job of this workspace wherever it runs. Idempotent; a finished job is left
+        as it is. False if the job is unknown (or another workspace's)."""
+        if await self.find(job_id, workspace_id) is None:
             return False
+        running = self._running.get(job_id)
+        if running is not None:
+            self._cancel_local(running)
+            await self.engine.cancel(job_id)
+            return True
+        before = (await self.engine.statuses([job_id])).get(job_id)
+        await self.engine.cancel(job_id)
+        if before == "ENQUEUED":
+            await self._end_unstarted(job_id)
+        return True
+
+    def _cancel_local(self, running: _Running) -> None:
         if not running.cancel_requested:
             running.cancel_requested = True
             running.task.cancel()
-        return True
 
+    async def _end_unstarted(self, job_id: str) -> None:
+        """A queued job cancelled before any replica took it: nobody else writes its log."""
+        known = self._known.get(job_id)
+        record = await self._jobs.get_any(job_id)
+        endpoint = ENDPOINTS.get(known[1] if known else record.endpoint if record else "")
+        if endpoint is None or (record is not None and record.finished):
+            return
+        event = event_to_dict(endpoint.error_event("cancelled", "The job was cancelled."))
+        event["job_id"], event["seq"] = job_id, 1
+        import orjson
+
+        await self._jobs.write_batch(
+            [], [(job_id, 1, orjson.dumps(event).decode())], [(job_id, _CANCELLED)]
+        )
+
+    async def _watch_cancels(self) -> None:
+        """Cancels sent to other replicas reach the engine; end those jobs here."""
+        while True:
+            await asyncio.sleep(self._cancel_poll)
+            ids = [j for j, r in self._running.items() if not r.cancel_requested]
+            if not ids:
+                continue
+            try:
+                statuses = await self.engine.statuses(ids)
+            except Exception:
+                log.warning("could not read job statuses; retrying", exc_info=True)
+                continue
+            for job_id, status in statuses.items():
+                running = self._running.get(job_id)
+                if status == "CANCELLED" and running is not None:
+                    self._cancel_local(running)
+
+    # -- lookups -----------------------------------------------------------------------------
     async def find(self, job_id: str, workspace_id: str) -> tuple[str, str] | None:
         """(workspace, endpoint) of a job of this workspace, or None (also for other's jobs)."""
         known = self._known.get(job_id)
@@ -164,37 +334,12 @@ class JobRunner:
             return None
         return known
 
-    async def recover(self) -> int:
-        """Mark jobs this replica left running (a crash or kill) as failed, with an event."""
-        stale = await self._jobs.running(self._replica)
-        for job in stale:
-            endpoint = ENDPOINTS.get(job.endpoint)
-            seq = await self._jobs.max_seq(job.id)
-            if endpoint is not None:
-                event = event_to_dict(
-                    endpoint.error_event(
-                        "server_restarted",
-                        "The server restarted while this job was running; it did not finish. "
-                        "Start it again.",
-                    )
-                )
-                event["job_id"] = job.id
-                event["seq"] = seq + 1
-                await self._jobs.append_events([(job.id, seq + 1, orjson.dumps(event).decode())])
-                seq += 1
-            await self._jobs.finish(
-                job.id, state="failed", close_code=1011, error="server_restarted", last_seq=seq
-            )
-        return len(stale)
+    async def queue_position(self, job_id: str) -> int | None:
+        return await self.engine.queue_position(job_id)
 
-    async def shutdown(self, grace: float) -> None:
-        """Let running jobs finish for `grace` seconds, then end them as failed."""
-        tasks = [r.task for r in self._running.values()]
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+
+_CANCELLED = JobEnd("cancelled", 1000, "cancelled")
+
+
+def _end_dict(end: JobEnd) -> dict[str, Any]:
+    return {"state": end.state, "close_code": end.close_code, "error": end.error}

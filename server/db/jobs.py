@@ -29,6 +29,7 @@ class JobRow(Base):
     last_seq: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
 
 
 class JobEventRow(Base):

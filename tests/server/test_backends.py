@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from websockets.asyncio.client import connect
 from agents.protocol import Scope
 from tests.conftest import make_settings, mint
 from tests.support.pipelines import as_wiring, default_pipelines, ticker
-from tests.support.server import run_server
+from tests.support.replicas import start_replica
+from tests.support.server import free_port, run_server
 from tests.support.wsclient import RESEARCH, Outcome, read_all, run
 
 pytestmark = pytest.mark.anyio
@@ -43,21 +45,28 @@ async def test_a_job_on_one_replica_is_followed_live_from_another(
     gate = asyncio.Event()
     pipelines = {**default_pipelines(), "research": ticker(8, delay=0.05, gate=gate)}
     env = {"QUBITZ_DATABASE_URL": pg_url, "QUBITZ_REDIS_URL": redis_url}
-    with (
-        run_server(make_settings(tmp_path / "a", **env), as_wiring(pipelines)) as a,
-        run_server(make_settings(tmp_path / "b", **env), as_wiring(pipelines)) as b,
-    ):
-        key = mint(a, Scope.UCT)
-        first = Outcome()
-        async with connect(f"{a.ws}/research?api_key={key}") as ws:
-            await ws.send(json.dumps(RESEARCH))
-            await read_all(ws, first, limit=2)
-        job_id = first.events[0]["job_id"]
-        await asyncio.sleep(0.3)  # persisted to Redis
-        follow = Outcome()
-        async with connect(f"{b.ws}/research?api_key={key}&job_id={job_id}&since=2") as ws:
-            a.loop.call_soon_threadsafe(gate.set)  # the rest happens on replica a, live
-            await read_all(ws, follow)
+    port = free_port()
+    # one durable engine per process: replica b is a process of its own
+    b = start_replica(
+        tmp_path / "b", port, {**os.environ, **env, "QUBITZ_REPLICA_ID": "b"}, "forever"
+    )
+    try:
+        with run_server(make_settings(tmp_path / "a", **env), as_wiring(pipelines)) as a:
+            key = mint(a, Scope.UCT)
+            first = Outcome()
+            async with connect(f"{a.ws}/research?api_key={key}") as ws:
+                await ws.send(json.dumps(RESEARCH))
+                await read_all(ws, first, limit=2)
+            job_id = first.events[0]["job_id"]
+            await asyncio.sleep(0.3)  # persisted to Redis
+            follow = Outcome()
+            url = f"ws://127.0.0.1:{port}/research?api_key={key}&job_id={job_id}&since=2"
+            async with connect(url) as ws:
+                a.loop.call_soon_threadsafe(gate.set)  # the rest happens on replica a, live
+                await read_all(ws, follow)
+    finally:
+        b.terminate()
+        b.wait(10)
     assert follow.seqs() == [3, 4, 5, 6, 7, 8]
     assert [e["message"] for e in follow.events] == [f"step {i}" for i in range(3, 9)]
     assert follow.close_code == 1000

@@ -6,7 +6,12 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["server/settings.py", "agents/llm/config.py", "server/cli_client.py"]
+SOURCES = [
+    "server/settings.py",
+    "agents/llm/config.py",
+    "server/cli_client.py",
+    "server/durable/settings.py",
+]
 
 
 def test_every_variable_is_documented() -> None:

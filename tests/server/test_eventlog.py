@@ -50,8 +50,26 @@ async def test_events_are_numbered_and_carry_the_job_id() -> None:
     second = log.append("j1", {"type": "b"})
     assert (first.seq, second.seq) == (1, 2)
     assert first.text == '{"type":"a","job_id":"j1","seq":1}'
+    await log.flush()
     sub = log.subscribe("j1", since=1)
     batch = await sub.next()
     assert isinstance(batch, list) and [e.seq for e in batch] == [2]
     log.finish("j1", JobEnd("succeeded", 1000))
+    await log.flush()
     assert await sub.next() == JobEnd("succeeded", 1000)
+
+
+async def test_subscribers_see_only_what_every_sink_has() -> None:
+    flaky = RecordingSink(failures=1)
+    log = EventLog([flaky])
+    log.create("j1", JobMeta("j1", "ws", "research", "r1"))
+    log.append("j1", {"type": "status"})
+    with pytest.raises(ConnectionError):
+        await log.flush()
+    stream = await log.stream("j1")
+    assert stream is not None and stream.committed == 0, "not visible before it is durable"
+    await log.flush()
+    assert stream.committed == 1
+    sub = log.subscribe("j1", since=0)
+    batch = await sub.next()
+    assert isinstance(batch, list) and [e.seq for e in batch] == [1]

@@ -204,23 +204,3 @@ async def test_failures_map_to_error_events_and_close_codes(tmp_path: Path) -> N
         assert out.events[-1]["error"] == error
         assert out.events[-1]["session_id"] == RESEARCH["session_id"]
         assert "boom" not in out.events[-1]["message"], "internal details are not leaked"
-
-
-async def test_shutdown_tells_clients_to_go_away_and_keeps_the_log(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
-    pipelines = {**default_pipelines(), "research": forever()}
-    out = Outcome()
-    with run_server(settings, as_wiring(pipelines)) as srv:
-        key = mint(srv, Scope.UCT)
-        async with connect(f"{srv.ws}/research?api_key={key}") as ws:
-            await ws.send(json.dumps(RESEARCH))
-            await read_all(ws, out, limit=2)
-            srv.server.should_exit = True
-            await read_all(ws, out)
-    assert out.close_code == 1001
-    job_id = out.events[0]["job_id"]
-    with run_server(settings, as_wiring(pipelines)) as srv:
-        replay = await run(f"{srv.ws}/research?api_key={key}&job_id={job_id}&since=0")
-    assert replay.events[0]["message"] == "started"
-    assert replay.events[-1]["error"] == "SERVER_SHUTDOWN"
-    assert replay.seqs() == list(range(1, len(replay.events) + 1))

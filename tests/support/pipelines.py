@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents.errors import QubitzError
-from agents.pipeline import JobContext, Pipeline
+from agents.pipeline import JobContext, Pipeline, StepOutput
 from agents.protocol import (
     ApiKeyCreated,
     ApiKeyCreatedData,
@@ -129,6 +129,50 @@ def control_hub_pipelines() -> dict[str, Pipeline]:
         "createapikey": create,
         "deleteapikey": delete,
     }
+
+
+def stepped(steps: int = 4, events: int = 3, delay: float = 0.05) -> Pipeline:
+    """Research-shaped, all in durable steps: step `s<i>` sends `s<i>.<j>` then `s<i> done`;
+    the last event sums the steps' checkpointed outputs (so a replayed step still counts)."""
+
+    async def stage(index: int, session_id: str) -> AsyncIterator[Event | StepOutput]:
+        for j in range(events):
+            await asyncio.sleep(delay)
+            yield StatusEvent(message=f"s{index}.{j}", session_id=session_id)
+        yield StatusEvent(message=f"s{index} done", session_id=session_id)
+        yield StepOutput(index)
+
+    async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
+        total = 0
+        for index in range(steps):
+            async for item in ctx.step(f"s{index}", stage(index, request.session_id)):
+                if isinstance(item, StepOutput):
+                    total += int(item.value)
+                else:
+                    yield item
+        yield StatusEvent(message=f"total {total}", session_id=request.session_id)
+
+    return run
+
+
+def settle(events: list[dict[str, Any]]) -> list[str]:
+    """What a client keeps of a `stepped` job: on a `resumed` status it drops the events of the
+    interrupted step that it already had (docs/protocol.md)."""
+    kept: list[str] = []
+    for event in events:
+        if event.get("resumed"):
+            step = str(event["step"])
+            while kept and kept[-1].startswith((step + ".", step + " ")):
+                kept.pop()
+            continue
+        if event.get("type") == "status":
+            kept.append(str(event["message"]))
+    return kept
+
+
+def stepped_messages(steps: int = 4, events: int = 3) -> list[str]:
+    out = [m for i in range(steps) for m in [*(f"s{i}.{j}" for j in range(events)), f"s{i} done"]]
+    return [*out, f"total {sum(range(steps))}"]
 
 
 def default_pipelines() -> dict[str, Pipeline]:

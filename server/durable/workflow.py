@@ -1,0 +1,69 @@
+"""The one registered workflow, `qubitz.job`: a job's whole life, on whichever replica runs it.
+
+The workflow is registered at import (DBOS wants its functions known before launch) and hands
+the job to the executor that the running app bound, waiting for it while the app is still
+starting (recovered workflows may be dispatched before the pipelines are wired).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dbos import DBOS
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything needed to run a job anywhere: the workflow's only (checkpointed) input."""
+
+    job_id: str
+    workspace_id: str
+    endpoint: str
+    request: dict[str, Any]
+    submitted_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> JobSpec:
+        return cls(**raw)
+
+
+Executor = Callable[[JobSpec], Awaitable[dict[str, Any]]]
+
+_bound: dict[str, Executor] = {}
+
+
+def bind(executor: Executor) -> None:
+    _bound["executor"] = executor
+
+
+def unbind() -> None:
+    _bound.pop("executor", None)
+
+
+BIND_WAIT = 60.0  # seconds a recovered job waits for the app to finish starting
+
+
+async def _executor() -> Executor:
+    deadline = asyncio.get_running_loop().time() + BIND_WAIT
+    while "executor" not in _bound:
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("no job executor bound in this process")
+        await asyncio.sleep(0.05)
+    return _bound["executor"]
+
+
+@DBOS.workflow(name="qubitz.job")
+async def job_workflow(spec: dict[str, Any]) -> dict[str, Any]:
+    execute = await _executor()
+    return await execute(JobSpec.from_dict(spec))
+
+
+async def run_step(name: str, body: Callable[[], Awaitable[Any]]) -> Any:
+    """A checkpointed step of the current workflow: on replay, the recorded output."""
+    return await DBOS.run_step_async({"name": name}, body)
