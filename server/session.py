@@ -39,6 +39,7 @@ from server.auth import (
 )
 from server.authlimit import FailedAuthLimiter
 from server.db.keys import KeyRepository
+from server.durable.events import queued_event
 from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
 from server.jobs import JobRunner, Overloaded
 from server.keepalive import KeepaliveScheduler
@@ -130,6 +131,8 @@ class Session:
         self.going_away = False
         self.disconnected = False
         self.revoked = False
+        self.queued = False  # the job waits in the cross-replica queue (position events)
+        self.session_id: str | None = None
 
     # -- keepalive scheduler hooks -----------------------------------------------------------
     def quiet_for(self, now: float) -> float:
@@ -272,9 +275,12 @@ class Session:
                 1011, "not_configured", f"/{self.endpoint.name} is not configured on this server."
             )
         try:
-            return await self.s.runner.submit(
+            job_id = await self.s.runner.submit(
                 self.endpoint, pipeline, request, principal.workspace_id
             )
+            self.queued = self.s.runner.engine.limits.queued
+            self.session_id = getattr(request, "session_id", None)
+            return job_id
         except Overloaded as exc:
             raise CloseWith(1013, "overloaded", f"Server is busy: {exc}") from exc
 
@@ -292,6 +298,7 @@ class Session:
         reader = asyncio.create_task(self._read_client(principal, job_id))
         s.scheduler.register(self)
         try:
+            await self._send_queue_position(job_id)
             while True:
                 item = await self.sub.next()
                 if self.disconnected:
@@ -303,6 +310,8 @@ class Session:
                 if self.expired:
                     await self._close(1000, "idle timeout")
                     return
+                if item is KEEPALIVE and self.queued and await self._send_queue_position(job_id):
+                    continue
                 if item is KEEPALIVE:
                     now = time.monotonic()
                     event = self.endpoint.keepalive_event(now - self.job_started)
@@ -311,10 +320,13 @@ class Session:
                     await ws.send_text(orjson.dumps(payload).decode())
                     s.metrics.keepalive_sent()
                 elif isinstance(item, JobEnd):
+                    if item.error == "job_lost":
+                        raise CloseWith(1011, "job_lost", "The job stopped without finishing.")
                     await self._close(item.close_code, item.state)
                     return
                 else:
                     assert isinstance(item, list)
+                    self.queued = False
                     for entry in item:
                         await ws.send_text(entry.text)
                     s.metrics.events_sent(len(item))
@@ -325,6 +337,19 @@ class Session:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+    async def _send_queue_position(self, job_id: str) -> bool:
+        """While the job waits in the queue: a status with its place (not part of the log)."""
+        if not self.queued:
+            return False
+        position = await self.s.runner.queue_position(job_id)
+        if position is None:
+            self.queued = False
+            return False
+        payload = queued_event(self.endpoint, position, self.session_id)
+        payload["job_id"] = job_id
+        await self.ws.send_text(orjson.dumps(payload).decode())
+        return True
 
     async def _read_client(self, principal: Principal, job_id: str) -> None:
         """Client messages during a job: `{"type": "cancel"}`; a disconnect stops the pump."""

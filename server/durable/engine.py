@@ -84,18 +84,19 @@ class DurableEngine:
             "log_level": "WARNING",
         }
         DBOS(config=config)
+        # launch() adopts the running loop: recovered and dequeued jobs run on it.
+        DBOS.launch()
         lim = self.limits
         if lim.queued:
-            self._queue = DBOS.register_queue(
+            self._queue = await DBOS.register_queue_async(
                 QUEUE,
-                worker_concurrency=lim.worker_cap,
+                # DBOS wants the per-replica limit no larger than the global one
+                worker_concurrency=min(lim.worker_cap, lim.global_cap or lim.worker_cap),
                 global_concurrency=lim.global_cap,
                 partition_concurrency=lim.workspace_quota,
                 polling_interval_sec=lim.poll_seconds,
                 on_conflict="always_update",
             )
-        # launch() adopts the running loop: recovered and dequeued jobs run on it.
-        DBOS.launch()
 
     async def stop(self) -> None:
         if DurableEngine._active is not self:
