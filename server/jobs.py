@@ -26,7 +26,7 @@ from server.durable import workflow
 from server.durable.engine import DurableEngine
 from server.durable.events import resumed_event
 from server.durable.steps import DurableSteps
-from server.durable.workflow import JobSpec
+from server.durable.workflow import JobSpec, WorkflowStopped
 from server.eventlog import EventLog, JobEnd, JobMeta
 from server.logs import request_id
 from server.metrics import Metrics
@@ -187,7 +187,8 @@ class JobRunner:
         self._known[job_id] = (spec.workspace_id, spec.endpoint)
         self._running[job_id] = _Running(task, spec.workspace_id)
         try:
-            end = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
+            ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
+            end = ran or JobEnd("failed", 1001, "handed_over")
         finally:
             self._running.pop(job_id, None)
             # Past this, lookups go to the database (the row is flushed within a batch).
@@ -202,7 +203,8 @@ class JobRunner:
         spec: JobSpec,
         *,
         resumed: bool,
-    ) -> JobEnd:
+    ) -> JobEnd | None:
+        """Run the pipeline; the job's end, or None if another replica runs it now."""
         job_id = spec.job_id
         session_id = getattr(request, "session_id", None)
         last_type: list[str] = [""]
@@ -245,6 +247,16 @@ class JobRunner:
             coalescer.flush()
             if last_type[0] in ERROR_TYPES:
                 end = JobEnd("failed", 1000, last_type[0])
+        except WorkflowStopped:
+            # At a step boundary the engine said the workflow is no longer ours to run: it was
+            # cancelled (from any replica), or another replica took it over.
+            coalescer.flush()
+            status = (await self.engine.statuses([job_id])).get(job_id)
+            if status != "CANCELLED":
+                log.warning("job %s is now run by another replica; stopping here", job_id)
+                return None
+            error("cancelled", "The job was cancelled by the client.")
+            end = JobEnd("cancelled", 1000, "cancelled")
         except asyncio.CancelledError:
             running = self._running.get(job_id)
             if running is None or not running.cancel_requested:

@@ -11,6 +11,7 @@ imports `dbos` except server/durable/workflow.py, which registers the job workfl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -142,12 +143,18 @@ class DurableEngine:
         await DBOS.cancel_workflow_async(job_id)
 
     async def statuses(self, job_ids: list[str]) -> dict[str, str]:
+        """Engine status of each job. Safe inside a job's workflow: it runs outside of it (DBOS
+        would record the call as a step, and refuse it once the workflow is cancelled)."""
         if not job_ids:
             return {}
-        rows = await DBOS.list_workflows_async(
-            workflow_ids=job_ids, load_input=False, load_output=False
-        )
-        return {row.workflow_id: str(row.status) for row in rows}
+
+        async def read() -> dict[str, str]:
+            rows = await DBOS.list_workflows_async(
+                workflow_ids=job_ids, load_input=False, load_output=False
+            )
+            return {row.workflow_id: str(row.status) for row in rows}
+
+        return await asyncio.create_task(read(), context=contextvars.Context())
 
     async def alive(self, job_id: str) -> bool:
         """Whether the job's workflow can still make progress (pending, queued)."""

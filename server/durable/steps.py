@@ -48,6 +48,7 @@ class DurableSteps:
             return output
 
         step = asyncio.create_task(run_step(name, execute))
+        getter: asyncio.Task[StepItem] | None = None
         try:
             while True:
                 getter = asyncio.create_task(handoff.get())
@@ -62,6 +63,8 @@ class DurableSteps:
                 break
             yield StepOutput(step.result())
         finally:
+            if getter is not None and not getter.done():
+                getter.cancel()
             if not step.done():
                 step.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

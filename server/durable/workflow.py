@@ -13,6 +13,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dbos import DBOS
+from dbos._error import DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError
+
+# Raised (BaseExceptions) at a step boundary of a workflow that was cancelled from any replica
+# or that another executor has taken over.
+WorkflowStopped = (DBOSWorkflowCancelledError, DBOSWorkflowConflictIDError)
 
 
 @dataclass(frozen=True)

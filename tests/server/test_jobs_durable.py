@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,30 @@ async def test_cancel_of_a_finished_job_changes_nothing(tmp_path: Path) -> None:
         replay = await run(f"{srv.ws}/research?api_key={key}&job_id={job_id}&since=0")
     assert [e["seq"] for e in replay.events] == out.seqs()
     assert replay.close_code == 1000 and replay.events[-1]["type"] == "status"
+
+
+@pytest.mark.parametrize(
+    ("poll", "delay"),
+    [("30", "0.05"), ("0.2", "1.0")],
+    ids=["seen-at-a-step-boundary", "seen-by-the-cancel-watch"],
+)
+async def test_a_cancel_recorded_only_in_the_engine_ends_the_job(
+    tmp_path: Path, poll: str, delay: str
+) -> None:
+    """What a cancel sent to another replica looks like here: only the engine knows of it."""
+    settings = make_settings(tmp_path, QUBITZ_JOB_CANCEL_POLL_SECONDS=poll)
+    pipelines = {**default_pipelines(), "research": stepped(4, 2, delay=float(delay))}
+    with run_server(settings, as_wiring(pipelines)) as srv:
+        key = mint(srv, Scope.UCT)
+        out = Outcome()
+        async with connect(f"{srv.ws}/research?api_key={key}") as ws:
+            await ws.send(json.dumps(RESEARCH))
+            await read_all(ws, out, limit=1)
+            sent = time.monotonic()
+            srv.call(srv.services.runner.engine.cancel(out.events[0]["job_id"]))
+            await asyncio.wait_for(read_all(ws, out), 10)
+            took = time.monotonic() - sent
+    assert out.events[-1]["error"] == "CANCELLED"
+    assert out.close_code == 1000
+    assert out.seqs() == list(range(1, len(out.events) + 1))
+    assert took < 5
