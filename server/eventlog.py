@@ -79,6 +79,7 @@ class JobMeta:
     workspace_id: str
     endpoint: str
     owner: str
+    idempotency_key: str | None = None
 
 
 @dataclass

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from agents.errors import QubitzError
 from agents.pipeline import JobContext, Pipeline
 from agents.protocol import ENDPOINTS, EndpointProtocol, StrictRequest, event_to_dict
 from server.coalesce import Coalescer
-from server.db.base import new_id
+from server.db.base import new_id, utcnow
 from server.db.jobs import JobRepository
 from server.durable import workflow
 from server.durable.engine import DurableEngine
@@ -35,6 +36,7 @@ log = logging.getLogger("qubitz.jobs")
 
 ERROR_TYPES = frozenset({"error", "chat_error"})
 KNOWN_RETENTION = 600.0  # seconds a finished job stays in the in-memory lookup
+IDEMPOTENCY_WINDOW = timedelta(hours=24)  # a repeated idempotency_key returns the first job
 
 
 class Overloaded(Exception):
@@ -85,6 +87,8 @@ class JobRunner:
         self._ready = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._keyed_submit = asyncio.Lock()
+        self._recent_keys: dict[tuple[str, str, str], str] = {}
         log_.liveness = engine.alive
 
     @property
@@ -126,6 +130,38 @@ class JobRunner:
         pipeline: Pipeline,
         request: StrictRequest,
         workspace_id: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Start a job; with an `idempotency_key` already used by this workspace on this
+        endpoint within IDEMPOTENCY_WINDOW, return that job's id instead."""
+        if idempotency_key is None:
+            return await self._submit(endpoint, pipeline, request, workspace_id, None)
+        scope = (workspace_id, endpoint.name, idempotency_key)
+        # Keyed submissions on this replica go one at a time (a lookup and a start each), so two
+        # arriving together here cannot both start. Across replicas the jobs table decides.
+        async with self._keyed_submit:
+            existing = self._recent_keys.get(scope)
+            if existing is None:
+                since = utcnow() - IDEMPOTENCY_WINDOW
+                existing = await self._jobs.by_idempotency_key(*scope, since)
+            if existing is not None:
+                return existing
+            job_id = await self._submit(endpoint, pipeline, request, workspace_id, idempotency_key)
+            # until the row is flushed, this replica answers from memory
+            self._recent_keys[scope] = job_id
+            asyncio.get_running_loop().call_later(
+                KNOWN_RETENTION, self._recent_keys.pop, scope, None
+            )
+            return job_id
+
+    async def _submit(
+        self,
+        endpoint: EndpointProtocol,
+        pipeline: Pipeline,
+        request: StrictRequest,
+        workspace_id: str,
+        idempotency_key: str | None,
     ) -> str:
         limits = self.engine.limits
         if not limits.queued and len(self._running) + len(self._fresh) >= self._max_running:
@@ -133,7 +169,7 @@ class JobRunner:
         if limits.queued and await self.engine.queued_count() >= limits.queue_max:
             raise Overloaded(f"the job queue is full ({limits.queue_max} waiting)")
         job_id = new_id("job")
-        meta = JobMeta(job_id, workspace_id, endpoint.name, self._replica)
+        meta = JobMeta(job_id, workspace_id, endpoint.name, self._replica, idempotency_key)
         spec = JobSpec(
             job_id=job_id,
             workspace_id=workspace_id,

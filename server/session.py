@@ -116,6 +116,21 @@ def close_reason(reason: str) -> str:
     return reason.encode()[:123].decode(errors="ignore")
 
 
+def take_idempotency_key(obj: dict[str, Any]) -> str | None:
+    """*extension*: `idempotency_key` (1-200 printable characters) beside any request's fields;
+    removed before the endpoint's own validation."""
+    if "idempotency_key" not in obj:
+        return None
+    key = obj.pop("idempotency_key")
+    if not isinstance(key, str) or not 1 <= len(key) <= 200 or not key.isprintable():
+        raise CloseWith(
+            1007,
+            "invalid_request",
+            "Invalid request: idempotency_key: must be a string of 1 to 200 printable characters",
+        )
+    return key
+
+
 class Session:
     """State of one socket, watched by the keepalive scheduler."""
 
@@ -260,14 +275,17 @@ class Session:
                 msg, details = describe_validation_error(exc)
                 raise CloseWith(1007, "invalid_request", msg, details) from exc
             return await self._resume(principal, resume.resume.job_id, resume.resume.since)
+        idempotency_key = take_idempotency_key(obj)
         try:
             request = self.endpoint.request.model_validate(obj)
         except ValidationError as exc:
             msg, details = describe_validation_error(exc)
             raise CloseWith(1007, "invalid_request", msg, details) from exc
-        return await self._submit(principal, request), 0
+        return await self._submit(principal, request, idempotency_key), 0
 
-    async def _submit(self, principal: Principal, request: StrictRequest) -> str:
+    async def _submit(
+        self, principal: Principal, request: StrictRequest, idempotency_key: str | None = None
+    ) -> str:
         self._check_revoked()
         pipeline = self.s.pipelines.get(self.endpoint.name)
         if pipeline is None:
@@ -276,7 +294,11 @@ class Session:
             )
         try:
             job_id = await self.s.runner.submit(
-                self.endpoint, pipeline, request, principal.workspace_id
+                self.endpoint,
+                pipeline,
+                request,
+                principal.workspace_id,
+                idempotency_key=idempotency_key,
             )
             self.queued = self.s.runner.engine.limits.queued
             self.session_id = getattr(request, "session_id", None)

@@ -106,6 +106,7 @@ class JobRepository:
                             "state": "running",
                             "created_at": now,
                             "last_seq": 0,
+                            "idempotency_key": j.idempotency_key,
                         }
                         for j in created
                     ],
@@ -152,6 +153,24 @@ class JobRepository:
                     for j in jobs
                 ],
             )
+
+    async def by_idempotency_key(
+        self, workspace_id: str, endpoint: str, key: str, since: datetime
+    ) -> str | None:
+        """The id of this workspace's job on `endpoint` submitted with `key` after `since`."""
+        async with self._sessions() as s:
+            found = await s.scalar(
+                select(JobRow.id)
+                .where(
+                    JobRow.workspace_id == workspace_id,
+                    JobRow.endpoint == endpoint,
+                    JobRow.idempotency_key == key,
+                    JobRow.created_at > since,
+                )
+                .order_by(JobRow.created_at)
+                .limit(1)
+            )
+            return str(found) if found else None
 
     async def get_any(self, job_id: str) -> JobRecord | None:
         async with self._sessions() as s:

@@ -42,3 +42,24 @@ async def test_a_since_that_is_not_a_plain_whole_number_closes_1007(
     assert got.close_code == 1007
     assert got.events[0]["error"] == "INVALID_REQUEST"
     assert "since" in got.events[0]["message"]
+
+
+async def test_a_repeated_idempotency_key_returns_the_first_job(server: RunningServer) -> None:
+    key = mint(server, Scope.UCT)
+    other = mint(server, Scope.UCT, workspace="elsewhere")
+    payload = {**RESEARCH, "idempotency_key": "order-42"}
+    first = await run(f"{server.ws}/research?api_key={key}", payload)
+    again = await run(f"{server.ws}/research?api_key={key}", payload)
+    fresh = await run(f"{server.ws}/research?api_key={key}", {**payload, "idempotency_key": "x"})
+    theirs = await run(f"{server.ws}/research?api_key={other}", payload)
+    assert first.close_code == again.close_code == 1000
+    assert again.events == first.events, "the same job, replayed"
+    assert fresh.events[0]["job_id"] != first.events[0]["job_id"]
+    assert theirs.events[0]["job_id"] != first.events[0]["job_id"], "keys are per workspace"
+
+
+async def test_an_invalid_idempotency_key_closes_1007(server: RunningServer) -> None:
+    key = mint(server, Scope.UCT)
+    out = await run(f"{server.ws}/research?api_key={key}", {**RESEARCH, "idempotency_key": 5})
+    assert out.close_code == 1007
+    assert "idempotency_key" in out.events[0]["message"]
