@@ -26,6 +26,7 @@ from server.db.keys import KeyRepository
 from server.db.migrate import upgrade
 from server.db.replicas import ReplicaRepository
 from server.durable.engine import DurableEngine, system_database_url
+from server.durable.retention import Retention
 from server.durable.settings import JobSettings
 from server.durable.sweep import ReplicaSweep
 from server.eventlog import DurableSink, EventLog
@@ -121,6 +122,8 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             failover_after=job_settings.failover_seconds,
         )
         await sweep.start()
+        retention = Retention(jobs, infra.sessions, engine, days=job_settings.retention_days)
+        retention.start()
         scheduler = KeepaliveScheduler(
             interval=settings.keepalive_interval, idle_timeout=settings.idle_timeout
         )
@@ -176,6 +179,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 services.stop_accepting()
                 jobs_left = await runner.shutdown(settings.shutdown_grace)
                 await sweep.stop(jobs_left=jobs_left)
+                await retention.stop()
                 await engine.stop()
                 await audit.close()
                 await revocations.close()

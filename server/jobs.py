@@ -382,6 +382,13 @@ class JobRunner:
             return None
         return known
 
+    async def is_expired(self, job_id: str, workspace_id: str) -> bool:
+        """Finished long ago and pruned by retention (its events are gone)."""
+        if job_id in self._known:
+            return False
+        record = await self._jobs.get(job_id, workspace_id)
+        return record is not None and record.state == "expired"
+
     async def queue_position(self, job_id: str) -> int | None:
         return await self.engine.queue_position(job_id)
 

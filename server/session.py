@@ -311,6 +311,10 @@ class Session:
         job = await self.s.runner.find(job_id, principal.workspace_id)
         if job is None or job[1] != self.endpoint.name:
             raise CloseWith(1007, "job_not_found", f"No job {job_id!r} on /{self.endpoint.name}.")
+        if await self.s.runner.is_expired(job_id, principal.workspace_id):
+            raise CloseWith(
+                1007, "job_expired", f"Job {job_id!r} finished long ago; its events were pruned."
+            )
         return job_id, since
 
     async def _pump(self, principal: Principal, job_id: str, since: int) -> None:

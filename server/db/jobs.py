@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Integer, String, Table, Text, func, select, update
+from sqlalchemy import ForeignKey, Integer, String, Table, Text, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -171,6 +171,25 @@ class JobRepository:
                 .limit(1)
             )
             return str(found) if found else None
+
+    async def expire_finished(self, before: datetime, *, limit: int = 500) -> list[str]:
+        """Drop the events of jobs that finished before `before`, keeping each row as a
+        tombstone (state `expired`) so a resume can say so. Returns the ids expired."""
+        async with self._sessions.begin() as s:
+            ids = list(
+                await s.scalars(
+                    select(JobRow.id)
+                    .where(
+                        JobRow.state.in_(("succeeded", "failed", "cancelled")),
+                        JobRow.finished_at < before,
+                    )
+                    .limit(limit)
+                )
+            )
+            if ids:
+                await s.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(ids)))
+                await s.execute(update(JobRow).where(JobRow.id.in_(ids)).values(state="expired"))
+            return ids
 
     async def get_any(self, job_id: str) -> JobRecord | None:
         async with self._sessions() as s:

@@ -161,6 +161,10 @@ class DurableEngine:
         status = (await self.statuses([job_id])).get(job_id)
         return status in ALIVE
 
+    async def forget(self, job_ids: list[str]) -> None:
+        """Delete finished jobs' workflow records and step outputs (retention)."""
+        await DBOS.delete_workflows_async(job_ids)
+
     def recover_executors(self, executor_ids: list[str]) -> int:
         """Put the pending workflows of dead executors back on their queues, for any live
         replica to take. DBOS makes this idempotent (a workflow another executor already took is

@@ -22,6 +22,7 @@ def _optional_int(env: Mapping[str, str], name: str) -> int | None:
 class JobSettings:
     failover_seconds: float = 30.0
     cancel_poll_seconds: float = 0.5
+    retention_days: float = 7.0
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -29,6 +30,7 @@ class JobSettings:
         return cls(
             failover_seconds=_float(env, "QUBITZ_FAILOVER_SECONDS", 30.0),
             cancel_poll_seconds=_float(env, "QUBITZ_JOB_CANCEL_POLL_SECONDS", 0.5),
+            retention_days=_float(env, "QUBITZ_JOB_RETENTION_DAYS", 7.0),
             limits=Limits(
                 global_cap=_optional_int(env, "QUBITZ_JOB_GLOBAL_CAP"),
                 workspace_quota=_optional_int(env, "QUBITZ_JOB_WORKSPACE_QUOTA"),

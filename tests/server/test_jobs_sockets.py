@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -63,3 +64,25 @@ async def test_an_invalid_idempotency_key_closes_1007(server: RunningServer) -> 
     out = await run(f"{server.ws}/research?api_key={key}", {**RESEARCH, "idempotency_key": 5})
     assert out.close_code == 1007
     assert "idempotency_key" in out.events[0]["message"]
+
+
+async def test_resuming_a_job_pruned_by_retention_answers_job_expired(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from server.db.base import utcnow
+
+    with run_server(make_settings(tmp_path), as_wiring(default_pipelines())) as srv:
+        key = mint(srv, Scope.UCT)
+        out = await run(f"{srv.ws}/research?api_key={key}", RESEARCH)
+        job_id = out.events[0]["job_id"]
+        await asyncio.sleep(0.2)
+        jobs = srv.services.runner._jobs
+        expired = srv.call(jobs.expire_finished(utcnow() + timedelta(seconds=1)))
+        kept = srv.call(jobs.events(job_id, 0))
+    assert expired == [job_id] and kept == []
+    with run_server(make_settings(tmp_path), as_wiring(default_pipelines())) as srv:
+        got = await run(f"{srv.ws}/research?api_key={key}&job_id={job_id}&since=0")
+    assert got.close_code == 1007
+    assert got.events == [
+        {"type": "error", "error": "JOB_EXPIRED", "message": got.events[0]["message"]}
+    ]
