@@ -138,3 +138,22 @@ async def test_a_cancel_recorded_only_in_the_engine_ends_the_job(
     assert out.close_code == 1000
     assert out.seqs() == list(range(1, len(out.events) + 1))
     assert took < 5
+
+
+async def test_resuming_a_job_no_engine_will_ever_run_ends_instead_of_polling(
+    tmp_path: Path,
+) -> None:
+    """A job row left "running" with no workflow behind it (e.g. written by an older version)."""
+    from server.eventlog import JobMeta
+
+    with run_server(make_settings(tmp_path), as_wiring(default_pipelines())) as srv:
+        key = mint(srv, Scope.UCT)
+        jobs = srv.services.runner._jobs
+        srv.call(jobs.write_batch([JobMeta("job_orphan", "ws1", "research", "gone")], [], []))
+        started = time.monotonic()
+        out = await asyncio.wait_for(
+            run(f"{srv.ws}/research?api_key={key}&job_id=job_orphan&since=0"), 20
+        )
+    assert out.close_code == 1011
+    assert out.events[-1]["error"] == "JOB_LOST"
+    assert time.monotonic() - started < 10
