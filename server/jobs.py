@@ -218,6 +218,8 @@ class JobRunner:
             return _end_dict(end)
         request = endpoint.request.model_validate(spec.request)
         resumed = fresh is None and stream.committed > 0
+        if fresh is None:
+            await self._jobs.set_owner(job_id, self._replica)
         task = asyncio.current_task()
         assert task is not None
         self._known[job_id] = (spec.workspace_id, spec.endpoint)

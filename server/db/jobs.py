@@ -191,6 +191,11 @@ class JobRepository:
                 await s.execute(update(JobRow).where(JobRow.id.in_(ids)).values(state="expired"))
             return ids
 
+    async def set_owner(self, job_id: str, owner: str) -> None:
+        """The replica now running the job (after a failover)."""
+        async with self._sessions.begin() as s:
+            await s.execute(update(JobRow).where(JobRow.id == job_id).values(owner=owner))
+
     async def get_any(self, job_id: str) -> JobRecord | None:
         async with self._sessions() as s:
             row = await s.get(JobRow, job_id)
