@@ -23,7 +23,6 @@ from agents.protocol import ENDPOINTS, EndpointProtocol, StrictRequest, event_to
 from server.coalesce import Coalescer
 from server.db.base import new_id, utcnow
 from server.db.jobs import JobRepository
-from server.durable import workflow
 from server.durable.engine import DurableEngine
 from server.durable.events import resumed_event
 from server.durable.steps import DurableSteps
@@ -99,7 +98,7 @@ class JobRunner:
     def bind(self, pipelines: dict[str, Pipeline]) -> None:
         """The app's pipelines are wired: recovered and dequeued jobs may run now."""
         self.pipelines = dict(pipelines)
-        workflow.bind(self.execute)
+        self.engine.bind(self.execute)
         self._ready.set()
         self._watcher = asyncio.create_task(self._watch_cancels(), name="job-cancel-watch")
 
@@ -120,7 +119,7 @@ class JobRunner:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        workflow.unbind()
+        self.engine.unbind()
         return bool(pending)
 
     # -- submitting --------------------------------------------------------------------------
@@ -260,7 +259,11 @@ class JobRunner:
                 coalescer.flush()
                 self._log.append(job_id, resumed_event(endpoint, step, session_id))
 
-        steps = DurableSteps(commit=lambda: self._commit(coalescer, job_id), announce=announce)
+        steps = DurableSteps(
+            commit=lambda: self._commit(coalescer, job_id),
+            announce=announce,
+            run_step=self.engine.run_step,
+        )
 
         def emit(payload: Any) -> None:
             announce(steps.current)

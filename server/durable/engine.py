@@ -18,16 +18,13 @@ from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 
-from server.durable.workflow import JobSpec, job_workflow
+from server.durable import workflow
+from server.durable.workflow import Executor, JobSpec, job_workflow
 
 log = logging.getLogger("qubitz.durable")
 
 QUEUE = "qubitz-jobs"
 ALIVE = frozenset({"PENDING", "ENQUEUED", "DELAYED"})
-
-
-class EngineBusy(Exception):
-    """DBOS already runs in this process for another app."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +62,20 @@ class DurableEngine:
         self.limits = limits
         self._queue: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # A second app in a process that already hosts DBOS (tests run several servers in one
+        # process; `qubitz serve` never does): its jobs run in-process, not durably.
+        self.in_process = False
+        self._executor: Executor | None = None
+        self._local: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         previous = DurableEngine._active
         if previous is not None and previous._loop is not None and previous._loop.is_running():
-            raise EngineBusy("the durable engine already runs in this process for another app")
+            log.warning("DBOS already runs in this process: this app's jobs are not durable")
+            self.in_process = True
+            self.limits = Limits(worker_cap=self.limits.worker_cap)
+            return
         if previous is not None:  # an app whose loop is gone never stopped it (failed startup)
             DurableEngine._active = None
             await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
@@ -99,6 +105,22 @@ class DurableEngine:
                 on_conflict="always_update",
             )
 
+    def bind(self, executor: Executor) -> None:
+        """Where this process's `qubitz.job` workflows run (the app's job runner)."""
+        if self.in_process:
+            self._executor = executor
+        else:
+            workflow.bind(executor)
+
+    def unbind(self) -> None:
+        if not self.in_process:
+            workflow.unbind()
+
+    async def run_step(self, name: str, body: Any) -> Any:
+        if self.in_process:
+            return await body()
+        return await workflow.run_step(name, body)
+
     async def stop(self) -> None:
         if DurableEngine._active is not self:
             return
@@ -110,6 +132,13 @@ class DurableEngine:
     async def start_job(self, spec: JobSpec) -> None:
         """Start (or, with limits, enqueue) the job's workflow; its id is the job id, so a second
         start with the same id returns the existing workflow instead of running it twice."""
+        if self.in_process:
+            assert self._executor is not None
+            self._local[spec.job_id] = "PENDING"
+            task = asyncio.create_task(self._run_local(self._executor, spec))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         if self._queue is not None:
             partition = spec.workspace_id if self.limits.workspace_quota is not None else None
             with SetWorkflowID(spec.job_id), SetEnqueueOptions(queue_partition_key=partition):
@@ -117,6 +146,15 @@ class DurableEngine:
             return
         with SetWorkflowID(spec.job_id):
             await DBOS.start_workflow_async(job_workflow, spec.to_dict())
+
+    async def _run_local(self, executor: Executor, spec: JobSpec) -> None:
+        try:
+            await executor(spec)
+            if self._local.get(spec.job_id) == "PENDING":
+                self._local[spec.job_id] = "SUCCESS"
+        except BaseException:
+            self._local[spec.job_id] = "ERROR"
+            raise
 
     async def queued_count(self) -> int:
         if self._queue is None:
@@ -140,6 +178,10 @@ class DurableEngine:
 
     async def cancel(self, job_id: str) -> None:
         """Mark the workflow cancelled for every executor (a finished workflow is left as is)."""
+        if self.in_process:
+            if self._local.get(job_id) == "PENDING":
+                self._local[job_id] = "CANCELLED"
+            return
         await DBOS.cancel_workflow_async(job_id)
 
     async def statuses(self, job_ids: list[str]) -> dict[str, str]:
@@ -147,6 +189,8 @@ class DurableEngine:
         would record the call as a step, and refuse it once the workflow is cancelled)."""
         if not job_ids:
             return {}
+        if self.in_process:
+            return {j: self._local[j] for j in job_ids if j in self._local}
 
         async def read() -> dict[str, str]:
             rows = await DBOS.list_workflows_async(
@@ -163,6 +207,10 @@ class DurableEngine:
 
     async def forget(self, job_ids: list[str]) -> None:
         """Delete finished jobs' workflow records and step outputs (retention)."""
+        if self.in_process:
+            for job_id in job_ids:
+                self._local.pop(job_id, None)
+            return
         await DBOS.delete_workflows_async(job_ids)
 
     def recover_executors(self, executor_ids: list[str]) -> int:
@@ -170,5 +218,7 @@ class DurableEngine:
         replica to take. DBOS makes this idempotent (a workflow another executor already took is
         not matched). This is what DBOS's admin API `/dbos-workflow-recovery` calls; DBOS offers
         no other public entry point for it without its hosted control plane."""
+        if self.in_process:
+            return 0
         handles = DBOS._recover_pending_workflows(executor_ids)
         return len(handles)

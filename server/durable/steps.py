@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from agents.pipeline import StepItem, StepOutput
-from server.durable.workflow import run_step
 
 
 class DurableSteps:
@@ -23,7 +22,9 @@ class DurableSteps:
         *,
         commit: Callable[[], Awaitable[None]],
         announce: Callable[[str], None],
+        run_step: Callable[[str, Callable[[], Awaitable[Any]]], Coroutine[Any, Any, Any]],
     ) -> None:
+        self._run_step = run_step
         self._commit = commit
         self._announce = announce  # emits the `resumed` status once, before re-run work
         self.current = "start"
@@ -47,7 +48,7 @@ class DurableSteps:
             await self._commit()
             return output
 
-        step = asyncio.create_task(run_step(name, execute))
+        step: asyncio.Task[Any] = asyncio.create_task(self._run_step(name, execute))
         getter: asyncio.Task[StepItem] | None = None
         try:
             while True:

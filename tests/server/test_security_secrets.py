@@ -82,6 +82,7 @@ async def test_redis_and_database_sinks_never_hold_the_value(
         sub = log.subscribe("job_x", 0)  # subscribed before the event: a live socket
         log.append("job_x", {"type": "api_key_created", "data": {"api_key_value": VALUE}})
         log.finish("job_x", JobEnd("succeeded", 1000))
+        await log.flush()  # subscribers see events once they are durable (docs/protocol.md)
         live = await asyncio.wait_for(sub.next(), 5)
         assert isinstance(live, list) and VALUE in live[0].text
         late = log.subscribe("job_x", 0)  # subscribed after it: a resume
