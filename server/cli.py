@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -236,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging("debug" if args.verbose else "info")
+    if not args.verbose:  # one INFO line per HTTP request is noise in a terminal
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except SettingsError as exc:
