@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -243,6 +244,7 @@ class JobRunner:
     ) -> JobEnd | None:
         """Run the pipeline; the job's end, or None if another replica runs it now."""
         job_id = spec.job_id
+        began = time.monotonic()
         session_id = getattr(request, "session_id", None)
         last_type: list[str] = [""]
         must_announce = [resumed]
@@ -314,7 +316,9 @@ class JobRunner:
             error("internal_error", f"An internal error ended the job (reference {job_id}).")
             end = JobEnd("failed", 1011, "internal_error")
         self._log.finish(job_id, end)
-        self._metrics.job_finished(endpoint.name, end.state)
+        self._metrics.job_finished(
+            endpoint.name, end.state, duration_seconds=time.monotonic() - began
+        )
         await self._log.commit(job_id)
         return end
 

@@ -83,7 +83,7 @@ class Metrics:
         )
         self._job_duration = Histogram(
             "qubitz_job_duration_seconds",
-            "Wall time of a job, by route and outcome.",
+            "Wall time of a job on the replica that finished it, by route and outcome.",
             ["route", "outcome"],
             buckets=JOB_BUCKETS,
             registry=r,

@@ -44,6 +44,11 @@ async def test_metrics_count_connections_jobs_events_and_auth_failures(
     assert values[("qubitz_events_sent_total", ())] == 5
     assert values[("qubitz_connections_total", (("route", "research"),))] == 2
     assert values[("qubitz_open_connections", ())] == 0
+    duration = (
+        "qubitz_job_duration_seconds_count",
+        (("outcome", "succeeded"), ("route", "research")),
+    )
+    assert values[duration] == 1
     assert "process_resident_memory_bytes" in body
 
 
