@@ -155,6 +155,16 @@ class JobRunner:
             )
             return job_id
 
+    def _workspace_load(self, workspace_id: str) -> int:
+        """Jobs of `workspace_id` running or about to start on this replica."""
+        running = sum(1 for r in self._running.values() if r.workspace_id == workspace_id)
+        fresh = sum(
+            1
+            for job_id in self._fresh
+            if job_id not in self._running and self._known.get(job_id, ("", ""))[0] == workspace_id
+        )
+        return running + fresh
+
     async def _submit(
         self,
         endpoint: EndpointProtocol,
@@ -166,6 +176,11 @@ class JobRunner:
         limits = self.engine.limits
         if not limits.queued and len(self._running) + len(self._fresh) >= self._max_running:
             raise Overloaded(f"{len(self._running)} jobs running; try again shortly")
+        if not limits.queued and self._workspace_load(workspace_id) >= limits.replica_workspace_cap:
+            raise Overloaded(
+                f"this workspace already runs {limits.replica_workspace_cap} jobs; "
+                "try again when one has finished"
+            )
         if limits.queued and await self.engine.queued_count() >= limits.queue_max:
             raise Overloaded(f"the job queue is full ({limits.queue_max} waiting)")
         job_id = new_id("job")

@@ -34,6 +34,9 @@ class Limits:
     global_cap: int | None = None
     workspace_quota: int | None = None
     worker_cap: int = 64
+    # Without the queue: jobs of one workspace running at once on this replica (so that one
+    # workspace cannot hold every slot of a single-process install).
+    replica_workspace_cap: int = 16
     queue_max: int = 100
     poll_seconds: float = 0.1
 

@@ -35,6 +35,7 @@ class JobSettings:
                 global_cap=_optional_int(env, "QUBITZ_JOB_GLOBAL_CAP"),
                 workspace_quota=_optional_int(env, "QUBITZ_JOB_WORKSPACE_QUOTA"),
                 worker_cap=worker_cap,
+                replica_workspace_cap=_optional_int(env, "QUBITZ_JOB_WORKSPACE_RUNNING") or 16,
                 queue_max=_int(env, "QUBITZ_JOB_QUEUE_MAX", 100),
                 poll_seconds=_float(env, "QUBITZ_JOB_QUEUE_POLL_SECONDS", 0.1),
             ),

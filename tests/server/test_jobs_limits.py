@@ -95,3 +95,38 @@ async def test_a_workspace_over_its_quota_waits_while_another_workspace_runs(
     assert outs[1].events[0].get("queued") is True, "alpha's second job waits for its first"
     assert "started" not in [e.get("message") for e in outs[1].events[:-1]]
     assert outs[1].events[-1]["error"] == "CANCELLED"
+
+
+async def test_without_the_queue_one_workspace_cannot_hold_every_slot_of_a_replica(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, QUBITZ_JOB_WORKSPACE_RUNNING="2")
+    pipelines = {**default_pipelines(), "research": forever()}
+    with run_server(settings, as_wiring(pipelines)) as srv:
+        alpha = mint(srv, Scope.UCT, workspace="alpha")
+        beta = mint(srv, Scope.UCT, workspace="beta")
+        outs = [Outcome(), Outcome(), Outcome()]
+        async with (
+            connect(f"{srv.ws}/research?api_key={alpha}") as a1,
+            connect(f"{srv.ws}/research?api_key={alpha}") as a2,
+            connect(f"{srv.ws}/research?api_key={beta}") as b1,
+        ):
+            for ws, out in zip((a1, a2, b1), outs, strict=True):
+                await ws.send(json.dumps(RESEARCH))
+                await _started(ws, out)
+            refused = await asyncio.wait_for(
+                run(f"{srv.ws}/research?api_key={alpha}", RESEARCH), 10
+            )
+            for ws, out in zip((a1, a2, b1), outs, strict=True):
+                await ws.send(json.dumps({"type": "cancel"}))
+                await asyncio.wait_for(read_all(ws, out), 10)
+            # a slot of alpha's is free again once one of its jobs has ended
+            again = Outcome()
+            async with connect(f"{srv.ws}/research?api_key={alpha}") as a3:
+                await a3.send(json.dumps(RESEARCH))
+                await _started(a3, again)
+                await a3.send(json.dumps({"type": "cancel"}))
+                await asyncio.wait_for(read_all(a3, again), 10)
+    assert refused.close_code == 1013 and refused.events[0]["error"] == "OVERLOADED"
+    assert "workspace" in refused.events[0]["message"]
+    assert all(out.events[-1]["error"] == "CANCELLED" for out in [*outs, again])
