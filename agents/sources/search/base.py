@@ -7,7 +7,7 @@ and translates every failure into the tree in `errors.py`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -135,6 +135,21 @@ async def call_json(
 def text_field(item: Mapping[str, Any], key: str) -> str:
     value = item.get(key)
     return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def result_items(
+    provider: str, container: Any, *, where: str = "results"
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(url, item) for each object of `container["results"]` whose `url` is http(s).
+
+    A container without a `results` list is a malformed answer (SearchBadResponse, named by
+    `where`); items that are not objects or carry no usable URL are skipped.
+    """
+    if not isinstance(container, dict) or not isinstance(container.get("results"), list):
+        raise SearchBadResponse(provider, f'the answer has no "{where}" list')
+    for item in container["results"]:
+        if isinstance(item, dict) and (url := http_url(item.get("url"))):
+            yield url, item
 
 
 def http_url(value: object) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from agents.sources.search.base import CallLimits, WebHit, call_json, http_url, text_field
+from agents.sources.search.base import CallLimits, WebHit, call_json, result_items, text_field
 from agents.sources.search.errors import SearchAuthError, SearchBadResponse
 
 BRAVE_URL = "https://api.search.brave.com"
@@ -35,12 +35,8 @@ def parse_brave(provider: str, data: Any) -> tuple[list[WebHit], bool]:
         if not isinstance(data.get("query"), dict):
             raise SearchBadResponse(provider, 'the answer has neither "web" nor "query"')
         return [], False  # no web results for this query (e.g. only news or nothing)
-    if not isinstance(web, dict) or not isinstance(web.get("results"), list):
-        raise SearchBadResponse(provider, 'the answer has no "web.results" list')
     hits: list[WebHit] = []
-    for item in web["results"]:
-        if not isinstance(item, dict) or not (url := http_url(item.get("url"))):
-            continue
+    for url, item in result_items(provider, web, where="web.results"):
         snippet = _plain(text_field(item, "description"))
         extra = item.get("extra_snippets")
         if isinstance(extra, list):

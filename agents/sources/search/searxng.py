@@ -11,17 +11,12 @@ from typing import Any
 
 import httpx
 
-from agents.sources.search.base import CallLimits, WebHit, call_json, http_url, text_field
-from agents.sources.search.errors import SearchBadResponse
+from agents.sources.search.base import CallLimits, WebHit, call_json, result_items, text_field
 
 
 def parse_searxng(provider: str, data: Any) -> list[WebHit]:
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise SearchBadResponse(provider, 'the answer has no "results" list')
     hits: list[WebHit] = []
-    for item in data["results"]:
-        if not isinstance(item, dict) or not (url := http_url(item.get("url"))):
-            continue
+    for url, item in result_items(provider, data):
         hits.append(
             WebHit(
                 url=url,
