@@ -170,10 +170,10 @@ class JobsApi:
         record = await self._visible(caller, request.path_params["job_id"], services)
         if record.finished:
             raise ApiError(409, f"job {record.id} has already ended ({record.state})")
+        # The runner cancels a job wherever it runs (the engine's cancel reaches every replica);
+        # False means it does not know the job (e.g. it was pruned a moment ago).
         if not await services.runner.cancel(record.id, caller.workspace_id):
-            raise ApiError(
-                409, f"job {record.id} is not running on this replica; it cannot be cancelled here"
-            )
+            raise ApiError(404, f"no job {record.id!r} visible to this key")
         accepted = CancelAccepted(job_id=record.id, state=record.state, cancel_requested=True)
         return _json(accepted, status=202)
 
