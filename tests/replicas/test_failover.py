@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 
@@ -79,6 +80,31 @@ async def test_cancel_sent_to_another_replica_ends_the_job_within_two_seconds(
     assert events[-1]["error"] == "CANCELLED"
     assert "total 6" not in [e.get("message") for e in events]
     assert took < 2.0, f"cancel took {took:.2f}s"
+
+
+async def test_http_cancel_on_another_replica_ends_the_job(cluster: Cluster) -> None:
+    """`qubitz jobs cancel` (POST /v1/jobs/{id}/cancel) works whichever replica answers it."""
+    owner, other = cluster.replicas[0], cluster.replicas[2]
+    events: list[dict[str, object]] = []
+    async with connect(f"{owner.ws}/research?api_key={cluster.key}") as ws:
+        await ws.send(json.dumps(RESEARCH))
+        events.append(json.loads(await ws.recv()))
+        job_id = events[0]["job_id"]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{other.port}") as http:
+            sent = time.monotonic()
+            answer = await http.post(
+                f"/v1/jobs/{job_id}/cancel", headers={"Authorization": f"Bearer {cluster.key}"}
+            )
+            async for raw in ws:
+                events.append(json.loads(raw))
+            took = time.monotonic() - sent
+            state = (
+                await http.get(f"/v1/jobs/{job_id}", headers={"X-API-Key": cluster.key})
+            ).json()
+    assert answer.status_code == 202, answer.text
+    assert events[-1]["error"] == "CANCELLED" and ws.close_code == 1000
+    assert took < 2.0, f"cancel took {took:.2f}s"
+    assert state["state"] == "cancelled"
 
 
 async def test_chaos_random_kills_lose_and_duplicate_nothing(cluster: Cluster) -> None:
