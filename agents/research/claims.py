@@ -29,27 +29,60 @@ MIN_QUOTE_CHARS = 20
 MATCH_THRESHOLD = 90.0
 MAX_CLAIM_CHARS = 600
 
-CLAIMS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "claims": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "claim": {"type": "string"},
-                    "source": {"type": "integer"},
-                    "quote": {"type": "string"},
+# The schema is bounded (items and string lengths) so that a grammar-constrained small model
+# cannot run into max_tokens mid-answer: `claims_schema(max_claims)` for the round's budget.
+CLAIM_MAX_CHARS = 160  # the claim, in the model's words
+QUOTE_MAX_CHARS = 200  # a quote cut here is still a prefix of the source's sentence
+MISSING_MAX = 3
+MISSING_MAX_CHARS = 100
+MIN_CLAIMS = 2  # asked of the researcher; claims that fail the checks are still dropped
+MAX_CLAIMS = 6
+_TOKENS_PER_CLAIM = 120  # worst case of one bounded claim object (~3.5 characters per token)
+_TOKENS_FIXED = 110  # the "missing" list and the JSON around the claims
+
+
+def claims_per_round(max_tokens: int) -> int:
+    """How many claims fit in `max_tokens` at their bounded worst case (2..6)."""
+    fit = (max_tokens - _TOKENS_FIXED) // _TOKENS_PER_CLAIM
+    return max(MIN_CLAIMS, min(MAX_CLAIMS, fit))
+
+
+def claims_token_budget(max_claims: int) -> int:
+    """max_tokens that always holds an answer of `max_claims` bounded claims."""
+    return _TOKENS_FIXED + _TOKENS_PER_CLAIM * max_claims
+
+
+def claims_schema(max_claims: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "claims": {
+                "type": "array",
+                "minItems": min(MIN_CLAIMS, max_claims),
+                "maxItems": max_claims,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "claim": {"type": "string", "maxLength": CLAIM_MAX_CHARS},
+                        "source": {"type": "integer"},
+                        "quote": {"type": "string", "maxLength": QUOTE_MAX_CHARS},
+                    },
+                    "required": ["claim", "source", "quote"],
+                    "additionalProperties": False,
                 },
-                "required": ["claim", "source", "quote"],
-                "additionalProperties": False,
+            },
+            "missing": {
+                "type": "array",
+                "maxItems": MISSING_MAX,
+                "items": {"type": "string", "maxLength": MISSING_MAX_CHARS},
             },
         },
-        "missing": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["claims", "missing"],
-    "additionalProperties": False,
-}
+        "required": ["claims", "missing"],
+        "additionalProperties": False,
+    }
+
+
+CLAIMS_SCHEMA: dict[str, Any] = claims_schema(MAX_CLAIMS)
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                          "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # fmt: skip

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.llm.port import CompletionRequest, Message
-from agents.research.claims import CLAIMS_SCHEMA
+from agents.research.claims import claims_per_round, claims_schema, claims_token_budget
 from agents.research.excerpts import relevant_excerpt
 from agents.research.rubric import RUBRIC_PROPERTIES, RUBRIC_TEXT
 from agents.sources.base import Source
@@ -23,37 +23,61 @@ LANGUAGES = {
     "ko": "Korean", "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai",
 }  # fmt: skip
 
-PLAN_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "questions": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["questions"],
-    "additionalProperties": False,
-}
-
+# Every structured answer is bounded (maxItems, maxLength) so that a grammar-constrained small
+# model finishes inside max_tokens; max_tokens is sized from the same bounds.
+QUESTION_MAX_CHARS = 160
 USE_CASE_FIELDS = (
     "title", "description", "business_value", "implementation", "estimated_roi",
 )  # fmt: skip
-USE_CASES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "use_cases": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    **{name: {"type": "string"} for name in USE_CASE_FIELDS},
-                    **RUBRIC_PROPERTIES,
-                },
-                "required": [*USE_CASE_FIELDS, *RUBRIC_PROPERTIES],
-                "additionalProperties": False,
+USE_CASE_MAX_CHARS = {
+    "title": 80, "description": 240, "business_value": 160, "implementation": 200,
+    "estimated_roi": 60, "roi_basis": 120,
+}  # fmt: skip
+USE_CASE_MAX_EVIDENCE = 4
+_TOKENS_PER_USE_CASE = 330  # worst case of one bounded use case (~3.5 characters per token)
+
+
+def plan_schema(count: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "questions": {
+                "type": "array",
+                "maxItems": count,
+                "items": {"type": "string", "maxLength": QUESTION_MAX_CHARS},
             },
-        }
-    },
-    "required": ["use_cases"],
-    "additionalProperties": False,
-}
+        },
+        "required": ["questions"],
+        "additionalProperties": False,
+    }
+
+
+def use_cases_schema(count: int) -> dict[str, Any]:
+    bounded = {name: {"type": "string", "maxLength": n} for name, n in USE_CASE_MAX_CHARS.items()}
+    rubric = {**RUBRIC_PROPERTIES, "roi_basis": bounded.pop("roi_basis")}
+    rubric["evidence"] = {**RUBRIC_PROPERTIES["evidence"], "maxItems": USE_CASE_MAX_EVIDENCE}
+    return {
+        "type": "object",
+        "properties": {
+            "use_cases": {
+                "type": "array",
+                "minItems": min(3, count),
+                "maxItems": count,
+                "items": {
+                    "type": "object",
+                    "properties": {**bounded, **rubric},
+                    "required": [*USE_CASE_FIELDS, *RUBRIC_PROPERTIES],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["use_cases"],
+        "additionalProperties": False,
+    }
+
+
+PLAN_SCHEMA: dict[str, Any] = plan_schema(8)
+USE_CASES_SCHEMA: dict[str, Any] = use_cases_schema(8)
 
 
 def language_name(code: str) -> str:
@@ -87,9 +111,9 @@ def plan_request(topic: str, company: str, count: int) -> CompletionRequest:
     return CompletionRequest(
         system=system,
         messages=[Message("user", user)],
-        max_tokens=600,
+        max_tokens=60 + 50 * count,
         temperature=0.3,
-        json_schema=PLAN_SCHEMA,
+        json_schema=plan_schema(count),
         schema_name="research_plan",
     )
 
@@ -163,14 +187,16 @@ def claims_request(
     excerpt_chars: int,
     max_tokens: int,
 ) -> CompletionRequest:
-    """Ask for claims with a supporting quote each, and for what is still unknown."""
+    """Ask for claims with a supporting quote each, and for what is still unknown; the schema
+    and max_tokens are sized together so the answer always fits."""
+    n = claims_per_round(max_tokens)
     system = (
-        "You are a research analyst. Extract facts from the numbered sources that answer the "
-        "question. For each fact give: claim (one sentence in your words), source (the number "
-        "of the source), quote (a sentence copied exactly from that source that supports the "
-        "claim). Use only what the sources say. Say nothing about the company unless a source "
-        "says it. Then list under missing up to 3 short web search queries for what the "
-        "sources did not answer. Answer only with JSON."
+        f"You are a research analyst. Extract {min(2, n)} to {n} facts from the numbered "
+        "sources that answer the question. For each fact give: claim (one short sentence in "
+        "your words), source (the number of the source), quote (a sentence copied exactly "
+        "from that source that supports the claim). Use only what the sources say. Say "
+        "nothing about the company unless a source says it. Then list under missing up to 3 "
+        "short web search queries for what the sources did not answer. Answer only with JSON."
     )
     body = claims_sources(sources, question, excerpt_chars=excerpt_chars) if sources else ""
     known_text = "\n".join(f"- {k}" for k in known) or "(nothing yet)"
@@ -184,9 +210,9 @@ def claims_request(
     return CompletionRequest(
         system=system,
         messages=[Message("user", user)],
-        max_tokens=max_tokens,
+        max_tokens=claims_token_budget(n),
         temperature=0.1,
-        json_schema=CLAIMS_SCHEMA,
+        json_schema=claims_schema(n),
         schema_name="research_claims",
     )
 
@@ -282,9 +308,9 @@ def use_cases_request(
     return CompletionRequest(
         system=system,
         messages=[Message("user", user)],
-        max_tokens=400 * count + 200,
+        max_tokens=_TOKENS_PER_USE_CASE * count + 60,
         temperature=0.3,
-        json_schema=USE_CASES_SCHEMA,
+        json_schema=use_cases_schema(count),
         schema_name="use_cases",
     )
 

@@ -25,6 +25,7 @@ from agents.research.method import method_note
 from agents.research.render import discovery_title, prerender, report_title
 from agents.research.rubric import RubricContext, score
 from agents.research.state import JobState, LLMCall, StepFailed
+from agents.sources.base import Source
 
 WRITE = "writing"
 ANALYSIS = "analysis"
@@ -100,6 +101,13 @@ async def _stream_report(
         )
 
 
+def claimed_sources(state: JobState) -> list[tuple[int, Source]]:
+    """The sources the writer may cite: those of kept claims and the company's pages (a small
+    model otherwise cites titles in the list that no verified claim comes from)."""
+    claimed = {c.source for c in state.claims}
+    return [(n, s) for n, s in state.registry.numbered() if n in claimed or s.company]
+
+
 async def write_report(state: JobState) -> AsyncIterator[Event]:
     yield MultiagentStep(
         step=WRITE, message="Writing the deep research report...", session_id=state.sid
@@ -110,7 +118,7 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
         topic=state.topic,
         company=state.company,
         notes=notes,
-        sources=state.registry.numbered(),
+        sources=claimed_sources(state),
         language=state.request.language,
         max_tokens=state.profile.report_tokens,
     )

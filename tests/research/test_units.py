@@ -26,7 +26,7 @@ def src(ref: str, title: str = "T", url: str | None = None) -> Source:
 def test_plan_prompt_asks_for_structured_questions() -> None:
     """The planner gets the count, topic and company, and a JSON schema for the answer."""
     req = prompts.plan_request("AI in retail", "Acme", 5)
-    assert req.json_schema == prompts.PLAN_SCHEMA and req.schema_name == "research_plan"
+    assert req.json_schema == prompts.plan_schema(5) and req.schema_name == "research_plan"
     content = req.messages[0].content
     assert "Write 5 research questions" in content and "AI in retail" in content
     assert "Acme" in content
@@ -66,7 +66,7 @@ def test_report_prompt_lists_sections_sources_and_language() -> None:
 def test_use_case_prompts_use_the_schema_and_repair_shows_problems() -> None:
     """The analyst gets the schema; the repair request replays the answer and lists problems."""
     req = prompts.use_cases_request(topic="T", company="C", discovery="D", count=4, language="en")
-    assert req.json_schema == prompts.USE_CASES_SCHEMA and "List 4 AI use cases" in (
+    assert req.json_schema == prompts.use_cases_schema(4) and "List 4 AI use cases" in (
         req.messages[0].content
     )
     repair = prompts.use_cases_repair_request(req, '{"bad": 1}', ["use case 1: impact_score"])

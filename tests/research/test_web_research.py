@@ -242,6 +242,17 @@ def test_a_searxng_job_searches_reads_and_cites_the_pages(
             for claim in entry["claims"]:
                 assert claim["quote"] in pages[entry["url"]]
     assert sidecar["claims_dropped"] >= 3 and sidecar["providers"][0] == "searxng"
+
+    # The writer is shown only sources a kept claim comes from, and the company's pages.
+    prompt = m.writer.requests[0].messages[-1].content
+    notes, _, listing = prompt.partition("Source list:\n")
+    noted = {int(n) for n in re.findall(r"\[(\d+)\]", notes)}
+    listed = dict(re.findall(r"^\[(\d+)\] (.+)$", listing, re.M))
+    company_titles = {"Northwind Freight", "About Northwind Freight", "Route planning services",
+                      "Careers"}  # fmt: skip
+    assert listed and noted
+    for n, title in listed.items():
+        assert int(n) in noted or title in company_titles, (n, title)
     assert any(s.startswith("Claims: ") and "quote not found" in s for s in statuses)
 
     # Use-case scores differ, each with its reason; unsupported ROI is not estimated.
