@@ -79,5 +79,6 @@ def test_claims_per_round_follows_the_token_budget_of_each_depth() -> None:
             max_tokens=depth.notes_tokens,
         )  # fmt: skip
         assert req.max_tokens <= depth.notes_tokens
+        assert req.json_schema is not None
         n = req.json_schema["properties"]["claims"]["maxItems"]
         assert f"to {n} facts" in req.system
