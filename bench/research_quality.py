@@ -97,7 +97,7 @@ def _served_texts(peers: Mapping[str, Peer]) -> dict[str, str]:
 def _company_sentences(text: str, company: str, company_ns: set[int]) -> list[str]:
     out = []
     for s in sentences(text):
-        if s.startswith("#") or normalize(company) not in normalize(s):
+        if s.startswith(("#", "*")) or normalize(company) not in normalize(s):  # meta lines
             continue
         cited = {int(n) for n in _CITE.findall(s)}
         if not cited & company_ns:
