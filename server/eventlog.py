@@ -35,6 +35,7 @@ class LogEntry:
     seq: int
     text: str  # the event as stored and replayed: JSON with job_id and seq (secrets masked)
     live: str | None = None  # in memory only: the unmasked text for sockets subscribed live
+    appended: float | None = None  # in memory only: time.monotonic() of the append (send lag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,8 @@ class Subscription:
             if self.cursor < stream.committed:
                 start = self.cursor
                 batch = [
-                    LogEntry(e.seq, e.live) if e.live is not None and start + i >= self._live_from
+                    LogEntry(e.seq, e.live, appended=e.appended)
+                    if e.live is not None and start + i >= self._live_from
                     else e
                     for i, e in enumerate(stream.entries[start : stream.committed])
                 ]  # fmt: skip
@@ -246,10 +248,13 @@ class EventLog:
         event["job_id"] = job_id
         event["seq"] = seq
         stored = masked_for_storage(event)  # server/secretmask.py: secrets go out live only
+        now = time.monotonic()
         if stored is None:
-            entry = LogEntry(seq, orjson.dumps(event).decode())
+            entry = LogEntry(seq, orjson.dumps(event).decode(), appended=now)
         else:
-            entry = LogEntry(seq, orjson.dumps(stored).decode(), orjson.dumps(event).decode())
+            entry = LogEntry(
+                seq, orjson.dumps(stored).decode(), orjson.dumps(event).decode(), appended=now
+            )
         stream.entries.append(entry)
         self._pending.entries.append((job_id, entry))
         self._kick.set()

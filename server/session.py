@@ -355,7 +355,10 @@ class Session:
                     self.queued = False
                     for entry in item:
                         await ws.send_text(entry.text)
-                    s.metrics.events_sent(len(item))
+                    # lag of the oldest entry of the batch; replayed entries carry no time
+                    oldest = item[0].appended if item else None
+                    lag = None if oldest is None else time.monotonic() - oldest
+                    s.metrics.events_sent(len(item), lag_seconds=lag)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # client went away mid-send; the job goes on
         finally:

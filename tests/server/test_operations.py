@@ -49,6 +49,8 @@ async def test_metrics_count_connections_jobs_events_and_auth_failures(
         (("outcome", "succeeded"), ("route", "research")),
     )
     assert values[duration] == 1
+    # events sent live carry their append time: the send lag is observed (once per batch)
+    assert 1 <= values[("qubitz_event_send_lag_seconds_count", ())] <= 5
     assert "process_resident_memory_bytes" in body
 
 
