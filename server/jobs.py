@@ -191,6 +191,7 @@ class JobRunner:
             endpoint=endpoint.name,
             request=request.model_dump(mode="json", exclude_unset=True),
             submitted_by=self._replica,
+            submitted_at=time.time(),
         )
         self._known[job_id] = (workspace_id, endpoint.name)
         self.pipelines.setdefault(endpoint.name, pipeline)
@@ -233,6 +234,9 @@ class JobRunner:
             return _end_dict(end)
         request = endpoint.request.model_validate(spec.request)
         resumed = fresh is None and stream.committed > 0
+        if not resumed and spec.submitted_at:
+            # from submission to start: the queue wait (about 0 when the job starts directly)
+            self._metrics.job_waited(spec.endpoint, max(0.0, time.time() - spec.submitted_at))
         if fresh is None:
             await self._jobs.set_owner(job_id, self._replica)
         task = asyncio.current_task()

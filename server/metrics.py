@@ -90,7 +90,7 @@ class Metrics:
         )
         self._job_queue_wait = Histogram(
             "qubitz_job_queue_wait_seconds",
-            "Time a job waited for a slot (global cap or workspace quota), by route.",
+            "Time from a job's submission to its start (the wait under a cap or quota), by route.",
             ["route"],
             buckets=WAIT_BUCKETS,
             registry=r,

@@ -29,6 +29,7 @@ class JobSpec:
     endpoint: str
     request: dict[str, Any]
     submitted_by: str
+    submitted_at: float = 0.0  # epoch seconds (0: a spec written before this field existed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -51,6 +51,7 @@ async def test_metrics_count_connections_jobs_events_and_auth_failures(
     assert values[duration] == 1
     # events sent live carry their append time: the send lag is observed (once per batch)
     assert 1 <= values[("qubitz_event_send_lag_seconds_count", ())] <= 5
+    assert values[("qubitz_job_queue_wait_seconds_count", (("route", "research"),))] == 1
     assert "process_resident_memory_bytes" in body
 
 
