@@ -36,9 +36,9 @@ from typing import Any
 from agents.llm.local import LocalLLM
 from agents.llm.local_models import select_model
 from agents.llm.port import (
-    Capabilities,
     Completed,
     CompletionRequest,
+    ForwardingLLM,
     LLMEvent,
     StaticRegistry,
 )
@@ -101,25 +101,13 @@ class Job:
     detail: str = ""
 
 
-class Recording:
+class Recording(ForwardingLLM):
     """An LLM wrapper that writes the local model's stats for each call into `calls`."""
 
     def __init__(self, inner: LocalLLM) -> None:
         self.inner = inner
         self.calls: list[Call] = []
         self.job = ""
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         async for event in self.inner.stream(request):

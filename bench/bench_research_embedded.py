@@ -31,7 +31,13 @@ import httpx
 
 from agents.llm.local import LocalLLM
 from agents.llm.local_models import select_model
-from agents.llm.port import Capabilities, Completed, CompletionRequest, LLMEvent, StaticRegistry
+from agents.llm.port import (
+    Completed,
+    CompletionRequest,
+    ForwardingLLM,
+    LLMEvent,
+    StaticRegistry,
+)
 from agents.netsafe import FetchPolicy
 from agents.pipeline import JobContext
 from agents.protocol import Event, ResearchRequest
@@ -63,24 +69,12 @@ class StepFigures:
 
 
 @dataclass
-class Recorder:
+class Recorder(ForwardingLLM):
     """Wraps the LocalLLM; books each call's stats on the step the pipeline is in."""
 
     inner: LocalLLM
     step: str = "setup"
     steps: dict[str, StepFigures] = field(default_factory=dict)
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         fig = self.steps.setdefault(self.step, StepFigures())

@@ -15,9 +15,9 @@ from typing import Any
 
 from agents.llm.port import (
     LLM,
-    Capabilities,
     Completed,
     CompletionRequest,
+    ForwardingLLM,
     LLMEvent,
     LLMRegistry,
     QueueWait,
@@ -28,32 +28,16 @@ from agents.llm.port import (
 from server.metrics import Metrics
 
 
-class InstrumentedLLM:
+class InstrumentedLLM(ForwardingLLM):
     """An LLM that records metrics about each call of the model it wraps."""
 
     def __init__(self, inner: LLM, metrics: Metrics) -> None:
-        self._inner = inner
+        self.inner = inner
         self._metrics = metrics
-
-    @property
-    def inner(self) -> LLM:
-        return self._inner
-
-    @property
-    def provider(self) -> str:
-        return self._inner.provider
-
-    @property
-    def model(self) -> str:
-        return self._inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._inner.capabilities
 
     def __getattr__(self, name: str) -> Any:
         # Provider-specific extras (aclose, cache controls) stay reachable through the wrapper.
-        return getattr(self._inner, name)
+        return getattr(self.inner, name)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         provider, model = self.provider, self.model
@@ -62,7 +46,7 @@ class InstrumentedLLM:
         queue_wait = 0.0
         outcome = "error"
         try:
-            async for event in self._inner.stream(request):
+            async for event in self.inner.stream(request):
                 if isinstance(event, TextDelta) and not first_text:
                     first_text = True
                     self._metrics.llm_first_token(provider, model, time.perf_counter() - started)

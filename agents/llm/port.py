@@ -152,6 +152,27 @@ class LLM(Protocol):
     def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]: ...
 
 
+class ForwardingLLM:
+    """Base of LLM wrappers (metrics, benchmarks): identity and capabilities are `inner`'s.
+
+    A subclass sets `inner` and overrides `stream`.
+    """
+
+    inner: LLM
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+
 class LLMRegistry(Protocol):
     """Gives the LLM configured for a role."""
 

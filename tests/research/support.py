@@ -15,6 +15,7 @@ from agents.llm.port import (
     Capabilities,
     Completed,
     CompletionRequest,
+    ForwardingLLM,
     LLMEvent,
     RetryScheduled,
     Role,
@@ -107,7 +108,7 @@ async def fake_pdf(
 
 
 @dataclass
-class ConcurrencyProbe:
+class ConcurrencyProbe(ForwardingLLM):
     """Wraps an LLM; counts streams in flight and can hold them until `hold_until` overlap."""
 
     inner: ScriptedLLM
@@ -115,18 +116,6 @@ class ConcurrencyProbe:
     active: int = 0
     peak: int = 0
     _gate: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         self.active += 1
