@@ -1,11 +1,30 @@
-"""Domain errors raised by pipelines; the server maps each to an error event and a close code.
+"""The one exception tree. Pipelines raise these instead of yielding error events; the server's
+failure map (server/failures.py) turns each into the endpoint's error event, a close code
+(agents/protocol_codes.py) and the job's end state. `code` is the error event's `error` field
+(upper-cased on /research and /chat, as the reference's INVALID_QUERY).
 
-QubitzError                       code: the error event's `error` field
-├── InvalidRequest                the request is well-formed but not acceptable (close 1000)
-├── NotFound                      no such thing in this workspace (same answer if it is another's)
-├── Conflict                      the thing is in a state that does not allow this
-├── UpstreamError                 a provider/store failed after retries
-└── PipelineFailed                a step failed; `step` names it
+Close codes by name (agents/protocol_codes.py):
+
+QubitzError                   a job ends with its error event, state `failed`, close NORMAL
+├── InvalidRequest            the request is well-formed but not acceptable
+├── NotFound                  no such thing in this workspace (same answer if it is another's)
+├── Conflict                  the thing is in a state that does not allow this
+├── LimitExceeded             a token budget is used up (TOKEN_LIMIT_EXCEEDED)
+├── UpstreamError             a provider/store failed after retries
+├── PipelineFailed            a step failed; `step` names it (research: `error.step`)
+├── JobCancelled              the client cancelled the job: state `cancelled`, close NORMAL
+└── SessionError              the socket closes with another code (INTERNAL_ERROR by default)
+    ├── BadPayload            not JSON, not an object, invalid, unknown job: INVALID_PAYLOAD
+    ├── MessageTooLarge       larger than QUBITZ_MAX_MESSAGE_BYTES: MESSAGE_TOO_BIG
+    ├── Unauthorized          key missing, unknown, revoked, wrong scope: POLICY_VIOLATION
+    ├── Overloaded            too many jobs, queue full, rate exceeded: TRY_AGAIN_LATER
+    ├── ShuttingDown          the server is going away, resume elsewhere: GOING_AWAY
+    ├── HandedOver            the job runs on another replica now: GOING_AWAY, no event
+    └── InternalError         not configured, a bug: INTERNAL_ERROR
+        └── JobLost           the engine says the job cannot run and its log never ended
+
+Any other exception that escapes a pipeline is an internal error (INTERNAL_ERROR); its text
+goes to the log only.
 """
 
 from __future__ import annotations
@@ -34,6 +53,10 @@ class Conflict(QubitzError):
     code = "conflict"
 
 
+class LimitExceeded(QubitzError):
+    code = "token_limit_exceeded"
+
+
 class UpstreamError(QubitzError):
     code = "upstream_error"
 
@@ -51,3 +74,49 @@ class PipelineFailed(QubitzError):
     ):
         super().__init__(message, code=code, details=details)
         self.step = step
+
+
+class JobCancelled(QubitzError):
+    code = "cancelled"
+
+    def __init__(self, message: str = "The job was cancelled by the client.") -> None:
+        super().__init__(message)
+
+
+class SessionError(QubitzError):
+    """Ends the socket (and a job, if one runs) with a close code other than NORMAL."""
+
+
+class BadPayload(SessionError):
+    code = "invalid_request"
+
+
+class MessageTooLarge(SessionError):
+    code = "message_too_large"
+
+
+class Unauthorized(SessionError):
+    code = "unauthorized"
+
+
+class Overloaded(SessionError):
+    code = "overloaded"
+
+
+class ShuttingDown(SessionError):
+    code = "server_shutting_down"
+
+
+class HandedOver(SessionError):
+    code = "handed_over"
+
+
+class InternalError(SessionError):
+    code = "internal_error"
+
+
+class JobLost(InternalError):
+    code = "job_lost"
+
+    def __init__(self, message: str = "The job stopped without finishing.") -> None:
+        super().__init__(message)

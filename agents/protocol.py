@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from agents.protocol_codes import CloseCode as CloseCode  # the close codes, beside the models
 from agents.spec.schema import Architecture
 
 
@@ -551,6 +552,7 @@ class EndpointProtocol:
         *,
         session_id: str | None = None,
         details: list[str] | None = None,
+        step: str | None = None,
     ) -> Event:
         """The endpoint's own error event. Codes are UPPER_CASE on the flat endpoints (as the
         reference's INVALID_QUERY, TOKEN_LIMIT_EXCEEDED) and lower_case on enveloped ones (as
@@ -560,7 +562,7 @@ class EndpointProtocol:
             return DataError(data=ErrorData(error=code, message=message, details=details))
         if self.error_shape is ErrorShape.CHAT:
             return ChatError(error=code, message=message, session_id=session_id)
-        return FlatError(error=code, message=message, session_id=session_id)
+        return FlatError(error=code, message=message, session_id=session_id, step=step)
 
     def keepalive_event(self, elapsed_seconds: float, *, now: float | None = None) -> Event:
         if self.error_shape is ErrorShape.DATA:

@@ -6,17 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.protocol import ENDPOINTS, CancelMessage, ResumeMessage
-
-CLOSE_CODES = {
-    1000: "job finished (after its terminal event)",
-    1001: "server going away; reconnect with job_id and since to resume",
-    1007: "payload is not JSON, fails validation, or names an unknown job",
-    1008: "api_key missing, invalid, revoked, or lacking the endpoint's scope",
-    1009: "message larger than the configured limit",
-    1011: "internal error",
-    1013: "server overloaded or per-key connection rate exceeded",
-}
+from agents.protocol import ENDPOINTS, CancelMessage, CloseCode, ResumeMessage
 
 
 def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +103,12 @@ def asyncapi_document(server_url: str) -> dict[str, Any]:
             "title": "qubitz",
             "version": "0.1.0",
             "description": "WebSocket API for research, chat, architecture specs, deployment and "
-            "app API keys. Close codes: " + "; ".join(f"{c} {d}" for c, d in CLOSE_CODES.items()),
+            "app API keys. Close codes: "
+            + "; ".join(f"{int(c)} {c.description}" for c in CloseCode),
+            # extension: the same table, for generated clients
+            "x-close-codes": {
+                str(int(c)): {"name": c.name, "description": c.description} for c in CloseCode
+            },
         },
         "servers": {
             "default": {"host": host, "protocol": "ws" if server_url.startswith("http:") else "wss"}

@@ -30,7 +30,8 @@ SECRET_BYTES = 32
 
 
 class AuthError(Exception):
-    """Authentication or authorisation failed; `reason` goes into the close frame (1008)."""
+    """Authentication or authorisation failed; `reason` goes into the close frame
+    (POLICY_VIOLATION)."""
 
     def __init__(self, reason: str, outcome: str, key_id: str | None = None):
         super().__init__(reason)

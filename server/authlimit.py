@@ -2,8 +2,9 @@
 
 Each failed attempt (missing, malformed, unknown, revoked, wrong-scope key) takes one token from
 the address's bucket (`burst` capacity, `rate_per_minute` refill). While the bucket is empty the
-address is refused before any key lookup: 1013 with an error event, whatever key it sends. The
-table of addresses is bounded (`max_addresses`); when full, the oldest entries are dropped.
+address is refused before any key lookup (TRY_AGAIN_LATER with an error event), whatever key it
+sends. The table of addresses is bounded (`max_addresses`); when full, the oldest entries are
+dropped.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from agents.errors import InternalError, JobLost
+from server.failures import JobEnd as JobEnd
+from server.failures import outcome
 from server.secretmask import masked_for_storage
 
 log = logging.getLogger("qubitz.eventlog")
@@ -36,13 +39,6 @@ class LogEntry:
     text: str  # the event as stored and replayed: JSON with job_id and seq (secrets masked)
     live: str | None = None  # in memory only: the unmasked text for sockets subscribed live
     appended: float | None = None  # in memory only: time.monotonic() of the append (send lag)
-
-
-@dataclass(frozen=True, slots=True)
-class JobEnd:
-    state: str  # succeeded | failed | cancelled
-    close_code: int
-    error: str | None = None
 
 
 class Keepalive:
@@ -137,7 +133,7 @@ class Subscription:
         while True:
             stream = await self._log.stream(self.job_id)
             if stream is None:
-                return JobEnd("failed", 1011, "job log is gone")
+                return outcome(InternalError("The job's log is gone.", code="job_log_gone")).end
             if self.cursor < stream.committed:
                 start = self.cursor
                 batch = [
@@ -356,7 +352,7 @@ class EventLog:
                     self._streams.pop(stream.job_id, None)
                     return
                 if polls % 20 == 0 and await self._lost(stream, sink):
-                    stream.end = JobEnd("failed", 1011, "job_lost")
+                    stream.end = outcome(JobLost()).end
                     stream.finished_at = now
                     stream.wake()
                     return

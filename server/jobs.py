@@ -18,9 +18,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from agents.errors import QubitzError
+import orjson
+
+from agents.errors import HandedOver, InternalError, JobCancelled, QubitzError
+from agents.errors import Overloaded as Overloaded  # raised by submit (re-exported)
 from agents.pipeline import JobContext, Pipeline
-from agents.protocol import ENDPOINTS, EndpointProtocol, StrictRequest, event_to_dict
+from agents.protocol import (
+    ENDPOINTS,
+    ChatError,
+    DataError,
+    EndpointProtocol,
+    FlatError,
+    StrictRequest,
+)
 from server.coalesce import Coalescer
 from server.db.base import new_id, utcnow
 from server.db.jobs import JobRepository
@@ -29,18 +39,15 @@ from server.durable.events import resumed_event
 from server.durable.steps import DurableSteps
 from server.durable.workflow import JobSpec, WorkflowStopped
 from server.eventlog import EventLog, JobEnd, JobMeta
+from server.failures import Outcome, outcome
 from server.logs import request_id
 from server.metrics import Metrics
 
 log = logging.getLogger("qubitz.jobs")
 
-ERROR_TYPES = frozenset({"error", "chat_error"})
 KNOWN_RETENTION = 600.0  # seconds a finished job stays in the in-memory lookup
 IDEMPOTENCY_WINDOW = timedelta(hours=24)  # a repeated idempotency_key returns the first job
-
-
-class Overloaded(Exception):
-    """Too many jobs running in this process, or the cross-replica queue is full."""
+ERROR_EVENTS = (FlatError, ChatError, DataError)  # written by the failure map only
 
 
 @dataclass
@@ -225,13 +232,10 @@ class JobRunner:
             return _end_dict(stream.end)
         pipeline = self.pipelines.get(spec.endpoint) or (fresh.pipeline if fresh else None)
         if pipeline is None:
-            end = JobEnd("failed", 1011, "not_configured")
-            self._log.append(
-                job_id,
-                event_to_dict(endpoint.error_event("not_configured", "Endpoint not configured.")),
-            )
-            self._log.finish(job_id, end)
-            return _end_dict(end)
+            failed = outcome(InternalError("Endpoint not configured.", code="not_configured"))
+            self._log.append(job_id, failed.event(endpoint))
+            self._log.finish(job_id, failed.end)
+            return _end_dict(failed.end)
         request = endpoint.request.model_validate(spec.request)
         resumed = fresh is None and stream.committed > 0
         if not resumed and spec.submitted_at:
@@ -245,7 +249,7 @@ class JobRunner:
         self._running[job_id] = _Running(task, spec.workspace_id)
         try:
             ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
-            end = ran or JobEnd("failed", 1001, "handed_over")
+            end = ran or outcome(HandedOver("Another replica runs the job now.")).end
         finally:
             self._running.pop(job_id, None)
             # Past this, lookups go to the database (the row is flushed within a batch).
@@ -265,11 +269,9 @@ class JobRunner:
         job_id = spec.job_id
         began = time.monotonic()
         session_id = getattr(request, "session_id", None)
-        last_type: list[str] = [""]
         must_announce = [resumed]
 
         def append(payload: dict[str, Any]) -> None:
-            last_type[0] = str(payload.get("type"))
             self._log.append(job_id, payload)
 
         coalescer = Coalescer(append, self._window)
@@ -287,28 +289,30 @@ class JobRunner:
         )
 
         def emit(payload: Any) -> None:
+            if isinstance(payload, ERROR_EVENTS):
+                # one writer of error events: the failure map (server/failures.py)
+                raise TypeError(
+                    f"the {endpoint.name} pipeline yielded {type(payload).__name__}; pipelines "
+                    "raise an agents.errors exception instead"
+                )
             announce(steps.current)
             coalescer.push(payload)
 
-        def error(code: str, message: str, details: list[str] | None = None) -> None:
-            coalescer.flush()
-            announce(steps.current)
-            append(
-                event_to_dict(
-                    endpoint.error_event(code, message, session_id=session_id, details=details)
-                )
-            )
+        def ended(result: Outcome) -> JobEnd:
+            if result.error is not None:
+                coalescer.flush()
+                announce(steps.current)
+                append(result.event(endpoint, session_id))
+            return result.end
 
         ctx = JobContext(
             job_id=job_id, workspace_id=spec.workspace_id, endpoint=spec.endpoint, step=steps
         )
-        end = JobEnd("succeeded", 1000)
         try:
             async for event in pipeline(request, ctx):
                 emit(event)
             coalescer.flush()
-            if last_type[0] in ERROR_TYPES:
-                end = JobEnd("failed", 1000, last_type[0])
+            end = ended(outcome(None))
         except WorkflowStopped:
             # At a step boundary the engine said the workflow is no longer ours to run: it was
             # cancelled (from any replica), or another replica took it over.
@@ -317,23 +321,20 @@ class JobRunner:
             if status != "CANCELLED":
                 log.warning("job %s is now run by another replica; stopping here", job_id)
                 return None
-            error("cancelled", "The job was cancelled by the client.")
-            end = JobEnd("cancelled", 1000, "cancelled")
+            end = ended(outcome(JobCancelled()))
         except asyncio.CancelledError:
             running = self._running.get(job_id)
             if running is None or not running.cancel_requested:
                 # shutdown: leave the job pending in the engine, to be recovered elsewhere
                 coalescer.flush()
                 raise
-            error("cancelled", "The job was cancelled by the client.")
-            end = JobEnd("cancelled", 1000, "cancelled")
+            end = ended(outcome(JobCancelled()))
         except QubitzError as exc:
-            error(exc.code, exc.message, exc.details)
-            end = JobEnd("failed", 1000, exc.code)
+            end = ended(outcome(exc))
         except Exception:
             log.exception("job %s (%s) failed", job_id, endpoint.name)
-            error("internal_error", f"An internal error ended the job (reference {job_id}).")
-            end = JobEnd("failed", 1011, "internal_error")
+            message = f"An internal error ended the job (reference {job_id})."
+            end = ended(outcome(InternalError(message)))
         self._log.finish(job_id, end)
         self._metrics.job_finished(
             endpoint.name, end.state, duration_seconds=time.monotonic() - began
@@ -374,12 +375,11 @@ class JobRunner:
         endpoint = ENDPOINTS.get(known[1] if known else record.endpoint if record else "")
         if endpoint is None or (record is not None and record.finished):
             return
-        event = event_to_dict(endpoint.error_event("cancelled", "The job was cancelled."))
+        cancelled = outcome(JobCancelled("The job was cancelled."))
+        event = cancelled.event(endpoint)
         event["job_id"], event["seq"] = job_id, 1
-        import orjson
-
         await self._jobs.write_batch(
-            [], [(job_id, 1, orjson.dumps(event).decode())], [(job_id, _CANCELLED)]
+            [], [(job_id, 1, orjson.dumps(event).decode())], [(job_id, cancelled.end)]
         )
 
     async def _watch_cancels(self) -> None:
@@ -421,8 +421,5 @@ class JobRunner:
         return await self.engine.queue_position(job_id)
 
 
-_CANCELLED = JobEnd("cancelled", 1000, "cancelled")
-
-
 def _end_dict(end: JobEnd) -> dict[str, Any]:
-    return {"state": end.state, "close_code": end.close_code, "error": end.error}
+    return {"state": end.state, "close_code": int(end.close_code), "error": end.error}

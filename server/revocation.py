@@ -10,7 +10,8 @@ Three paths lead to `RevocationHub.revoked(key_id)` on each replica:
   without Redis.
 
 `revoked` drops the key from the authentication cache and calls every watcher registered for
-that key: each open socket authenticated with it then sends its error event and closes 1008.
+that key: each open socket authenticated with it then sends its error event and closes
+POLICY_VIOLATION.
 """
 
 from __future__ import annotations

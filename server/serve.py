@@ -1,4 +1,4 @@
-"""Run the app under uvicorn with the settings' limits; graceful shutdown closes sockets 1001."""
+"""Run the app under uvicorn with the settings' limits; shutdown closes sockets GOING_AWAY."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def install_log_redaction() -> None:
 
 
 class _Server(uvicorn.Server):
-    """Before uvicorn closes connections itself, tell our sockets to go away (1001)."""
+    """Before uvicorn closes connections itself, tell our sockets to go away (GOING_AWAY)."""
 
     async def shutdown(self, sockets: Any = None) -> None:
         app_state = getattr(self.config.loaded_app, "app", None)

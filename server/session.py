@@ -1,9 +1,7 @@
 """One WebSocket: accept, authenticate, read the payload, run or resume a job, pump its events.
 
-Close codes (all failures after accept are preceded by the endpoint's own error event):
-1000 job finished · 1001 server going away (resume later) · 1007 bad JSON / invalid payload /
-unknown job · 1008 auth or scope · 1009 message too large · 1011 internal error · 1013 overloaded
-or rate limited.
+Failures raise the exceptions of agents/errors.py; `server.failures.outcome` decides the error
+event and the close code (agents/protocol_codes.py), as it does for the job runner.
 """
 
 from __future__ import annotations
@@ -21,9 +19,20 @@ import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from agents.errors import (
+    BadPayload,
+    InternalError,
+    JobLost,
+    MessageTooLarge,
+    Overloaded,
+    QubitzError,
+    ShuttingDown,
+    Unauthorized,
+)
 from agents.pipeline import Pipeline
 from agents.protocol import (
     CancelMessage,
+    CloseCode,
     EndpointProtocol,
     ResumeMessage,
     StrictRequest,
@@ -41,7 +50,8 @@ from server.authlimit import FailedAuthLimiter
 from server.db.keys import KeyRepository
 from server.durable.events import queued_event
 from server.eventlog import KEEPALIVE, EventLog, JobEnd, Subscription
-from server.jobs import JobRunner, Overloaded
+from server.failures import outcome
+from server.jobs import JobRunner
 from server.keepalive import KeepaliveScheduler
 from server.logs import request_id
 from server.metrics import Metrics
@@ -49,17 +59,6 @@ from server.revocation import RevocationHub
 from server.settings import Settings
 
 log = logging.getLogger("qubitz.session")
-
-
-class CloseWith(Exception):
-    """End the session: send the endpoint's error event, then close with `code`."""
-
-    def __init__(self, code: int, error: str, message: str, details: list[str] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.error = error
-        self.message = message
-        self.details = details
 
 
 @dataclass
@@ -79,7 +78,7 @@ class Services:
     revocations: RevocationHub | None = None  # closes a revoked key's sockets (revocation.py)
 
     def stop_accepting(self) -> None:
-        """Refuse new sockets and tell every open one to go away (1001) so clients resume."""
+        """Refuse new sockets and tell every open one to go away (GOING_AWAY) so they resume."""
         self.accepting = False
         for session in self.scheduler.sessions:
             session.go_away()
@@ -97,17 +96,13 @@ def describe_validation_error(exc: ValidationError) -> tuple[str, list[str]]:
 def parse_message(raw: str | bytes, limit: int) -> dict[str, Any]:
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
     if size > limit:
-        raise CloseWith(
-            1009,
-            "message_too_large",
-            f"Message of {size} bytes exceeds the limit of {limit} bytes.",
-        )
+        raise MessageTooLarge(f"Message of {size} bytes exceeds the limit of {limit} bytes.")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise CloseWith(1007, "invalid_json", f"Message is not valid JSON: {exc}") from exc
+        raise BadPayload(f"Message is not valid JSON: {exc}", code="invalid_json") from exc
     if not isinstance(obj, dict):
-        raise CloseWith(1007, "invalid_request", "Message must be a JSON object.")
+        raise BadPayload("Message must be a JSON object.")
     return obj
 
 
@@ -123,10 +118,8 @@ def take_idempotency_key(obj: dict[str, Any]) -> str | None:
         return None
     key = obj.pop("idempotency_key")
     if not isinstance(key, str) or not 1 <= len(key) <= 200 or not key.isprintable():
-        raise CloseWith(
-            1007,
-            "invalid_request",
-            "Invalid request: idempotency_key: must be a string of 1 to 200 printable characters",
+        raise BadPayload(
+            "Invalid request: idempotency_key: must be a string of 1 to 200 printable characters"
         )
     return key
 
@@ -178,7 +171,7 @@ class Session:
 
     def _check_revoked(self) -> None:
         if self.revoked:
-            raise CloseWith(1008, "unauthorized", "api_key revoked")
+            raise Unauthorized("api_key revoked")
 
     # -- flow --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -189,22 +182,20 @@ class Session:
         s.metrics.connection_opened(self.endpoint.name)
         try:
             if not s.accepting:
-                raise CloseWith(
-                    1001, "server_shutting_down", "The server is shutting down; reconnect shortly."
-                )
+                raise ShuttingDown("The server is shutting down; reconnect shortly.")
             principal = await self._authenticate()
             if s.revocations is not None:  # from here on, a revocation closes this socket
                 unwatch = s.revocations.watch(principal.key_id, self.key_revoked)
             job_id, since = await self._start_or_resume(principal)
             self._check_revoked()
             await self._pump(principal, job_id, since)
-        except CloseWith as exc:
+        except QubitzError as exc:
             await self._fail(exc)
         except WebSocketDisconnect:
             pass
-        except Exception:
+        except Exception as exc:
             log.exception("session on /%s failed", self.endpoint.name)
-            await self._fail(CloseWith(1011, "internal_error", "Internal server error."))
+            await self._fail(exc)
         finally:
             if unwatch is not None:
                 unwatch()
@@ -219,10 +210,9 @@ class Session:
             s.audit.record(
                 None, route=self.endpoint.name, outcome="auth_rate_limited", remote=remote
             )
-            raise CloseWith(
-                1013,
-                "rate_limited",
+            raise Overloaded(
                 f"too many failed authentication attempts; retry in {wait:.1f}s",
+                code="rate_limited",
             )
         try:
             principal = await s.keys.authenticate(
@@ -233,14 +223,14 @@ class Session:
             s.audit.record(exc.key_id, route=self.endpoint.name, outcome=exc.outcome, remote=remote)
             if s.auth_failures is not None:
                 s.auth_failures.failed(remote)
-            raise CloseWith(1008, "unauthorized", exc.reason) from exc
+            raise Unauthorized(exc.reason) from exc
         try:
             s.limiter.check(principal.key_id)
         except RateLimited as exc:
             s.audit.record(
                 principal.key_id, route=self.endpoint.name, outcome="rate_limited", remote=remote
             )
-            raise CloseWith(1013, "rate_limited", str(exc)) from exc
+            raise Overloaded(str(exc), code="rate_limited") from exc
         s.audit.record(principal.key_id, route=self.endpoint.name, outcome="ok", remote=remote)
         return principal
 
@@ -250,20 +240,17 @@ class Session:
             raw_since = params.get("since", "0")
             # isdigit() alone admits "²" and other digits int() refuses
             if not (raw_since.isascii() and raw_since.isdigit()):
-                raise CloseWith(1007, "invalid_request", "since: must be a whole number >= 0")
+                raise BadPayload("since: must be a whole number >= 0")
             return await self._resume(principal, params["job_id"], int(raw_since))
         try:
             message = await asyncio.wait_for(
                 self.ws.receive(), timeout=self.s.settings.first_message_timeout
             )
         except TimeoutError as exc:
-            raise CloseWith(
-                1007,
-                "invalid_request",
-                "No request received; send the JSON payload after connecting.",
-            ) from exc
+            message = "No request received; send the JSON payload after connecting."
+            raise BadPayload(message) from exc
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
+            raise WebSocketDisconnect(message.get("code", CloseCode.NORMAL))
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""
@@ -273,14 +260,14 @@ class Session:
                 resume = ResumeMessage.model_validate(obj)
             except ValidationError as exc:
                 msg, details = describe_validation_error(exc)
-                raise CloseWith(1007, "invalid_request", msg, details) from exc
+                raise BadPayload(msg, details=details) from exc
             return await self._resume(principal, resume.resume.job_id, resume.resume.since)
         idempotency_key = take_idempotency_key(obj)
         try:
             request = self.endpoint.request.model_validate(obj)
         except ValidationError as exc:
             msg, details = describe_validation_error(exc)
-            raise CloseWith(1007, "invalid_request", msg, details) from exc
+            raise BadPayload(msg, details=details) from exc
         return await self._submit(principal, request, idempotency_key), 0
 
     async def _submit(
@@ -289,8 +276,8 @@ class Session:
         self._check_revoked()
         pipeline = self.s.pipelines.get(self.endpoint.name)
         if pipeline is None:
-            raise CloseWith(
-                1011, "not_configured", f"/{self.endpoint.name} is not configured on this server."
+            raise InternalError(
+                f"/{self.endpoint.name} is not configured on this server.", code="not_configured"
             )
         try:
             job_id = await self.s.runner.submit(
@@ -304,16 +291,16 @@ class Session:
             self.session_id = getattr(request, "session_id", None)
             return job_id
         except Overloaded as exc:
-            raise CloseWith(1013, "overloaded", f"Server is busy: {exc}") from exc
+            raise Overloaded(f"Server is busy: {exc}") from exc
 
     async def _resume(self, principal: Principal, job_id: str, since: int) -> tuple[str, int]:
         self._check_revoked()
         job = await self.s.runner.find(job_id, principal.workspace_id)
         if job is None or job[1] != self.endpoint.name:
-            raise CloseWith(1007, "job_not_found", f"No job {job_id!r} on /{self.endpoint.name}.")
+            raise BadPayload(f"No job {job_id!r} on /{self.endpoint.name}.", code="job_not_found")
         if await self.s.runner.is_expired(job_id, principal.workspace_id):
-            raise CloseWith(
-                1007, "job_expired", f"Job {job_id!r} finished long ago; its events were pruned."
+            raise BadPayload(
+                f"Job {job_id!r} finished long ago; its events were pruned.", code="job_expired"
             )
         return job_id, since
 
@@ -331,10 +318,12 @@ class Session:
                     return
                 self._check_revoked()
                 if self.going_away:
-                    await self._close(1001, "server going away; resume with job_id and since")
+                    await self._close(
+                        CloseCode.GOING_AWAY, "server going away; resume with job_id and since"
+                    )
                     return
                 if self.expired:
-                    await self._close(1000, "idle timeout")
+                    await self._close(CloseCode.NORMAL, "idle timeout")
                     return
                 if item is KEEPALIVE and self.queued and await self._send_queue_position(job_id):
                     continue
@@ -346,8 +335,8 @@ class Session:
                     await ws.send_text(orjson.dumps(payload).decode())
                     s.metrics.keepalive_sent()
                 elif isinstance(item, JobEnd):
-                    if item.error == "job_lost":
-                        raise CloseWith(1011, "job_lost", "The job stopped without finishing.")
+                    if item.error == JobLost.code:
+                        raise JobLost()
                     await self._close(item.close_code, item.state)
                     return
                 else:
@@ -392,7 +381,7 @@ class Session:
                 try:
                     obj = parse_message(raw, self.s.settings.max_message_bytes)
                     CancelMessage.model_validate(obj)
-                except (CloseWith, ValidationError):
+                except (QubitzError, ValidationError):
                     log.info("ignoring unexpected client message on job %s", job_id)
                     continue
                 await self.s.runner.cancel(job_id, principal.workspace_id)
@@ -402,13 +391,15 @@ class Session:
         if self.sub:
             self.sub.poke()
 
-    async def _fail(self, exc: CloseWith) -> None:
+    async def _fail(self, exc: Exception) -> None:
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
-        event = self.endpoint.error_event(exc.error, exc.message, details=exc.details)
+        failed = outcome(exc)
+        event = failed.event(self.endpoint)
         with contextlib.suppress(Exception):
-            await self.ws.send_text(orjson.dumps(event_to_dict(event)).decode())
-        await self._close(exc.code, exc.message)
+            await self.ws.send_text(orjson.dumps(event).decode())
+        assert failed.error is not None
+        await self._close(failed.close_code, failed.error.message)
 
     async def _close(self, code: int, reason: str) -> None:
         self.s.metrics.closed_with(code)

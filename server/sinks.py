@@ -25,7 +25,7 @@ class DatabaseSink:
         rows = await self._jobs.events(job_id, since)
         end = None
         if record.finished:
-            end = JobEnd(record.state, record.close_code or 1000, record.error)
+            end = JobEnd.stored(record.state, record.close_code, record.error)
         return [LogEntry(q, t) for q, t in rows], end
 
 
@@ -61,7 +61,7 @@ class RedisSink:
             if seq is None:
                 tail = await self._redis.xrevrange(self._key(job_id), count=1)
                 seq = int(tail[0][0].decode().split("-")[0]) if tail else 0
-            fields = {"end": end.state, "code": str(end.close_code), "error": end.error or ""}
+            fields = {"end": end.state, "code": str(int(end.close_code)), "error": end.error or ""}
             pipe.xadd(self._key(job_id), fields, id=f"{seq}-1")
             touched.add(job_id)
         for job_id in touched:
@@ -78,7 +78,7 @@ class RedisSink:
         for raw_id, fields in rows:
             seq = int(raw_id.decode().split("-")[0])
             if b"end" in fields:
-                end = JobEnd(
+                end = JobEnd.stored(
                     fields[b"end"].decode(), int(fields[b"code"]), fields[b"error"].decode() or None
                 )
             else:

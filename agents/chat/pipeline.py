@@ -51,7 +51,7 @@ from agents.chat.prompt import (
 from agents.chat.sections import split_report
 from agents.chat.session import ChatSessionState, ChatSessionStore, TurnRecord
 from agents.chat.tokens import estimate_tokens
-from agents.errors import InvalidRequest, NotFound, QubitzError, UpstreamError
+from agents.errors import InvalidRequest, LimitExceeded, NotFound, QubitzError, UpstreamError
 from agents.llm.errors import LLMContextLengthError, LLMError
 from agents.llm.port import (
     Completed,
@@ -70,7 +70,6 @@ from agents.pipeline import JobContext, Pipeline
 from agents.protocol import (
     ChatChunk,
     ChatComplete,
-    ChatError,
     ChatMetadata,
     ChatRequest,
     ChatResponse,
@@ -174,20 +173,17 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
     try:
         report = await _report_text(deps, request, ctx.workspace_id)
     except QubitzError as exc:
-        yield ChatError(error=_report_error_code(exc), message=exc.message, session_id=sid)
-        return
+        raise QubitzError(exc.message, code=_report_error_code(exc)) from exc
 
     state = await deps.sessions.get(ctx.workspace_id, sid)
     used = state.total_tokens if state is not None else 0
     limit = effective_limit(request, config)
     if used >= limit:
-        yield _limit_error(sid, f"The session has used {used} of its {limit}-token budget.")
-        return
+        raise _limit_error(f"The session has used {used} of its {limit}-token budget.")
     daily = DailyBudget(deps.daily_usage, config.workspace_daily_tokens)
     daily_left = await daily.left(ctx.workspace_id)
     if daily_left is not None and daily_left <= 0:
-        yield _daily_error(sid, f"The workspace has used its {daily.limit}-token daily budget.")
-        return
+        raise _daily_error(f"The workspace has used its {daily.limit}-token daily budget.")
 
     llm = deps.llms.for_role(Role.CHAT)
     caps = llm.capabilities
@@ -223,23 +219,18 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
                 web_search=web,
                 cache_system=caps.prompt_caching,
             )
-        except ContextTooSmall as exc:
-            yield ChatError(error=exc.code, message=exc.message, session_id=sid)
-            return
+        except ContextTooSmall:
+            raise  # an InvalidRequest: the failure map makes it the chat_error
         if used + plan.estimated_prompt_tokens >= limit:
-            yield _limit_error(
-                sid,
+            raise _limit_error(
                 f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the "
                 f"session has used {used} of its {limit}-token budget.",
             )
-            return
         if daily_left is not None and plan.estimated_prompt_tokens >= daily_left:
-            yield _daily_error(
-                sid,
+            raise _daily_error(
                 f"This turn needs about {plan.estimated_prompt_tokens} prompt tokens; the "
                 f"workspace has {daily_left} of its {daily.limit}-token daily budget left.",
             )
-            return
         left = limit - used - plan.estimated_prompt_tokens
         if daily_left is not None:
             left = min(left, daily_left - plan.estimated_prompt_tokens)
@@ -277,19 +268,12 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
                     session_id=sid,
                 )
                 continue
-            yield ChatError(
-                error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
-            )
-            return
+            raise UpstreamError(f"The model failed: {exc.message}", code=MODEL_ERROR) from exc
         except LLMError as exc:
-            yield ChatError(
-                error=MODEL_ERROR, message=f"The model failed: {exc.message}", session_id=sid
-            )
-            return
+            raise UpstreamError(f"The model failed: {exc.message}", code=MODEL_ERROR) from exc
         break
     if result is None:
-        yield ChatError(error=MODEL_ERROR, message="The model returned no result.", session_id=sid)
-        return
+        raise UpstreamError("The model returned no result.", code=MODEL_ERROR)
     yield ChatChunk(chunk=pending or "", is_final=True, session_id=sid)
 
     answer = result.text
@@ -412,17 +396,14 @@ def _status_for(event: LLMEvent) -> str:
     return ""
 
 
-def _daily_error(session_id: str, detail: str) -> ChatError:
-    return ChatError(
-        error=TOKEN_LIMIT_EXCEEDED,
-        message=f"{detail} It resets at 00:00 UTC; a new session does not reset it.",
-        session_id=session_id,
+def _daily_error(detail: str) -> LimitExceeded:
+    return LimitExceeded(
+        f"{detail} It resets at 00:00 UTC; a new session does not reset it.",
+        code=TOKEN_LIMIT_EXCEEDED,
     )
 
 
-def _limit_error(session_id: str, detail: str) -> ChatError:
-    return ChatError(
-        error=TOKEN_LIMIT_EXCEEDED,
-        message=f"{detail} Start a new session or raise token_limit.",
-        session_id=session_id,
+def _limit_error(detail: str) -> LimitExceeded:
+    return LimitExceeded(
+        f"{detail} Start a new session or raise token_limit.", code=TOKEN_LIMIT_EXCEEDED
     )

@@ -6,8 +6,9 @@ deployment_started · status (render, synth, push) · deployment_complete "deplo
 status 100 · deployment_complete "deployed" (agent_endpoint) · complete.
 `action: "destroy"` streams the same way and ends with deployment_complete "destroyed".
 
-Errors are yielded as the endpoint's error event: no_architecture, synth_failed (the synth
-output in `details`; nothing is pushed), not_deployed, and a target's own codes.
+Errors are raised (agents.errors; the server makes them the endpoint's error event):
+no_architecture, synth_failed (the synth output in `details`; nothing is pushed), not_deployed,
+and a target's own codes.
 
 The app id comes from the deployment store's allocation (unique per workspace and project, never
 derived from the request alone); a destroy acts only on the app allocated to its own workspace.
@@ -38,7 +39,6 @@ from agents.errors import QubitzError
 from agents.pipeline import JobContext, Pipeline
 from agents.protocol import (
     Complete,
-    DataError,
     DeploymentComplete,
     DeploymentCompleteData,
     DeploymentStarted,
@@ -46,7 +46,6 @@ from agents.protocol import (
     DeployRequest,
     DeployStatus,
     DeployStatusData,
-    ErrorData,
     Event,
 )
 from agents.spec.schema import Architecture
@@ -105,8 +104,8 @@ def _status(update: ProgressUpdate) -> DeployStatus:
     )
 
 
-def _error(code: str, message: str, details: list[str] | None = None) -> DataError:
-    return DataError(data=ErrorData(error=code, message=message, details=details))
+def _error(code: str, message: str, details: list[str] | None = None) -> QubitzError:
+    return QubitzError(message, code=code, details=details)
 
 
 def _details(exc: BaseException) -> list[str] | None:
@@ -174,8 +173,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
     )
     version = await deps.specs.current(ws, project)
     if version is None:
-        yield _error("no_architecture", NO_ARCHITECTURE)
-        return
+        raise _error("no_architecture", NO_ARCHITECTURE)
     target = deps.targets[deps.default_target]
     job = DeployJob(
         workspace_id=ws,
@@ -205,14 +203,13 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             async for update in _synth(deps, repo_dir, tracker):
                 yield _status(update)
         except QubitzError as exc:
-            yield _error("synth_failed", f"CDK synth failed: {exc}", _details(exc))
-            return
+            raise _error("synth_failed", f"CDK synth failed: {exc}", _details(exc)) from exc
         yield _status(tracker.stage(10, "Publish", "Push repository"))
         try:
             published = await target.publish(job, repo_dir)
         except QubitzError as exc:
-            yield _error(exc.code, f"Publishing the repository failed: {exc}", _details(exc))
-            return
+            message = f"Publishing the repository failed: {exc}"
+            raise _error(exc.code, message, _details(exc)) from exc
     finally:
         await asyncio.to_thread(_rmtree, Path(tmp))
 
@@ -249,8 +246,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         endpoint = await target.endpoint(job, published)
     except QubitzError as exc:
         await deps.deployments.save(replace(record, status="failed"))
-        yield _error(exc.code, f"Deployment failed: {exc}", _details(exc))
-        return
+        raise _error(exc.code, f"Deployment failed: {exc}", _details(exc)) from exc
     except BaseException:  # cancelled, or the server is going away: never leave "deploying"
         live = previous if previous is not None and previous.status == "deployed" else None
         await _shielded(deps.deployments.save(live or replace(record, status="failed")))
@@ -295,12 +291,10 @@ async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asy
         or owner is None
         or (owner.workspace_id, owner.project_id) != (ws, project)
     ):
-        yield _error("not_deployed", "This project has no deployment to destroy.")
-        return
+        raise _error("not_deployed", "This project has no deployment to destroy.")
     target = deps.targets.get(record.target)
     if target is None:
-        yield _error("target_unavailable", f"The {record.target!r} target is not configured.")
-        return
+        raise _error("target_unavailable", f"The {record.target!r} target is not configured.")
     job = DeployJob(
         workspace_id=ws,
         project_id=project,
@@ -317,8 +311,7 @@ async def _destroy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asy
                 yield _status(tracker.observe(replace(progress, status="destroying")))
     except QubitzError as exc:
         await deps.deployments.save(replace(record, status="failed"))
-        yield _error(exc.code, f"Teardown failed: {exc}", _details(exc))
-        return
+        raise _error(exc.code, f"Teardown failed: {exc}", _details(exc)) from exc
     except BaseException:  # cancelled mid-teardown: the app is partly gone, say so
         await _shielded(deps.deployments.save(replace(record, status="failed")))
         raise

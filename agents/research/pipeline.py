@@ -8,9 +8,9 @@ filter and the report guard (guard.py). The store step writes a citations sideca
 Events follow protocol-reference.md's order: `status`, then per step `multiagent_step` and
 `multiagent_progress` (with `stream_chunk`s while reports are written and `status` for notices,
 retries and removed citations), then one `s3_upload_complete` per file, `use_cases_complete`,
-and `complete`. A query that fails validation ends with `error` INVALID_QUERY before any model
-call; a step that fails ends with `error` PIPELINE_FAILED naming the step (files stored before
-the failure have already been announced).
+and `complete`. A query that fails validation raises InvalidRequest (`error` INVALID_QUERY)
+before any model call; a step that fails raises PipelineFailed (`error` PIPELINE_FAILED naming
+the step; files stored before the failure have already been announced).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 
+from agents.errors import InvalidRequest, PipelineFailed
 from agents.pipeline import JobContext, Pipeline
 from agents.protocol import (
     Event,
-    FlatError,
     ResearchComplete,
     ResearchRequest,
     UseCasesComplete,
@@ -77,10 +77,7 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
         sid = request.session_id
         reason = validate_query(request.prompt, request.company_name, deps.policy)
         if reason is not None:
-            yield FlatError(
-                error=INVALID_QUERY, message=f"Query validation failed: {reason}", session_id=sid
-            )
-            return
+            raise InvalidRequest(f"Query validation failed: {reason}", code=INVALID_QUERY)
         topic = " ".join(request.prompt.split())
         state = JobState(
             deps=deps,
@@ -131,8 +128,7 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
             if not isinstance(exc, StepFailed):
                 log.warning("research job %s: %s", ctx.job_id, message, exc_info=exc)
             await _mark_failed(state, message)
-            yield FlatError(error=PIPELINE_FAILED, message=message, session_id=sid, step=failed)
-            return
+            raise PipelineFailed(message, step=failed, code=PIPELINE_FAILED) from exc
         finally:
             await cancel_prerenders(state)  # background PDF renders of a job that ended early
 

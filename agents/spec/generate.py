@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from agents.errors import PipelineFailed
 from agents.llm.errors import LLMError
 from agents.llm.port import LLM, CompletionRequest, Message, Role, TextDelta
 from agents.pipeline import JobContext, Pipeline
@@ -29,8 +30,6 @@ from agents.protocol import (
     AckData,
     ArchitectureData,
     ArchitectureEvent,
-    DataError,
-    ErrorData,
     Event,
     GetSpecRequest,
     StreamChunk,
@@ -56,8 +55,8 @@ from agents.spec.validation import canonical_json, validate_spec
 GENERATION_FAILED = "generation_failed"
 
 
-def generation_failed(message: str, details: list[str] | None = None) -> DataError:
-    return DataError(data=ErrorData(error=GENERATION_FAILED, message=message, details=details))
+def generation_failed(message: str, details: list[str] | None = None) -> PipelineFailed:
+    return PipelineFailed(message, step="design", code=GENERATION_FAILED, details=details)
 
 
 def truncate_report(report: str, budget: int) -> str:
@@ -186,11 +185,9 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             else:
                 spec = result.value
         except SpecGenerationFailed as exc:
-            yield generation_failed(exc.message, exc.errors or None)
-            return
+            raise generation_failed(exc.message, exc.errors or None) from exc
         except LLMError as exc:
-            yield generation_failed(f"The architect model failed: {exc.message}")
-            return
+            raise generation_failed(f"The architect model failed: {exc.message}") from exc
         yield StreamEnd(
             data=StreamEndData(
                 total_chunks=chunks, completion_time=round(deps.clock() - started, 3)

@@ -21,6 +21,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agents.errors import NotFound
 from agents.llm.errors import LLMError
 from agents.llm.port import CompletionRequest, Message, Role
 from agents.pipeline import JobContext, Pipeline
@@ -29,8 +30,6 @@ from agents.protocol import (
     AckData,
     ArchitectureData,
     ArchitectureEvent,
-    DataError,
-    ErrorData,
     Event,
     StreamEnd,
     StreamEndData,
@@ -51,8 +50,8 @@ from agents.spec.validation import canonical_json
 NO_ARCHITECTURE_MESSAGE = "No architecture spec found. Generate one first with /getspec."
 
 
-def no_architecture() -> DataError:
-    return DataError(data=ErrorData(error="no_architecture", message=NO_ARCHITECTURE_MESSAGE))
+def no_architecture() -> NotFound:
+    return NotFound(NO_ARCHITECTURE_MESSAGE, code="no_architecture")
 
 
 def _event(
@@ -78,14 +77,10 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
     ) -> Event:
         target = await deps.store.get_version(ctx.workspace_id, request.project_id, target_version)
         if target is None:
-            return DataError(
-                data=ErrorData(
-                    error="version_not_found",
-                    message=(
-                        f"Version {target_version} of project {request.project_id} does not "
-                        f"exist; its versions are 1 to {current.version}."
-                    ),
-                )
+            raise NotFound(
+                f"Version {target_version} of project {request.project_id} does not "
+                f"exist; its versions are 1 to {current.version}.",
+                code="version_not_found",
             )
         stored = await deps.store.append(
             ctx.workspace_id,
@@ -109,8 +104,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
         )
         current = await deps.store.current(ctx.workspace_id, request.project_id)
         if current is None:
-            yield no_architecture()
-            return
+            raise no_architecture()
         if request.rollback_to is not None:
             yield await rollback(request, ctx, current, request.rollback_to)
             return
@@ -157,11 +151,9 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
                 repair=prompts.edit_repair_message,
             )
         except SpecGenerationFailed as exc:
-            yield generation_failed(exc.message, exc.errors or None)
-            return
+            raise generation_failed(exc.message, exc.errors or None) from exc
         except LLMError as exc:
-            yield generation_failed(f"The architect model failed: {exc.message}")
-            return
+            raise generation_failed(f"The architect model failed: {exc.message}") from exc
         yield StreamEnd(
             data=StreamEndData(
                 total_chunks=chunks, completion_time=round(deps.clock() - started, 3)

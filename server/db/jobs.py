@@ -125,7 +125,7 @@ class JobRepository:
                     .where(JobRow.id == job_id)
                     .values(
                         state=end.state,
-                        close_code=end.close_code,
+                        close_code=int(end.close_code),
                         error=end.error,
                         last_seq=last.scalar_subquery(),
                         finished_at=now,

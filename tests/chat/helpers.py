@@ -21,6 +21,7 @@ from agents.protocol import ChatRequest, Event
 from agents.report_loader import ReportSourcePolicy
 from tests.chat.memory_store import MemoryArtifactStore
 from tests.support.scripted_llm import ScriptedLLM
+from tests.support.failures import events_as_sent
 
 
 @dataclass
@@ -76,7 +77,7 @@ async def run_turn(
 ) -> list[Event]:
     pipeline = chat_pipeline(deps)
     ctx = JobContext(job_id="job1", workspace_id=workspace_id, endpoint="chat")
-    return [event async for event in pipeline(request, ctx)]
+    return await events_as_sent(pipeline, request, ctx)
 
 
 def of_type(events: list[Event], kind: str) -> list[Any]:

@@ -11,11 +11,11 @@ import pytest
 from qubitz_client import AuthError, Backoff, Cancelled, QubitzClient, TokenLimitExceeded
 from qubitz_client import ValidationError as ClientValidationError
 
+from agents.errors import LimitExceeded
 from agents.pipeline import JobContext
 from agents.protocol import (
     ChatChunk,
     ChatComplete,
-    ChatError,
     ChatMetadata,
     ChatResponse,
     ChatTurnUsage,
@@ -72,10 +72,7 @@ def research_like(count: int, delay: float) -> Any:
 def chat_like(limit_hit: bool) -> Any:
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
         if limit_hit:
-            yield ChatError(
-                error="TOKEN_LIMIT_EXCEEDED", message="over budget", session_id=request.session_id
-            )
-            return
+            raise LimitExceeded("over budget")
         yield ChatChunk(chunk="Hello ", is_final=False, session_id=request.session_id)
         yield ChatChunk(chunk="world", is_final=True, session_id=request.session_id)
         usage = ChatTurnUsage(input_tokens=3, output_tokens=2, total_tokens=5)

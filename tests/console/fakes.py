@@ -17,7 +17,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents.errors import NotFound
+from agents.errors import LimitExceeded, NotFound, PipelineFailed
 from agents.pipeline import JobContext, Pipeline
 from agents.protocol import (
     Ack,
@@ -30,22 +30,18 @@ from agents.protocol import (
     ArchitectureEvent,
     ChatChunk,
     ChatComplete,
-    ChatError,
     ChatMetadata,
     ChatResponse,
     ChatStatus,
     ChatTurnUsage,
     Complete,
-    DataError,
     DeploymentComplete,
     DeploymentCompleteData,
     DeploymentStarted,
     DeploymentStartedData,
     DeployStatus,
     DeployStatusData,
-    ErrorData,
     Event,
-    FlatError,
     MultiagentProgress,
     MultiagentStep,
     ResearchChunkData,
@@ -130,13 +126,11 @@ def research(store: LocalArtifactStore, *, step_delay: float = 0.02) -> Pipeline
             await asyncio.sleep(delay)
             yield MultiagentStep(step=step, message=message, session_id=sid)
             if "fail" in prompt and step == "research":
-                yield FlatError(
-                    error="PIPELINE_FAILED",
-                    message="Step 'research' failed: no sources found",
-                    session_id=sid,
+                raise PipelineFailed(
+                    "Step 'research' failed: no sources found",
                     step="research",
+                    code="PIPELINE_FAILED",
                 )
-                return
             if step == "writing":
                 for i, part in enumerate(["The report ", "is being ", "written."]):
                     yield ResearchStreamChunk(
@@ -188,12 +182,7 @@ def chat() -> Pipeline:
         question = request.messages[-1].content
         yield ChatStatus(message="Processing chat request...", session_id=sid)
         if "limit" in question:
-            yield ChatError(
-                error="TOKEN_LIMIT_EXCEEDED",
-                message="This session used its 250000 tokens.",
-                session_id=sid,
-            )
-            return
+            raise LimitExceeded("This session used its 250000 tokens.")
         source = request.s3_report_url or "inline report"
         words = ["The **report** ", "highlights ", "three areas ", f"(from {source})."]
         for word in words:
@@ -314,13 +303,10 @@ class ControlHub:
     def deploy(self) -> Pipeline:
         async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
             if (ctx.workspace_id, request.project_id) not in self.specs:
-                yield DataError(
-                    data=ErrorData(
-                        error="no_architecture",
-                        message="No architecture spec found. Generate one first with /getspec.",
-                    )
+                raise NotFound(
+                    "No architecture spec found. Generate one first with /getspec.",
+                    code="no_architecture",
                 )
-                return
             base = {"user_id": request.user_id, "project_id": request.project_id}
             repo = f"https://github.example/qubitz/{request.project_id}"
             yield DeploymentStarted(

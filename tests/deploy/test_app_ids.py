@@ -32,6 +32,7 @@ from server.db.deployments import SqlDeploymentStore
 from server.db.specs import SqlSpecStore
 from tests.deploy.support import RouterDouble
 from tests.deploy.test_pipeline import ARCH, SynthDouble, fake_render
+from tests.support.failures import events_as_sent
 
 pytestmark = pytest.mark.anyio
 
@@ -179,7 +180,7 @@ async def _deploy(two: Two, ws: str, **fields: Any) -> list[dict[str, Any]]:
     )
     req = DeployRequest(user_id="u", project_id="demo", **fields)
     ctx = JobContext(job_id=f"job-{ws}", workspace_id=ws, endpoint="deploy")
-    return [event_to_dict(e) async for e in deploy_pipeline(two.deps)(req, ctx)]
+    return [event_to_dict(e) for e in await events_as_sent(deploy_pipeline(two.deps), req, ctx)]
 
 
 async def test_old_name_collision_shares_nothing(two: Two) -> None:
@@ -214,7 +215,7 @@ async def test_old_name_collision_shares_nothing(two: Two) -> None:
 async def _destroy(two: Two, ws: str) -> list[dict[str, Any]]:
     req = DeployRequest(user_id="u", project_id="demo", action="destroy")
     ctx = JobContext(job_id=f"destroy-{ws}", workspace_id=ws, endpoint="deploy")
-    return [event_to_dict(e) async for e in deploy_pipeline(two.deps)(req, ctx)]
+    return [event_to_dict(e) for e in await events_as_sent(deploy_pipeline(two.deps), req, ctx)]
 
 
 async def test_destroy_from_another_workspace_touches_nothing(two: Two) -> None:

@@ -24,6 +24,7 @@ from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.deployments import SqlDeploymentStore
 from server.db.specs import SqlSpecStore
 from tests.deploy.support import RouterDouble, write_runtime_repo
+from tests.support.failures import events_as_sent
 
 pytestmark = pytest.mark.anyio
 
@@ -142,7 +143,7 @@ async def add_spec(w: World, project: str = "proj") -> None:
 
 async def run(w: World, **fields: Any) -> list[dict[str, Any]]:
     req = DeployRequest(user_id="u1", project_id=fields.pop("project_id", "proj"), **fields)
-    events: list[Event] = [e async for e in deploy_pipeline(w.deps)(req, CTX)]
+    events = await events_as_sent(deploy_pipeline(w.deps), req, CTX)
     return [event_to_dict(e) for e in events]
 
 

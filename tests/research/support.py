@@ -33,6 +33,7 @@ from agents.sources.base import SourceProvider
 from agents.sources.corpus import CorpusProvider
 from server.storage.local import LocalArtifactStore
 from tests.support.scripted_llm import Reply, ScriptedLLM
+from tests.support.failures import events_as_sent
 
 WORKSPACE = "ws_test"
 
@@ -340,7 +341,7 @@ def request(**fields: Any) -> ResearchRequest:
 async def run_job(deps: ResearchDeps, req: ResearchRequest | None = None) -> list[Event]:
     pipeline = research_pipeline(deps)
     ctx = JobContext(job_id="job_1", workspace_id=WORKSPACE, endpoint="research")
-    return [e async for e in pipeline(req or request(), ctx)]
+    return await events_as_sent(pipeline, req or request(), ctx)
 
 
 def of_type(events: Sequence[Event], type_: str) -> list[Any]:

@@ -18,6 +18,7 @@ from agents.spec.deps import SpecDeps
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.specs import SqlSpecStore
 from tests.support.scripted_llm import ScriptedLLM
+from tests.support.failures import events_as_sent
 
 MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 OTHER_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -104,7 +105,7 @@ async def collect(
     pipeline: Pipeline, request: StrictRequest, workspace: str = "ws1"
 ) -> list[dict[str, Any]]:
     ctx = JobContext(job_id="job-1", workspace_id=workspace, endpoint="spec")
-    events: list[Event] = [e async for e in pipeline(request, ctx)]
+    events = await events_as_sent(pipeline, request, ctx, endpoint="getspec")
     return [event_to_dict(e) for e in events]
 
 
