@@ -12,7 +12,7 @@ from enum import IntEnum
 class CloseCode(IntEnum):
     description: str
 
-    def __new__(cls, value: int, description: str) -> CloseCode:
+    def __new__(cls, value: int, description: str = "") -> CloseCode:
         member = int.__new__(cls, value)
         member._value_ = value
         member.description = description

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -33,8 +33,7 @@ from server.secretmask import masked_for_storage
 log = logging.getLogger("qubitz.eventlog")
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(NamedTuple):  # a tuple: built once per event, at a third of a dataclass's cost
     seq: int
     text: str  # the event as stored and replayed: JSON with job_id and seq (secrets masked)
     live: str | None = None  # in memory only: the unmasked text for sockets subscribed live

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 from typing import Any
@@ -41,7 +42,17 @@ def install_log_redaction() -> None:
 
 
 class _Server(uvicorn.Server):
-    """Before uvicorn closes connections itself, tell our sockets to go away (GOING_AWAY)."""
+    """Before uvicorn closes connections itself, tell our sockets to go away (GOING_AWAY).
+
+    Once the app has started, everything it built (modules, models, DBOS, SQLAlchemy metadata:
+    about 100,000 objects) is moved out of the garbage collector's reach (`gc.freeze`), so that
+    collections, triggered all the time by streaming, walk only what jobs allocate. Without it,
+    collections were a third of the CPU per streamed event (docs/benchmarks.md)."""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        gc.collect()
+        gc.freeze()
 
     async def shutdown(self, sockets: Any = None) -> None:
         app_state = getattr(self.config.loaded_app, "app", None)

@@ -247,8 +247,8 @@ class Session:
                 self.ws.receive(), timeout=self.s.settings.first_message_timeout
             )
         except TimeoutError as exc:
-            message = "No request received; send the JSON payload after connecting."
-            raise BadPayload(message) from exc
+            text = "No request received; send the JSON payload after connecting."
+            raise BadPayload(text) from exc
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", CloseCode.NORMAL))
         raw = message.get("text")

@@ -20,8 +20,8 @@ from agents.pipeline import JobContext
 from agents.protocol import ChatRequest, Event
 from agents.report_loader import ReportSourcePolicy
 from tests.chat.memory_store import MemoryArtifactStore
-from tests.support.scripted_llm import ScriptedLLM
 from tests.support.failures import events_as_sent
+from tests.support.scripted_llm import ScriptedLLM
 
 
 @dataclass

@@ -17,7 +17,7 @@ from agents.deploy.targets.local import LocalTarget, LocalTargetConfig
 from agents.deploy.targets.supervisor import ProcessSupervisor
 from agents.errors import PipelineFailed
 from agents.pipeline import JobContext
-from agents.protocol import DeployRequest, Event, event_to_dict
+from agents.protocol import DeployRequest, event_to_dict
 from agents.spec.schema import AgentConfig, Architecture
 from agents.spec.validation import canonical_json
 from server.db.base import Base, make_engine, make_sessionmaker

@@ -32,8 +32,8 @@ from agents.research.store import NewProject, ProjectRecord, ReportRef
 from agents.sources.base import SourceProvider
 from agents.sources.corpus import CorpusProvider
 from server.storage.local import LocalArtifactStore
-from tests.support.scripted_llm import Reply, ScriptedLLM
 from tests.support.failures import events_as_sent
+from tests.support.scripted_llm import Reply, ScriptedLLM
 
 WORKSPACE = "ws_test"
 

@@ -83,8 +83,12 @@ def test_an_exception_maps_to_its_event_close_code_and_state(cls: type[QubitzErr
 
 def test_a_normal_end_succeeds_with_no_event() -> None:
     got = outcome(None)
-    assert (got.state, got.close_code, got.end) == ("succeeded", 1000, JobEnd("succeeded", 1000))
-    with pytest.raises(ValueError):
+    assert (got.state, got.close_code, got.end) == (
+        "succeeded",
+        1000,
+        JobEnd("succeeded", CloseCode.NORMAL),
+    )
+    with pytest.raises(ValueError, match="no error event"):
         got.event(ENDPOINTS["research"])
 
 
@@ -92,7 +96,11 @@ def test_an_exception_outside_the_tree_is_an_internal_error_without_its_text() -
     got = outcome(RuntimeError("secret detail"))
     event = got.event(ENDPOINTS["research"])
     assert (got.state, got.close_code) == ("failed", 1011)
-    assert event == {"type": "error", "error": "INTERNAL_ERROR", "message": "Internal server error."}
+    assert event == {
+        "type": "error",
+        "error": "INTERNAL_ERROR",
+        "message": "Internal server error.",
+    }
 
 
 def test_codes_and_details_of_an_instance_win_over_the_class() -> None:

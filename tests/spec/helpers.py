@@ -13,12 +13,12 @@ import jsonschema
 from agents.llm.port import CompletionRequest, LLMEvent, StaticRegistry
 from agents.llm.structured import closed_schema
 from agents.pipeline import JobContext, Pipeline
-from agents.protocol import Event, StrictRequest, event_to_dict
+from agents.protocol import StrictRequest, event_to_dict
 from agents.spec.deps import SpecDeps
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.specs import SqlSpecStore
-from tests.support.scripted_llm import ScriptedLLM
 from tests.support.failures import events_as_sent
+from tests.support.scripted_llm import ScriptedLLM
 
 MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 OTHER_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
