@@ -113,7 +113,8 @@ class DurableEngine:
             "log_level": "WARNING",
         }
         if self.url.startswith("sqlite:///"):
-            config["db_engine_kwargs"] = {"creator": sqlite_connector(self.url[len("sqlite:///") :])}
+            path = self.url[len("sqlite:///") :]
+            config["db_engine_kwargs"] = {"creator": sqlite_connector(path)}
         DBOS(config=config)
         # launch() adopts the running loop: recovered and dequeued jobs run on it.
         DBOS.launch()
