@@ -23,6 +23,7 @@ from server.db.deployments import SqlDeploymentStore
 from server.db.specs import SqlSpecStore
 from tests.deploy.support import RouterDouble
 from tests.deploy.test_local_rendered_app import ARCH, ChatCompletionsDouble
+from tests.support.failures import events_as_sent
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +71,7 @@ async def run_pipeline(tmp_path: Path, cdk_cli: list[str]) -> tuple[list[dict[st
     try:
         req = DeployRequest(user_id="u1", project_id="greeter")
         ctx = JobContext(job_id="j", workspace_id="ws1", endpoint="deploy")
-        events = [event_to_dict(e) async for e in deploy_pipeline(deps)(req, ctx)]
+        events = [event_to_dict(e) for e in await events_as_sent(deploy_pipeline(deps), req, ctx)]
         if events[-1]["type"] == "complete":
             async with httpx.AsyncClient(timeout=30) as client:
                 resp = await client.post(events[-2]["data"]["agent_endpoint"], json={"input": "hi"})
