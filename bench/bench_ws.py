@@ -209,6 +209,7 @@ async def main_async(args: argparse.Namespace) -> None:
             "QUBITZ_CONNECT_BURST": "100000",
             "QUBITZ_CONNECT_RATE_PER_MINUTE": "1000000",
             "QUBITZ_MAX_RUNNING_JOBS": "5000",
+            "QUBITZ_JOB_WORKSPACE_RUNNING": "5000",  # the streams are one workspace's jobs
             "QUBITZ_KEEPALIVE_INTERVAL": "15",
         }
         q = Proc("qubitz", str(data), env=env)
