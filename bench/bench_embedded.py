@@ -11,11 +11,18 @@ bench/spec_cases.py (20 use cases, 10 instructions):
 - updatespec: stored, every agent the diff does not name byte-identical, the diff shows the kind
   of change asked for.
 
+`--mix N` runs N rounds of getspec, updatespec and a first chat turn interleaved (each job after
+one of another flow, every input distinct: use cases from the end of the set, instructions in
+order, the chat report under a different company name), the order in which a server's jobs
+share the one model; with `--prompt-cache-mb` it shows what the cross-job prompt cache saves.
+`--lookup N` turns on prompt-lookup speculative decoding with N drafted tokens.
+
 Prints Markdown tables with the machine's load average next to each job; asserts nothing. Runs
 are bounded by the counts given (the defaults take a few minutes on 2 cores):
 
     .venv/bin/python -m bench.bench_embedded [--flows getspec,updatespec,chat]
-        [--use-cases 2] [--instructions 1] [--runs 1] [--model default] [--json out.json]
+        [--use-cases 2] [--instructions 1] [--runs 1] [--mix 0] [--prompt-cache-mb 0]
+        [--lookup 0] [--model default] [--json out.json]
 """
 
 from __future__ import annotations
@@ -224,7 +231,9 @@ async def bench_update(llm: Recording, deps: SpecDeps, ins: Instruction, label: 
     return job
 
 
-async def bench_chat(llm: Recording, label: str) -> list[Job]:
+async def bench_chat(
+    llm: Recording, label: str, questions: tuple[str, ...] = CHAT_QUESTIONS, report: str = REPORT
+) -> list[Job]:
     import httpx
 
     from agents.chat import ChatDeps, MemoryChatSessionStore, chat_pipeline
@@ -239,11 +248,11 @@ async def bench_chat(llm: Recording, label: str) -> list[Job]:
             http=http,
         )
         history: list[dict[str, str]] = []
-        for i, question in enumerate(CHAT_QUESTIONS):
+        for i, question in enumerate(questions):
             llm.job = f"{label}-turn{i + 1}"
             history.append({"role": "user", "content": question})
             request = ChatRequest.model_validate(
-                {"messages": history, "user_id": "bench", "session_id": label, "report": REPORT}
+                {"messages": history, "user_id": "bench", "session_id": label, "report": report}
             )
             started, at = time.monotonic(), load()
             events = await run(chat_pipeline(deps), request)
@@ -269,12 +278,41 @@ def print_tables(jobs: list[Job], calls: list[Call], model: str) -> None:
         rate = c.generated / c.generation_s if c.generation_s else 0.0
         print(f"| {c.job} | {c.step} | {c.prompt_tokens} | {c.evaluated} | {c.prompt_s} "
               f"| {c.generated} | {c.generation_s} | {rate:.1f} |")  # fmt: skip
+    print_quality(jobs)
     for flow in sorted({j.flow for j in jobs}):
         walls = [j.wall_s for j in jobs if j.flow == flow and j.ok]
         ok = sum(j.ok for j in jobs if j.flow == flow)
         n = sum(j.flow == flow for j in jobs)
         med = f"median {statistics.median(walls)} s" if walls else "no success"
-        print(f"\n{flow}: {ok}/{n} succeeded, {med}")
+        labels = {j.label for j in jobs if j.flow == flow}
+        mine = [c for c in calls if c.job in labels]
+        prompt = sum(c.prompt_tokens for c in mine)
+        evaluated = sum(c.evaluated for c in mine)
+        prompt_s = round(sum(c.prompt_s for c in mine), 1)
+        gen_s = round(sum(c.generation_s for c in mine), 1)
+        print(f"\n{flow}: {ok}/{n} succeeded, {med}; prompt tokens evaluated {evaluated} of "
+              f"{prompt} ({prompt_s} s), generation {gen_s} s")  # fmt: skip
+
+
+def print_quality(jobs: list[Job]) -> None:
+    """Counts of the spec flows' scores (a score of 1 = every agent of that job passes)."""
+    for flow, keys in (
+        ("getspec", ("no_duplicates", "tools_fit", "prompt_not_echo")),
+        ("updatespec", ("untouched_identical", "asked_change")),
+    ):
+        done = [j for j in jobs if j.flow == flow]
+        if not done:
+            continue
+        ok = [j for j in done if j.ok]
+        cells = [f"valid and stored {len(ok)}/{len(done)}"]
+        for key in keys:
+            values = [j.score.get(key, 0.0) for j in ok]
+            full = sum(v == 1.0 for v in values)
+            mean = statistics.mean(values) if values else 0.0
+            cells.append(f"{key} {full}/{len(ok)} (mean {mean:.2f})")
+        repaired = sum(j.score.get("repairs", 0.0) > 0 for j in ok)
+        cells.append(f"needed a repair {repaired}/{len(ok)}")
+        print(f"\n{flow} quality: " + "; ".join(cells))
 
 
 async def main(args: argparse.Namespace) -> list[Job]:
@@ -282,7 +320,13 @@ async def main(args: argparse.Namespace) -> list[Job]:
     from server.db.specs import SqlSpecStore
 
     data_dir = Path(args.data_dir)
-    local = LocalLLM(select_model(args.model), data_dir=data_dir, n_ctx=8192)
+    local = LocalLLM(
+        select_model(args.model),
+        data_dir=data_dir,
+        n_ctx=8192,
+        prompt_cache_bytes=args.prompt_cache_mb * 2**20,
+        prompt_lookup_tokens=args.lookup,
+    )
     llm = Recording(local)
     flows = args.flows.split(",")
     jobs: list[Job] = []
@@ -305,6 +349,15 @@ async def main(args: argparse.Namespace) -> list[Job]:
             if "chat" in flows:
                 jobs += await bench_chat(llm, f"chat-r{r + 1}")
                 print(jobs[-2:], flush=True)
+        for i in range(args.mix):
+            case = USE_CASES[-(i + 1)]
+            jobs.append(await bench_getspec(llm, deps, case, f"mix-getspec-{i + 1}"))
+            ins = INSTRUCTIONS[i % len(INSTRUCTIONS)]
+            jobs.append(await bench_update(llm, deps, ins, f"mix-update-{i + 1}"))
+            company = ("Contoso", "Fabrikam", "Tailspin", "Litware", "Adatum")[i % 5]
+            jobs += await bench_chat(llm, f"mix-chat-{i + 1}", CHAT_QUESTIONS[:1],
+                                     REPORT.replace("Northwind", company))  # fmt: skip
+            print(jobs[-3:], flush=True)
         await engine.dispose()
     local.close()
     for job in jobs:
@@ -326,6 +379,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--use-cases", type=int, default=2)
     parser.add_argument("--instructions", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--mix", type=int, default=0)
+    parser.add_argument("--prompt-cache-mb", type=int, default=0)
+    parser.add_argument("--lookup", type=int, default=0)
     parser.add_argument("--model", default="default")
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "qubitz-bench"))
     parser.add_argument("--json", default="")

@@ -19,6 +19,8 @@ environment; nothing here reads `os.environ`. The variables (see docs/llm.md):
   QUBITZ_LOCAL_MODEL            default | light | tiny | /path/to/model.gguf (default: default)
   QUBITZ_LOCAL_CTX              context window of the local model (default 8192)
   QUBITZ_LOCAL_THREADS          llama.cpp threads (default: llama.cpp's choice)
+  QUBITZ_LOCAL_PROMPT_CACHE_MB  RAM for evaluated prompt prefixes kept across calls (default 512,
+                                0 = off)
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class LLMConfig:
     local_model: str = "default"
     local_n_ctx: int = 8192
     local_threads: int | None = None
+    local_prompt_cache_mb: int = 512
 
     def for_role(self, role: Role) -> RoleModel:
         return self.roles[role]
@@ -128,6 +131,11 @@ def llm_config_from_env(env: Mapping[str, str], data_dir: Path) -> LLMConfig:
             int(_number("QUBITZ_LOCAL_THREADS", threads, 0))
             if (threads := get("QUBITZ_LOCAL_THREADS"))
             else None
+        ),
+        local_prompt_cache_mb=(
+            0
+            if (cache_mb := get("QUBITZ_LOCAL_PROMPT_CACHE_MB")) in {"0", "0.0"}
+            else int(_number("QUBITZ_LOCAL_PROMPT_CACHE_MB", cache_mb, 512))
         ),
     )
 

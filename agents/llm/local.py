@@ -10,6 +10,13 @@
 - consecutive calls that share a prompt prefix reuse its evaluated tokens (llama.cpp keeps the
   last prompt's KV cache); `last_stats` says how many prompt tokens were evaluated and how long
   prompt evaluation and generation took;
+- with `prompt_cache_bytes`, the KV state after each call is also kept in a RAM cache
+  (llama-cpp-python's `LlamaRAMCache`, least recently used out first), so a call whose prompt
+  extends an earlier one's (the same system prompt in another job, the next chat turn after a
+  spec job ran in between) restores that state instead of evaluating the prefix again. Only the
+  sequence's KV cells are kept (`llama_state_seq_get_data`, about 28 KB per token for the 1.5B
+  model), not llama-cpp-python's full state, which copies a 512 x vocabulary float array (311 MB
+  for Qwen2.5) with every entry;
 - cancelling the consumer stops the generation between two tokens.
 """
 
@@ -83,6 +90,8 @@ class LocalLLM(RetryingProvider):
         n_threads: int | None = None,
         # Timeouts
         timeout: float = 900.0,
+        prompt_cache_bytes: int = 0,
+        prompt_lookup_tokens: int = 0,
         loader: Callable[[Path], Any] | None = None,
     ) -> None:
         self._source = source
@@ -90,6 +99,8 @@ class LocalLLM(RetryingProvider):
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self._timeout = timeout
+        self._prompt_cache_bytes = prompt_cache_bytes
+        self._prompt_lookup_tokens = prompt_lookup_tokens
         self._retry = NO_RETRY  # one generation at a time in-process: nothing to retry
         self._loader = loader or self._load_llama
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -216,15 +227,84 @@ class LocalLLM(RetryingProvider):
 
     def _load_llama(self, path: Path) -> Any:
         try:
-            from llama_cpp import Llama
+            llama_class = _sequence_state_llama()
         except ImportError as exc:
             raise LLMConfigurationError(
                 'llama-cpp-python is not installed (pip install "qubitz[local]")',
                 provider=PROVIDER,
             ) from exc
-        return Llama(
-            model_path=str(path), n_ctx=self._n_ctx, n_threads=self._n_threads, verbose=False
+        extra: dict[str, Any] = {}
+        if self._prompt_lookup_tokens:
+            # Speculative decoding drafts from n-grams of the context; llama-cpp-python then
+            # needs the logits of every position (logits_all), see docs/benchmarks.md.
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            extra["draft_model"] = LlamaPromptLookupDecoding(
+                num_pred_tokens=self._prompt_lookup_tokens
+            )
+            extra["logits_all"] = True
+        llama = llama_class(
+            model_path=str(path),
+            n_ctx=self._n_ctx,
+            n_threads=self._n_threads,
+            verbose=False,
+            **extra,
         )
+        if self._prompt_cache_bytes > 0:
+            from llama_cpp.llama_cache import LlamaRAMCache
+
+            llama.set_cache(LlamaRAMCache(capacity_bytes=self._prompt_cache_bytes))
+        return llama
+
+
+@functools.cache
+def _sequence_state_llama() -> type[Any]:
+    """`Llama` whose saved state (what its prompt cache keeps) is the KV cache of sequence 0.
+
+    llama-cpp-python's own `save_state` also copies its score buffer (n_batch x n_vocab floats,
+    311 MB for Qwen2.5's 151,936-token vocabulary) into every cache entry, uncounted by the
+    cache's capacity. Restored logits are never needed here: after a restore, generation always
+    evaluates at least the last prompt token again (`_requires_eval`).
+    """
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import Llama
+
+    class SequenceStateLlama(Llama):
+        def save_state(self) -> Any:  # a _SequenceState
+            ctx = self._ctx.ctx
+            size = int(llama_cpp.llama_state_seq_get_size(ctx, 0))
+            buffer = (ctypes.c_uint8 * size)()
+            written = int(llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0))
+            return _SequenceState(self.input_ids[: self.n_tokens].copy(), buffer, written)
+
+        def load_state(self, state: Any) -> None:
+            if not isinstance(state, _SequenceState):
+                super().load_state(state)
+                return
+            self._ctx.kv_cache_seq_rm(-1, -1, -1)
+            ctx = self._ctx.ctx
+            size = state.llama_state_size
+            if int(llama_cpp.llama_state_seq_set_data(ctx, state.data, size, 0)) != size:
+                self._ctx.kv_cache_seq_rm(-1, -1, -1)
+                self.n_tokens = 0  # nothing restored: the prompt is evaluated in full
+                return
+            n = len(state.input_ids)
+            self.input_ids[:n] = state.input_ids
+            self.n_tokens = n
+            self._requires_eval = True
+
+    return SequenceStateLlama
+
+
+@dataclass(frozen=True)
+class _SequenceState:
+    """One prompt-cache entry: the evaluated tokens and their KV cells."""
+
+    input_ids: Any  # numpy array of the evaluated tokens (LlamaRAMCache matches prefixes on it)
+    data: Any  # ctypes buffer from llama_state_seq_get_data
+    llama_state_size: int  # bytes; what LlamaRAMCache counts against its capacity
 
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}

@@ -124,6 +124,7 @@ def _build(config: LLMConfig, choice: RoleModel, http_client: httpx.AsyncClient 
             n_ctx=config.local_n_ctx,
             n_threads=config.local_threads,
             timeout=config.timeout,
+            prompt_cache_bytes=config.local_prompt_cache_mb * 2**20,
         )
     assert isinstance(llm, LLM)
     return llm

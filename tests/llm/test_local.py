@@ -139,3 +139,58 @@ async def test_missing_model_file_is_a_configuration_error(tmp_path: Path) -> No
             await complete(llm, ask("hi", max_tokens=2))
     finally:
         llm.close()
+
+
+# A system prompt long enough that re-evaluating it shows in llama.cpp's counters.
+LONG_SYSTEM = "You design small software systems. " + " ".join(
+    f"Rule {i}: keep component {i} simple and name it clearly." for i in range(25)
+)
+
+
+def turn(system: str, text: str) -> CompletionRequest:
+    return CompletionRequest(
+        system=system, messages=[Message("user", text)], temperature=0.0, max_tokens=12
+    )
+
+
+async def run_interleaved(llm: LocalLLM) -> tuple[str, int, int]:
+    """A job on LONG_SYSTEM, an unrelated call, then another job on LONG_SYSTEM.
+
+    Returns the last call's text, prompt tokens and prompt tokens llama.cpp evaluated."""
+    await complete(llm, turn(LONG_SYSTEM, "Design a todo list."))
+    await complete(llm, turn("You answer questions about a report.", "Who approves invoices?"))
+    result = await complete(llm, turn(LONG_SYSTEM, "Design a photo album."))
+    return result.text, result.usage.input_tokens, llm.last_stats.prompt_evaluated
+
+
+def fresh_tiny(tmp_path: Path, cache_bytes: int) -> LocalLLM:
+    return LocalLLM(TINY, data_dir=tmp_path, n_ctx=2048, prompt_cache_bytes=cache_bytes)
+
+
+async def test_prompt_cache_restores_a_shared_prefix_after_an_unrelated_call(
+    tmp_path: Path,
+) -> None:
+    """With the prompt cache, a job whose system prompt another job evaluated earlier evaluates
+    only what follows it, even though an unrelated call ran in between; the text is the same
+    as without the cache (greedy decoding from the restored KV state)."""
+    cached, plain = fresh_tiny(tmp_path, 64 * 2**20), fresh_tiny(tmp_path, 0)
+    try:
+        text, prompt, evaluated = await run_interleaved(cached)
+        plain_text, plain_prompt, plain_evaluated = await run_interleaved(plain)
+    finally:
+        cached.close()
+        plain.close()
+    assert prompt == plain_prompt > 250
+    assert plain_evaluated >= prompt - 5  # without the cache the whole prompt is evaluated
+    assert evaluated < 40  # with it, only the user turn
+    assert text == plain_text
+
+
+async def test_prompt_cache_keeps_nothing_beyond_its_capacity(tmp_path: Path) -> None:
+    """An entry larger than the capacity is not kept: the third call evaluates everything."""
+    llm = fresh_tiny(tmp_path, 4096)
+    try:
+        _, prompt, evaluated = await run_interleaved(llm)
+    finally:
+        llm.close()
+    assert evaluated >= prompt - 5
