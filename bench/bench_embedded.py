@@ -32,6 +32,7 @@ import asyncio
 import difflib
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -265,7 +266,8 @@ async def bench_chat(
 
 
 def print_tables(jobs: list[Job], calls: list[Call], model: str) -> None:
-    print(f"\nmodel: {model}; cores: {os.cpu_count()}\n")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nmodel: {model}; cores: {os.cpu_count()}; peak RSS {peak:.0f} MiB\n")
     print("| job | ok | wall s | chunks | load (1 min) | score |")
     print("| --- | --- | --- | --- | --- | --- |")
     for j in jobs:

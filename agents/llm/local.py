@@ -116,6 +116,11 @@ class LocalLLM(RetryingProvider):
     def model(self) -> str:
         return self._source.name
 
+    @property
+    def prompt_cache_bytes(self) -> int:
+        """RAM the cross-call prompt cache may hold (0: no cache, only the last prompt's KV)."""
+        return self._prompt_cache_bytes
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 

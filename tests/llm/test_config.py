@@ -70,6 +70,7 @@ def test_provider_and_model_can_be_set_per_role(tmp_path: Path) -> None:
         ({"QUBITZ_LLM_TIMEOUT": "soon"}, "QUBITZ_LLM_TIMEOUT"),
         ({"QUBITZ_LLM_MAX_ATTEMPTS": "-1"}, "QUBITZ_LLM_MAX_ATTEMPTS"),
         ({"QUBITZ_OPENAI_STRUCTURED": "xml"}, "QUBITZ_OPENAI_STRUCTURED"),
+        ({"QUBITZ_LOCAL_PROMPT_CACHE_MB": "lots"}, "QUBITZ_LOCAL_PROMPT_CACHE_MB"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_variable(
@@ -78,6 +79,19 @@ def test_invalid_values_are_refused_naming_the_variable(
     """An invalid setting fails at startup with the variable's name in the message."""
     with pytest.raises(LLMConfigurationError, match=needle):
         llm_config_from_env(env, tmp_path)
+
+
+@pytest.mark.parametrize(("value", "megabytes"), [(None, 512), ("0", 0), ("64", 64)])
+def test_local_prompt_cache_size_reaches_the_local_model(
+    tmp_path: Path, value: str | None, megabytes: int
+) -> None:
+    """QUBITZ_LOCAL_PROMPT_CACHE_MB (default 512, 0 = off) sizes the local model's cache."""
+    env = {} if value is None else {"QUBITZ_LOCAL_PROMPT_CACHE_MB": value}
+    config = llm_config_from_env(env, tmp_path)
+    assert config.local_prompt_cache_mb == megabytes
+    llm = build_registry(config).for_role(Role.CHAT)
+    assert isinstance(llm, LocalLLM)
+    assert llm.prompt_cache_bytes == megabytes * 2**20
 
 
 def test_registry_refuses_anthropic_without_a_key(tmp_path: Path) -> None:
