@@ -11,6 +11,11 @@ llama.cpp evaluated), generated tokens, calls that stopped at max_tokens; then q
 
     .venv/bin/python -m bench.bench_research_embedded [--runs standard:up,quick:up,quick:down]
         [--model default] [--data-dir /tmp/qubitz-bench] [--json out.json]
+        [--topics 10 --topics-depth quick]
+
+`--topics N` runs the first N of the fixed topic set (bench/research_topics.py) offline on the
+bundled sample corpus instead (no search provider, company site unreachable) and prints one
+row per topic: seconds, report words, sections present, citations, resolving citations.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from agents.sources.search.base import CallLimits
 from agents.sources.search.searxng import SearxngBackend
 from bench.research_peers import article_site, company_site, searxng, serving, sitemap
 from bench.research_quality import MemoryProjects, quality
+from bench.research_topics import TOPICS, corpus_texts, topic_quality
 from server.storage.local import LocalArtifactStore
 
 TOPIC = "How mid-size logistics firms use AI for route planning"
@@ -169,6 +175,60 @@ async def one_job(
     return figures, events
 
 
+async def offline_job(
+    recorder: Recorder, topic: str, company: str, depth: Depth, out: Path
+) -> dict[str, Any]:
+    """One job on the bundled corpus only (the offline configuration), scored per topic."""
+    registry = StaticRegistry(default=recorder)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        sources = default_sources(
+            registry, http_client=client, corpus_dir=None,
+            fetch_policy=FetchPolicy(allow_private=True, timeout=5.0),
+            search_backends=[], read_policy=ReadPolicy(delay=0.0),
+        )  # fmt: skip
+        deps = ResearchDeps(
+            llms=registry,
+            artifacts=LocalArtifactStore(out / "artifacts", public_base_url="http://bench"),
+            sources=sources,
+            projects=MemoryProjects(),
+        )
+        request = ResearchRequest(
+            prompt=topic, company_name=company, company_url=closed_port_url(), depth=depth,
+            user_id="bench", session_id="bench",
+        )  # fmt: skip
+        ctx = JobContext(job_id="bench", workspace_id=WORKSPACE, endpoint="research")
+        start = time.perf_counter()
+        events = [e async for e in research_pipeline(deps)(request, ctx)]
+        seconds = time.perf_counter() - start
+    row: dict[str, Any] = {"topic": topic, "seconds": round(seconds, 1),
+                           "outcome": events[-1].type if events else "none"}  # fmt: skip
+    project = getattr(events[-1], "project_id", "") if events else ""
+    root = out / "artifacts" / WORKSPACE / project
+    if row["outcome"] == "complete" and root.is_dir():
+        row.update(topic_quality(root, corpus_texts()))
+    else:
+        row["error"] = getattr(events[-1], "message", "") if events else ""
+    return row
+
+
+async def run_topics(recorder: Recorder, count: int, depth: Depth) -> list[dict[str, Any]]:
+    rows = []
+    print(f"\n### {count} topics, depth={depth}, offline (bundled corpus, site unreachable)")
+    print("| topic | outcome | s | words | sections | citations (distinct) | resolving | "
+          "claims kept/dropped |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for topic, company in TOPICS[:count]:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = await offline_job(recorder, topic, company, depth, Path(tmp))
+        rows.append(row)
+        print(f"| {topic} | {row['outcome']} | {row['seconds']} | {row.get('words', '-')} | "
+              f"{row.get('sections', '-')}/4 | {row.get('citations', '-')} "
+              f"({row.get('distinct', '-')}) | {row.get('resolving', '-')} | "
+              f"{row.get('claims kept', '-')}/{row.get('claims dropped', '-')} |",
+              flush=True)  # fmt: skip
+    return rows
+
+
 def print_job(fig: dict[str, Any]) -> None:
     head = f"depth={fig['depth']} company site {fig['company_site']}: {fig['outcome']}"
     print(f"\n### {head} in {fig['total_seconds']} s (load after {fig['load_after'][0]:.2f})")
@@ -205,6 +265,8 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "qubitz-bench"))
     parser.add_argument("--json", default="")
+    parser.add_argument("--topics", type=int, default=0)
+    parser.add_argument("--topics-depth", default="quick", choices=["quick", "standard", "deep"])
     args = parser.parse_args()
     local = LocalLLM(select_model(args.model), data_dir=Path(args.data_dir), n_ctx=8192)
     recorder = Recorder(local)
@@ -213,7 +275,10 @@ def main() -> None:
         started = time.perf_counter()
         local._llama = local._load()  # outside the measurement: the server loads it once
         print(f"model load: {time.perf_counter() - started:.1f} s")
-        results = asyncio.run(run_all(recorder, args.runs.split(",")))
+        if args.topics:
+            results = asyncio.run(run_topics(recorder, args.topics, args.topics_depth))
+        else:
+            results = asyncio.run(run_all(recorder, args.runs.split(",")))
     finally:
         local.close()
     if args.json:

@@ -1,8 +1,14 @@
 """Claims first: what a researcher may assert, and the checks a claim must pass to be kept.
 
-A researcher answers with structured output (`CLAIMS_SCHEMA`, grammar-constrained on the local
-model): claims, each with the number of the source it comes from and a quote copied from that
-source, and the questions it could not answer yet (follow-up searches). A claim is kept only
+Claims are **extractive**: the sources shown to the researcher are split into sentences, each
+labelled with an id (`2.3` = source 2, sentence 3; `number_sentences`), and the researcher
+answers with structured output (`selection_schema`, grammar-constrained on the local model:
+the ids are an enum, so it can only name sentences that exist) — the ids of the sentences that
+answer the question, and the questions it could not answer yet (follow-up searches). Each
+selected sentence becomes a claim whose text and quote are that sentence (`selected_claims`),
+so the quote check passes by construction and a small model cannot paraphrase a fact into
+something its source did not say. The older shape (`CLAIMS_SCHEMA`: claim, source, quote in
+the model's words) is still checked the same way (`check_claims`). A claim is kept only
 when
 - its source number names a source shown to the researcher,
 - its quote (at least `MIN_QUOTE_CHARS`) is found in that source's text, exactly or as a close
@@ -50,6 +56,112 @@ def claims_per_round(max_tokens: int) -> int:
 def claims_token_budget(max_claims: int) -> int:
     """max_tokens that always holds an answer of `max_claims` bounded claims."""
     return _TOKENS_FIXED + _TOKENS_PER_CLAIM * max_claims
+
+
+_ID_TOKENS = 5  # one sentence id ("12.3") with its quotes and comma
+
+
+def selection_token_budget(max_claims: int) -> int:
+    """max_tokens that always holds a selection of `max_claims` ids and the "missing" list."""
+    return _TOKENS_FIXED + _ID_TOKENS * max_claims
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d)\]]*\s+(?=[\"'\u201c(\[]?[A-Z0-9])")
+MIN_SENTENCE_CHARS = 30
+MAX_SENTENCE_CHARS = 400
+MAX_SENTENCES_PER_SOURCE = 14
+
+
+def _lines_to_blocks(text: str) -> list[str]:
+    """Paragraphs of `text`: blank lines, list items and headings separate them, and so does a
+    short line without end punctuation before a capitalised one (a title over its text);
+    other line breaks are wrapping."""
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped == "…" or re.match(r"(?:[-*+]|\d+[.)]|#+)\s", stripped):
+            blocks.append([])
+            if not stripped or stripped == "…" or stripped.startswith("#"):
+                continue
+        prev = blocks[-1][-1] if blocks[-1] else ""
+        if prev and len(prev) < 90 and prev[-1] not in ".!?:;,-" and stripped[0].isupper():
+            blocks.append([])
+        blocks[-1].append(stripped)
+    return [" ".join(b) for b in blocks if b]
+
+
+def source_sentences(text: str) -> list[str]:
+    """The sentences of a source excerpt worth citing: no headings, list markers or emphasis
+    marks, 30-400 characters, at least five words, ending like a sentence."""
+    out: list[str] = []
+    for block in _lines_to_blocks(text):
+        flat = _MARKUP.sub("", re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", block))
+        flat = " ".join(flat.split())
+        for sentence in _SENTENCE_END.split(flat):
+            sentence = sentence.strip(" …")
+            if (
+                MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS
+                and len(sentence.split()) >= 5
+                and sentence[-1] in ".!?\"'\u201d)"
+            ):
+                out.append(sentence)
+    return out
+
+
+def number_sentences(
+    excerpts: Sequence[tuple[int, str]],
+) -> tuple[dict[str, tuple[int, str]], dict[int, list[tuple[str, str]]]]:
+    """Ids for the sentences of each (source number, excerpt): `{id: (n, sentence)}` and, per
+    source, its `(id, sentence)` list in order (what the prompt shows)."""
+    ids: dict[str, tuple[int, str]] = {}
+    per_source: dict[int, list[tuple[str, str]]] = {}
+    for n, excerpt in excerpts:
+        listed = per_source.setdefault(n, [])
+        for k, sentence in enumerate(source_sentences(excerpt)[:MAX_SENTENCES_PER_SOURCE], 1):
+            sid = f"{n}.{k}"
+            ids[sid] = (n, sentence)
+            listed.append((sid, sentence))
+    return ids, per_source
+
+
+def selection_schema(ids: Sequence[str], max_claims: int) -> dict[str, Any]:
+    """The researcher's answer: ids of sentences shown (an enum), and follow-up queries."""
+    item: dict[str, Any] = {"type": "string", "enum": list(ids)} if ids else {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {
+            "facts": {
+                "type": "array",
+                "minItems": min(MIN_CLAIMS, max_claims, len(ids)),
+                "maxItems": max_claims if ids else 0,
+                "items": {**item, "maxLength": 12},
+            },
+            "missing": {
+                "type": "array",
+                "maxItems": MISSING_MAX,
+                "items": {"type": "string", "maxLength": MISSING_MAX_CHARS},
+            },
+        },
+        "required": ["facts", "missing"],
+        "additionalProperties": False,
+    }
+
+
+def selected_claims(structured: Any, ids: Mapping[str, tuple[int, str]]) -> Any:
+    """A selection answer (`facts` ids) as the claims shape `check_claims` reads: each id's
+    sentence is both the claim and its quote. Unknown ids become claims citing no source."""
+    if not isinstance(structured, dict) or "facts" not in structured:
+        return structured
+    facts = structured.get("facts")
+    claims: list[dict[str, Any]] = []
+    for sid in facts if isinstance(facts, list) else []:
+        found = ids.get(sid.strip()) if isinstance(sid, str) else None
+        if found is None:
+            claims.append({"claim": str(sid), "source": None, "quote": ""})
+        else:
+            n, sentence = found
+            claims.append({"claim": sentence, "source": n, "quote": sentence})
+    return {"claims": claims, "missing": structured.get("missing")}
 
 
 def claims_schema(max_claims: int) -> dict[str, Any]:

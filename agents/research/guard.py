@@ -2,7 +2,10 @@
 - every factual sentence cited: outside advisory sections (recommendations, roadmap,
   opportunities: proposals, not findings) a
   sentence of four words or more without a `[n]` is dropped;
-- no sentence repeated, no heading repeated (the title included).
+- no sentence repeated, no heading repeated (the title included);
+- nothing said about the company that no source said: a sentence naming the company (in any
+  section, advisory ones included) is dropped unless it cites a source allowed to speak of it
+  (`company_sources`: the company's own pages and sources whose kept quote names it).
 
 Runs after the citation filter, so `[n]` left in the text names a gathered source.
 """
@@ -10,6 +13,7 @@ Runs after the citation filter, so `[n]` left in the text names a gathered sourc
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 
 _CITED = re.compile(r"\[\d+\]")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
@@ -37,8 +41,17 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+def _folded(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
 class ReportGuard:
-    def __init__(self, *, title: str = "") -> None:
+    def __init__(
+        self, *, title: str = "", company: str = "", company_sources: Set[int] = frozenset()
+    ) -> None:
+        self._company = _folded(company)
+        self._company_sources = company_sources
+        self.uncited_company = 0
         self._pending = ""
         self._headings: set[str] = {_key(title)} if title else set()
         self._sentences: set[str] = set()
@@ -79,12 +92,21 @@ class ReportGuard:
             if not self._advisory and len(key.split()) >= 4 and not _CITED.search(sentence):
                 self.uncited += 1
                 continue
+            if self._unsupported_company(sentence):
+                self.uncited_company += 1
+                continue
             self._sentences.add(key)
             kept.append(sentence)
         if not kept:
             return None
         self._blank = False
         return prefix + " ".join(kept)
+
+    def _unsupported_company(self, sentence: str) -> bool:
+        if not self._company or f" {self._company} " not in f" {_folded(sentence)} ":
+            return False
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        return not cited & self._company_sources
 
     def _lines(self, lines: list[str]) -> str:
         out = [processed for line in lines if (processed := self._line(line)) is not None]

@@ -18,7 +18,13 @@ from agents.llm.errors import LLMError, LLMStructuredOutputError
 from agents.llm.port import LLMEvent, Role
 from agents.protocol import Event, MultiagentProgress
 from agents.research import prompts
-from agents.research.claims import Claim, check_claims, claims_notes, normalize
+from agents.research.claims import (
+    Claim,
+    check_claims,
+    claims_notes,
+    normalize,
+    selected_claims,
+)
 from agents.research.excerpts import rank_sources
 from agents.research.state import JobState, LLMCall, describe_error, llm_event_status
 from agents.sources.base import Source, SourceError, SourceProvider, SourceQuery
@@ -78,7 +84,7 @@ async def _claims_round(
     emit: Emit,
 ) -> tuple[object, bool]:  # fmt: skip
     """(structured answer, ok); ok is False when the model call failed."""
-    request = prompts.claims_request(
+    request, ids = prompts.claims_request(
         question,
         topic=state.topic,
         company=state.company,
@@ -98,7 +104,7 @@ async def _claims_round(
         emit(state.status(f"{question[:60]}: the researcher failed ({describe_error(exc)})"))
         return None, False
     assert call.result is not None
-    return call.result.structured, True
+    return selected_claims(call.result.structured, ids), True
 
 
 async def research_question(

@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.llm.port import CompletionRequest, Message
-from agents.research.claims import claims_per_round, claims_schema, claims_token_budget
+from agents.research.claims import (
+    claims_per_round,
+    number_sentences,
+    selection_schema,
+    selection_token_budget,
+)
 from agents.research.excerpts import relevant_excerpt
 from agents.research.rubric import RUBRIC_PROPERTIES, RUBRIC_TEXT
 from agents.sources.base import Source
@@ -167,14 +172,22 @@ def research_request(
 
 def claims_sources(
     numbered: Sequence[tuple[int, Source]], query: str, *, excerpt_chars: int
-) -> str:
+) -> tuple[str, dict[str, tuple[int, str]]]:
+    """The sources as the researcher sees them: title, URL, whether it is the company's own
+    site, then the excerpt's sentences, each with its id (see claims.number_sentences)."""
+    excerpts = [
+        (n, relevant_excerpt(src.text, query, max_chars=excerpt_chars)) for n, src in numbered
+    ]
+    ids, per_source = number_sentences(excerpts)
     blocks = []
     for n, src in numbered:
         where = f" ({src.url})" if src.url else ""
         mark = " [company website]" if src.company else ""
-        excerpt = relevant_excerpt(src.text, query, max_chars=excerpt_chars)
-        blocks.append(f"[{n}] {src.title}{where}{mark}\n{excerpt}")
-    return "\n\n".join(blocks)
+        lines = "\n".join(f"({sid}) {sentence}" for sid, sentence in per_source.get(n, []))
+        if not lines:  # nothing citable (a short snippet): shown as context only
+            lines = f"(context, no sentence to cite) {clip(src.text, 300)}"
+        blocks.append(f"[{n}] {src.title}{where}{mark}\n{lines}")
+    return "\n\n".join(blocks), ids
 
 
 def claims_request(
@@ -186,35 +199,35 @@ def claims_request(
     known: Sequence[str],
     excerpt_chars: int,
     max_tokens: int,
-) -> CompletionRequest:
-    """Ask for claims with a supporting quote each, and for what is still unknown; the schema
-    and max_tokens are sized together so the answer always fits."""
+) -> tuple[CompletionRequest, dict[str, tuple[int, str]]]:
+    """Ask for the ids of the sentences that answer the question (extractive claims) and for
+    what is still unknown; returns the request and the ids it offers. The schema's enum holds
+    exactly those ids, and max_tokens is sized from its bounds."""
     n = claims_per_round(max_tokens)
+    body, ids = claims_sources(sources, question, excerpt_chars=excerpt_chars)
     system = (
-        f"You are a research analyst. Extract {min(2, n)} to {n} facts from the numbered "
-        "sources that answer the question. For each fact give: claim (one short sentence in "
-        "your words), source (the number of the source), quote (a sentence copied exactly "
-        "from that source that supports the claim). Use only what the sources say. Say "
-        "nothing about the company unless a source says it. Then list under missing up to 3 "
-        "short web search queries for what the sources did not answer. Answer only with JSON."
+        f"You are a research analyst. Pick {min(2, n)} to {n} facts: the ids of the source "
+        "sentences, like 2.3, that best answer the question, most useful first. Pick only "
+        "sentences that state a fact about the question; skip sentences about the company "
+        "unless they come from its website. Then list under missing up to 3 short web search "
+        "queries for what the sources did not answer. Answer only with JSON."
     )
-    body = claims_sources(sources, question, excerpt_chars=excerpt_chars) if sources else ""
     known_text = "\n".join(f"- {k}" for k in known) or "(nothing yet)"
     user = (
         f"Topic: {topic}\nCompany: {company}\nQuestion: {question}\n\n"
         f"Already known:\n{known_text}\n\n"
-        f"Sources:\n{body or '(no sources were found)'}\n\n"
-        'Answer as JSON: {"claims": [{"claim": "...", "source": 1, "quote": "..."}], '
-        '"missing": ["..."]}'
+        f"Sources:\n{body if sources else '(no sources were found)'}\n\n"
+        'Answer as JSON: {"facts": ["1.2", "3.1"], "missing": ["..."]}'
     )
-    return CompletionRequest(
+    request = CompletionRequest(
         system=system,
         messages=[Message("user", user)],
-        max_tokens=claims_token_budget(n),
+        max_tokens=selection_token_budget(n),
         temperature=0.1,
-        json_schema=claims_schema(n),
+        json_schema=selection_schema(list(ids), n),
         schema_name="research_claims",
     )
+    return request, ids
 
 
 def report_request(
@@ -226,22 +239,20 @@ def report_request(
     language: str,
     max_tokens: int,
 ) -> CompletionRequest:
+    """The model writes only the Recommendations: the factual sections are composed from the
+    verified claims by the pipeline (compose.py)."""
     system = (
-        "You are a senior analyst writing a deep research report in Markdown. "
-        "Use only the verified claims in the research notes. End every sentence that states "
-        "a fact with the citation number of its claim, like [3]. Never cite a number that is "
-        "not in the source list. Do not say anything about the company that no claim says. "
-        "Where the notes say a question was not answered, say so briefly. Do not repeat "
-        "yourself. " + _language_line(language)
+        "You are a senior analyst. Write recommendations in Markdown for a firm in this "
+        "sector, based only on the verified claims. Write 3 to 5 bullet points, one sentence "
+        "each. End a bullet with the number of the claim it rests on, like [3]. Do not name "
+        "the company. Do not write headings. Do not repeat the claims. " + _language_line(language)
     )
     note_text = "\n\n".join(f"### {q}\n{n}" for q, n in notes)
     source_list = "\n".join(f"[{n}] {s.title}" for n, s in sources) or "(none)"
     user = (
-        f"Topic: {topic}\nCompany: {company}\n\n"
+        f"Topic: {topic}\n\n"
         f"Research notes (verified claims):\n{note_text}\n\nSource list:\n{source_list}\n\n"
-        "Write the report with exactly these sections:\n"
-        "## Executive Summary\n## Market Analysis\n## Key Findings\n## Recommendations\n"
-        "Do not write a title and do not write a sources section; they are added for you."
+        "Write the recommendations now (bullet points only)."
     )
     return CompletionRequest(
         system=system, messages=[Message("user", user)], max_tokens=max_tokens, temperature=0.3
@@ -252,29 +263,29 @@ def discovery_request(
     *,
     topic: str,
     company: str,
-    report: str,
+    notes: str,
     company_profile: str,
     language: str,
     max_tokens: int,
 ) -> CompletionRequest:
+    """The model writes only AI Opportunities and Roadmap (proposals): Company Context and
+    Readiness and Risks are composed from the company's pages and the claims (compose.py)."""
     system = (
-        "You are an AI strategy consultant. Using the research report, explain where AI can "
-        "help this company. End every sentence that states a fact with the citation number "
-        "it has in the report or the company profile, like [2]; never invent new ones. State "
-        "facts about the company only from the company profile. Do not repeat yourself. "
-        + _language_line(language)
+        "You are an AI strategy consultant. Using the verified claims, propose where AI can "
+        "help a firm in this sector. End a sentence that rests on a claim with its number, "
+        "like [2]; never invent numbers. Do not state facts about the company; do not name it "
+        "unless you cite its website. Do not repeat yourself. " + _language_line(language)
     )
     profile = (
         f"About the company (from its website):\n{company_profile}\n\n"
         if company_profile
-        else "The company's website could not be read: say so in Company Context and speak of "
-        "the sector, not of the company's own situation.\n\n"
+        else "The company's website could not be read: speak of the sector only.\n\n"
     )
     user = (
-        f"Company: {company}\nTopic: {topic}\n\n{profile}Research report:\n{report}\n\n"
-        "Write an AI discovery report in Markdown with these sections:\n"
-        "## Company Context\n## AI Opportunities\n## Readiness and Risks\n## Roadmap\n"
-        "Do not write a title; it is added for you."
+        f"Topic: {topic}\n\n{profile}Verified claims:\n{notes or '(none)'}\n\n"
+        "Write exactly these two Markdown sections, 3 bullet points each:\n"
+        "## AI Opportunities\n## Roadmap\n"
+        "Do not write a title or other sections."
     )
     return CompletionRequest(
         system=system, messages=[Message("user", user)], max_tokens=max_tokens, temperature=0.3

@@ -113,9 +113,9 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
         return await state.pdf_tasks[file_type]
 
     key = artifact_key(state.ctx.workspace_id, state.project_id, SIDECAR_NAME)
-    stored_sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
+    state.sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
     yield state.status(
-        f"Citation sidecar stored ({len(state.claims)} claims with quotes): {stored_sidecar.url}"
+        f"Citation sidecar stored ({len(state.claims)} claims with quotes): {state.sidecar.url}"
     )
     for n, spec in enumerate(ARTIFACTS, start=1):
         is_pdf = spec.name.endswith(".pdf")
@@ -154,5 +154,12 @@ def scoring_section(state: JobState) -> str:
     return "\n".join(lines) + "\n"
 
 
+SIDECAR_URL_KEY = "citations_url"  # extension key of `complete.all_s3_urls`
+
+
 def all_urls(state: JobState) -> dict[str, str]:
-    return {s.url_key: state.uploads[s.file_type].url for s in ARTIFACTS}
+    """The report URLs by `all_s3_urls` key, the citations sidecar's (`citations_url`) too."""
+    urls = {s.url_key: state.uploads[s.file_type].url for s in ARTIFACTS}
+    if state.sidecar is not None:
+        urls[SIDECAR_URL_KEY] = state.sidecar.url
+    return urls

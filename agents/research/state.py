@@ -76,6 +76,7 @@ class JobState:
     discovery_md: str = ""
     use_cases: list[UseCase] = field(default_factory=list)
     uploads: dict[FileType, StoredArtifact] = field(default_factory=dict)
+    sidecar: StoredArtifact | None = None  # citations.json, once stored
     pdf_tasks: dict[FileType, asyncio.Future[bytes]] = field(default_factory=dict)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +20,15 @@ from agents.protocol import (
 from agents.research import prompts
 from agents.research.accounting import Coalescer
 from agents.research.citations import CitationFilter, sources_section
+from agents.research.compose import (
+    Answered,
+    Segment,
+    cited,
+    company_context,
+    company_sources,
+    report_sections,
+    risk_section,
+)
 from agents.research.guard import ReportGuard
 from agents.research.method import method_note
 from agents.research.render import discovery_title, prerender, report_title
@@ -39,13 +48,15 @@ def _md_line(text: str) -> str:
 
 async def _stream_report(
     state: JobState, step: str, role: Role, request: CompletionRequest, header: str,
-    *, title: str, parts: list[str], method: str = "",
+    *, title: str, parts: list[str], method: str = "", composed: Sequence[Segment] = (),
 ) -> AsyncIterator[Event]:  # fmt: skip
-    """Stream header + model text (citations checked, uncited and repeated sentences dropped)
-    + method note + the cited sources; the text lands in `parts`."""
+    """Stream header + the sections composed from claims + model text (citations checked,
+    uncited, repeated and unsupported company sentences dropped) + method note + the cited
+    sources; the text lands in `parts`."""
     coalescer = Coalescer(state.deps.limits.chunk_chars)
     cites = CitationFilter(state.registry.numbers())
-    guard = ReportGuard(title=title)
+    allowed = company_sources(state.claims, state.registry.numbered(), state.company)
+    guard = ReportGuard(title=title, company=state.company, company_sources=allowed)
 
     def chunk(text: str | None) -> ResearchStreamChunk | None:
         if not text:
@@ -62,6 +73,11 @@ async def _stream_report(
     raw_chars = 0
     if (ev := chunk(coalescer.add(header))) is not None:
         yield ev
+    for text, checked in composed:
+        text = guard.feed(cites.feed(text)) if checked else text
+        body_chars += len(text.strip()) if checked else 0
+        if (ev := chunk(coalescer.add(text))) is not None:
+            yield ev
     call = LLMCall(state, step, state.llm(role), request)
     async for event in call.events():
         if isinstance(event, TextDelta):
@@ -94,11 +110,23 @@ async def _stream_report(
         yield state.status(
             f"{step}: removed {cites.removed} citation(s) to sources that were not gathered"
         )
-    if guard.uncited or guard.repeated:
+    if guard.uncited or guard.repeated or guard.uncited_company:
         yield state.status(
-            f"{step}: dropped {guard.uncited} uncited sentence(s) and "
-            f"{guard.repeated} repeated sentence(s) or heading(s)"
+            f"{step}: dropped {guard.uncited} uncited sentence(s), "
+            f"{guard.uncited_company} sentence(s) about the company without a company source "
+            f"and {guard.repeated} repeated sentence(s) or heading(s)"
         )
+
+
+def answered(state: JobState) -> list[Answered]:
+    """Every planned question with its kept claims (none for a question not answered)."""
+    cap = state.deps.limits.claims_per_question
+    by_question = {r.question: r.claims[:cap] for r in state.results}
+    return [
+        Answered(q, claims, answered=bool(claims))
+        for q in state.questions
+        for claims in [by_question.get(q, [])]
+    ]
 
 
 def claimed_sources(state: JobState) -> list[tuple[int, Source]]:
@@ -114,13 +142,14 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
     )
     limits = state.deps.limits
     notes = [(q, prompts.clip(n, limits.notes_chars)) for q, n in state.notes]
+    composed = report_sections(answered(state), sources=len({c.source for c in state.claims}))
     request = prompts.report_request(
         topic=state.topic,
         company=state.company,
         notes=notes,
         sources=claimed_sources(state),
         language=state.request.language,
-        max_tokens=state.profile.report_tokens,
+        max_tokens=state.profile.report_tokens // 6,
     )
     header = (
         f"# Deep Research Report: {_md_line(state.topic)}\n\n"
@@ -129,7 +158,7 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
     parts: list[str] = []
     async for event in _stream_report(
         state, WRITE, Role.WRITER, request, header, title=report_title(state), parts=parts,
-        method=method_note(state),
+        method=method_note(state), composed=composed,
     ):  # fmt: skip
         yield event
     state.report_md = "".join(parts)
@@ -146,13 +175,19 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
         message=f"Analysing where AI fits {state.company}...",
         session_id=state.sid,
     )
+    pages = [(n, s) for n, s in state.registry.numbered() if s.company]
+    context, quoted = company_context(state.company, state.topic, pages, state.claims)
+    state.claims.extend(c for c in quoted if c not in state.claims)
+    composed = [*context, *risk_section(state.claims, exclude=quoted)]
     request = prompts.discovery_request(
         topic=state.topic,
         company=state.company,
-        report=prompts.clip(state.report_md, state.deps.limits.report_chars_for_analysis),
+        notes=prompts.clip(
+            "\n".join(cited(c) for c in state.claims), state.deps.limits.report_chars_for_analysis
+        ),
         company_profile=state.company_profile,
         language=state.request.language,
-        max_tokens=state.profile.discovery_tokens,
+        max_tokens=state.profile.discovery_tokens // 3,
     )
     header = f"# AI Discovery Report: {_md_line(state.company)}\n\n"
     if not state.company_profile:
@@ -162,8 +197,9 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
         )
     parts: list[str] = []
     async for event in _stream_report(
-        state, ANALYSIS, Role.ANALYST, request, header, title=discovery_title(state), parts=parts
-    ):
+        state, ANALYSIS, Role.ANALYST, request, header, title=discovery_title(state), parts=parts,
+        composed=composed,
+    ):  # fmt: skip
         yield event
     state.discovery_md = "".join(parts)
     prerender(state, "AI_discovery_pdf", state.discovery_md, discovery_title(state))
@@ -218,11 +254,13 @@ def validate_use_cases(
 
 
 def rubric_context(state: JobState) -> RubricContext:
-    company = {n for n, s in state.registry.numbered() if s.company}
+    pages = [(n, s) for n, s in state.registry.numbered() if s.company]
     return RubricContext(
-        evidence={c.source for c in state.claims} | company,
-        company_pages=company,
-        company_read=bool(company),
+        claims=[(c.source, c.text) for c in state.claims],
+        company_pages={n for n, _ in pages},
+        company_text="\n".join(s.text for _, s in pages),
+        topic=state.topic,
+        company=state.company,
     )
 
 

@@ -1,10 +1,11 @@
 """The company's own website (and the URLs named in the prompt), read once per job.
 
 Besides `company_url`, the provider reads the site's sitemaps (from robots.txt, else
-`/sitemap.xml`; one level of sitemap index) and the home page's links, ranks same-site URLs by
-what they say about the business (about, products/services, industries, customers, news,
-careers), and reads up to `max_pages` of them within the job's budget. Every page it returns is
-marked `company=True`; the pipeline builds the company profile from these pages only.
+`/sitemap.xml`; one level of sitemap index; gzipped ones too) and the home page's links, ranks
+same-site URLs by what they say about the business (about, products/services, industries,
+customers, news, careers), and reads up to `max_pages` of them within the job's budget. Every
+page it returns is marked `company=True`; the pipeline builds the company profile from these
+pages only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import zlib
 from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit
 
@@ -88,6 +90,29 @@ def rank_site_urls(candidates: Sequence[str], home: str, *, limit: int) -> list[
     return picked[:limit]
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_SITEMAP_BYTES = 10 * 1024 * 1024  # a decompressed sitemap's limit (the protocol's 50 MB
+# is more than a company profile needs; the cap guards against gzip bombs)
+
+
+def sitemap_text(body: bytes, charset: str = "utf-8") -> str | None:
+    """A sitemap's XML: gzipped ones (`sitemap.xml.gz`, recognised by their magic bytes, as
+    servers send them as application/gzip or octet-stream) are decompressed up to
+    `MAX_SITEMAP_BYTES`; None when the gzip data is broken or larger than that."""
+    if body.startswith(GZIP_MAGIC):
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, MAX_SITEMAP_BYTES)
+        except zlib.error:
+            return None
+        if inflater.unconsumed_tail:
+            return None
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
 class CompanySiteProvider:
     name = "company_site"
 
@@ -113,7 +138,9 @@ class CompanySiteProvider:
             doc, _why = await self.reader.fetch(url, budget)
             if doc is None:
                 continue
-            text = doc.text
+            text = sitemap_text(doc.body, doc.charset)
+            if text is None:
+                continue
             entries = locs(text)
             if "<sitemapindex" in text[:2000].lower():
                 queue.extend(entries)

@@ -171,46 +171,40 @@ class WebSearchLLM(ScriptedLLM):
 
 
 _BLOCK = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=\n\n\[\d+\] |\n\nAnswer as JSON|\Z)", re.M | re.S)
-_SENTENCE = re.compile(r"[A-Z][^.!?\n]{39,400}[.!?](?=\s|$)")
+_SENTENCE_LINE = re.compile(r"^\((\d+\.\d+)\) (.+)$", re.M)
 
 
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower())}
 
 
-def quoted_claims(prompt: str, *, invent: bool = False) -> list[dict[str, Any]]:
-    """What a careful researcher answers: for each source shown, the first sentence (40+
-    characters, Markdown emphasis removed) sharing a word with the question or topic, else
-    its first sentence, as both claim and quote. `invent` adds a claim whose quote no source has."""
-    head, _, body = prompt.partition("\nSources:\n")
+def shown_sentences(prompt: str) -> dict[int, list[tuple[str, str]]]:
+    """The sentences of each source block of a claims prompt: {source: [(id, sentence)]}."""
+    _, _, body = prompt.partition("\nSources:\n")
+    return {int(m.group(1)): _SENTENCE_LINE.findall(m.group(2)) for m in _BLOCK.finditer(body)}
+
+
+def selected_ids(prompt: str, *, invent: bool = False) -> list[str]:
+    """What a careful researcher answers: for each source shown, the id of its first sentence
+    sharing a word with the question or topic, else of its first sentence. `invent` adds an
+    id that no source has (a real grammar-constrained model cannot; the pipeline drops it)."""
+    head, _, _ = prompt.partition("\nSources:\n")
     wanted = _words(
         " ".join(ln for ln in head.splitlines() if ln.startswith(("Topic:", "Question:")))
     )
-    claims: list[dict[str, Any]] = []
-    for match in _BLOCK.finditer(body):
-        sentences = []
-        for para in re.split(r"\n\s*\n|\n…\n|…", match.group(2)):
-            if para.lstrip().startswith(("#", "*Sample")):
-                continue
-            lines = [ln for ln in para.splitlines() if len(ln) >= 60 or ln.rstrip()[-1:] in ".!?"]
-            flat = " ".join(" ".join(lines).replace("**", "").split())
-            sentences.extend(_SENTENCE.findall(flat))
-        if not sentences:
-            continue
-        quote = next((q for q in sentences if _words(q) & wanted), sentences[0])
-        claims.append({"claim": quote, "source": int(match.group(1)), "quote": quote})
-    if invent and claims:
-        claims.append(
-            {"claim": "The company tripled its AI budget.", "source": claims[0]["source"],
-             "quote": "The company tripled its AI budget last year."}
-        )  # fmt: skip
-    return claims
+    ids: list[str] = []
+    for listed in shown_sentences(prompt).values():
+        if listed:
+            ids.append(next((i for i, s in listed if _words(s) & wanted), listed[0][0]))
+    if invent and ids:
+        ids.append("99.9")
+    return ids
 
 
 @dataclass
 class QuotingResearcher(ScriptedLLM):
-    """A scripted researcher answering claims requests from the sources in its prompt (see
-    `quoted_claims`); `followups` are returned as "missing" in the first answers, one list per
+    """A scripted researcher answering claims requests from the sentences in its prompt (see
+    `selected_ids`); `followups` are returned as "missing" in the first answers, one list per
     call. Other requests fall through to the scripted replies."""
 
     invent: bool = False
@@ -223,7 +217,7 @@ class QuotingResearcher(ScriptedLLM):
             return
         prompt = request.messages[-1].content
         missing = self.followups.pop(0) if self.followups else []
-        answer = {"claims": quoted_claims(prompt, invent=self.invent), "missing": missing}
+        answer = {"facts": selected_ids(prompt, invent=self.invent), "missing": missing}
         self.enqueue(answer)  # the queue is empty here (see the first condition)
         async for event in super().stream(request):
             yield event
@@ -349,15 +343,16 @@ def of_type(events: Sequence[Event], type_: str) -> list[Any]:
 
 
 _CLAIM_LINE = re.compile(r"^- (.+?) \[(\d+)\]$", re.M)
-_CITED_SENTENCE = re.compile(r"[^.\n]*?[.!?]?\s*\[\d+\]\.?")
+_CITED = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
 class ClaimWriter(ScriptedLLM):
-    """A scripted writer that does what the writing prompt asks: one cited sentence per
-    verified claim in its prompt (report), or per cited sentence of the report it is given
-    (discovery), under the requested headings. `extra` is written too, uncited, to show the
-    guard at work. Structured requests fall through to the scripted replies."""
+    """A scripted writer that does what the prompts ask: the writer's recommendations (one
+    bullet per claim in its prompt, citing it) and the analyst's AI Opportunities and Roadmap
+    (citing the claims it is shown). `extra` is written too, uncited and naming the company, to
+    show the guard at work; one bullet is repeated. Structured requests fall through to the
+    scripted replies."""
 
     extra: str = ""
 
@@ -367,23 +362,18 @@ class ClaimWriter(ScriptedLLM):
                 yield event
             return
         prompt = request.messages[-1].content
+        numbers = list(dict.fromkeys(_CITED.findall(prompt.split("Source list:")[0])))[:4]
+        bullets = [f"- Start with a pilot that builds on finding [{n}]." for n in numbers]
+        if self.extra:
+            bullets.insert(0, f"- {self.extra}")
+        bullets += bullets[-1:]  # a repeated sentence, for the guard
         if "Research notes (verified claims):" in prompt:
-            facts = [f"{t.rstrip('.')} [{n}]." for t, n in _CLAIM_LINE.findall(prompt)]
-            headings = ["Executive Summary", "Market Analysis", "Key Findings", "Recommendations"]
+            text = "\n".join(bullets) + "\n"
         else:
-            report = prompt.split("Research report:\n", 1)[-1]
-            body = report.split("## Method")[0]
-            facts = [m.group(0).strip() for m in _CITED_SENTENCE.finditer(body)][:6]
-            headings = ["Company Context", "AI Opportunities", "Readiness and Risks", "Roadmap"]
-        lines = []
-        for i, heading in enumerate(headings):
-            lines += [f"## {heading}", ""]
-            chunk = facts[i::3] if i < 3 else []
-            if i == 0 and self.extra:
-                chunk = [self.extra, *chunk]
-            if i == 0 and facts:
-                chunk.append(facts[0])  # a repeated sentence, for the guard
-            lines += [" ".join(chunk) or "Start with a pilot.", ""]
-        self.replies.appendleft(Reply(text="\n".join(lines), chunk_size=11))
+            text = (
+                "## AI Opportunities\n\n" + "\n".join(bullets[:3]) + "\n\n## Roadmap\n\n"
+                "- Run a three-month pilot, then extend it.\n"
+            )
+        self.replies.appendleft(Reply(text=text, chunk_size=11))
         async for event in super().stream(request):
             yield event

@@ -47,7 +47,7 @@ def requests() -> list[Any]:
     out = []
     for depth in DEPTHS.values():
         out.append(prompts.plan_request("T", "C", depth.questions))
-        claims = prompts.claims_request(
+        claims, _ = prompts.claims_request(
             "Q?", topic="T", company="C", sources=[(1, source)], known=[],
             excerpt_chars=500, max_tokens=depth.notes_tokens,
         )  # fmt: skip
@@ -74,11 +74,12 @@ def test_claims_per_round_follows_the_token_budget_of_each_depth() -> None:
     counts = [claims_per_round(d.notes_tokens) for d in DEPTHS.values()]
     assert counts == sorted(counts) and counts[0] >= 2
     for depth in DEPTHS.values():
-        req = prompts.claims_request(
-            "Q?", topic="T", company="C", sources=[], known=[], excerpt_chars=10,
+        long = Source("doc:a", "A", "This is a sentence that a source might say. " * 20, "document")
+        req, _ = prompts.claims_request(
+            "Q?", topic="T", company="C", sources=[(1, long)], known=[], excerpt_chars=2000,
             max_tokens=depth.notes_tokens,
         )  # fmt: skip
         assert req.max_tokens <= depth.notes_tokens
         assert req.json_schema is not None
-        n = req.json_schema["properties"]["claims"]["maxItems"]
+        n = req.json_schema["properties"]["facts"]["maxItems"]
         assert f"to {n} facts" in req.system

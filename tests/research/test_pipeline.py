@@ -75,6 +75,8 @@ def test_full_job_follows_the_reference_order(tmp_path: Path) -> None:
     assert complete.s3_AI_discovery_pdf_url == urls["AI_discovery_pdf"]
     assert complete.s3_use_cases_md_url == urls["use_cases_md"]
     assert complete.s3_use_cases_pdf_url == urls["use_cases_pdf"]
+    sidecar_url = complete.all_s3_urls.pop("citations_url")  # the sidecar is listed too
+    assert sidecar_url.split("?")[0].endswith("/citations.json")
     assert set(complete.all_s3_urls.values()) == set(urls.values())
     assert complete.user_id == "user123"
 

@@ -74,16 +74,22 @@ INVENTED = "Northwind Freight has successfully implemented AI for route planning
 
 
 def use_cases() -> dict[str, Any]:
-    base = {"description": "d", "business_value": "v", "implementation": "i"}
     return {
         "use_cases": [
-            base | {"title": "Nightly route optimisation", "evidence": [2, 3], "cost": "low",
-                    "risk": "low", "fit": "strong", "estimated_roi": "12% fewer kilometres",
-                    "roi_basis": "survey of regional carriers [2]"},
-            base | {"title": "Dynamic dispatch", "evidence": [4], "cost": "medium",
-                    "risk": "medium", "fit": "partial", "estimated_roi": "", "roi_basis": ""},
-            base | {"title": "Driver chat assistant", "evidence": [], "cost": "high",
-                    "risk": "high", "fit": "weak", "estimated_roi": "50%", "roi_basis": ""},
+            {"title": "Nightly route optimisation", "description": "Machine learning plans "
+             "the nightly delivery routes and cuts driven kilometres.", "business_value":
+             "Fewer kilometres and lower fuel costs", "implementation": "Pilot on one depot",
+             "evidence": [2, 3], "cost": "low", "risk": "low", "fit": "strong",
+             "estimated_roi": "12% fewer kilometres", "roi_basis": "survey of regional "
+             "carriers [2]"},
+            {"title": "Dynamic dispatch", "description": "Replan delivery routes every 15 "
+             "minutes from live traffic data.", "business_value": "Higher on-time rates",
+             "implementation": "Connect the traffic feed", "evidence": [4], "cost": "medium",
+             "risk": "medium", "fit": "partial", "estimated_roi": "", "roi_basis": ""},
+            {"title": "Driver chat assistant", "description": "A chatbot answers drivers' "
+             "questions about payroll.", "business_value": "Less time on the phone",
+             "implementation": "Buy a chatbot", "evidence": [], "cost": "high",
+             "risk": "high", "fit": "weak", "estimated_roi": "50%", "roi_basis": ""},
         ]
     }  # fmt: skip
 
@@ -211,7 +217,8 @@ def test_a_searxng_job_searches_reads_and_cites_the_pages(
     factual = body.split("## Recommendations")[0]
     for para in factual.split("\n\n")[1:]:
         text = para.strip()
-        if text and not text.startswith(("#", "*Prepared")):
+        meta = text.startswith("*") and text.endswith("*")  # what was found, not a finding
+        if text and not text.startswith("#") and not meta:
             assert re.search(r"\[\d+\]", text), text
     assert INVENTED not in report
     discovery = report_of(events, "analysis").split("## Sources")[0]
@@ -253,7 +260,7 @@ def test_a_searxng_job_searches_reads_and_cites_the_pages(
     assert listed and noted
     for n, title in listed.items():
         assert int(n) in noted or title in company_titles, (n, title)
-    assert any(s.startswith("Claims: ") and "quote not found" in s for s in statuses)
+    assert any(s.startswith("Claims: ") and "cites no source" in s for s in statuses)
 
     # Use-case scores differ, each with its reason; unsupported ROI is not estimated.
     (done,) = of_type(events, "use_cases_complete")

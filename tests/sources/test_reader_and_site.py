@@ -4,6 +4,7 @@ a loopback website; canonical URLs and duplicate merging."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from agents.sources.canonical import canonical_url, dedupe_key, near_duplicate
 from agents.sources.reader import PageReader, ReadPolicy
 from agents.sources.site import CompanySiteProvider, rank_site_urls
 from tests.sources.peers import Peer, Response, running_peer
-from tests.sources.site_pages import ABOUT, HOME, SERVICES, serve_company_site
+from tests.sources.site_pages import ABOUT, HOME, SERVICES, page, serve_company_site
 
 LOOPBACK = FetchPolicy(allow_private=True, timeout=5.0)
 FAST = ReadPolicy(delay=0.0)
@@ -250,3 +251,43 @@ def test_a_page_read_by_an_earlier_job_is_read_again(site: Peer) -> None:
     reads = with_reader(FAST, two_jobs)
     assert all(r.source is not None and "cookies" not in r.source.text for r in reads)
     assert len(site.hits("/about-us")) == 6
+
+
+def test_gzipped_sitemaps_and_a_sitemap_index_are_read(peer: Peer) -> None:
+    """robots.txt names a sitemap index whose entry is a gzipped sitemap (`.xml.gz`, sent as
+    application/gzip, as servers do); the page only that sitemap lists is read."""
+    base = peer.url
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/sitemap-pages.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    urlset = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{base}/industries/retail-logistics</loc></url></urlset>"
+    )
+    peer.answer("/robots.txt", Response(body=f"Sitemap: {base}/sitemap-index.xml\n",
+                                        content_type="text/plain"))  # fmt: skip
+    peer.answer("/sitemap-index.xml", Response(body=index, content_type="application/xml"))
+    peer.answer(
+        "/sitemap-pages.xml.gz",
+        Response(body=gzip.compress(urlset.encode()), content_type="application/gzip"),
+    )
+    home = "<html><head><title>Acme</title></head><body><main><p>" + HOME[0] + "</p></main>"
+    peer.answer("/", Response(body=home + "</body></html>", content_type="text/html"))
+    peer.answer(
+        "/industries/retail-logistics",
+        Response(body=page("Retail logistics", ABOUT), content_type="text/html"),
+    )
+    result = company(base + "/")
+    assert [s.title for s in result.sources] == ["Acme", "Retail logistics"]
+    assert len(peer.hits("/sitemap-pages.xml.gz")) == 1
+
+
+def test_a_gzipped_sitemap_larger_than_the_cap_or_broken_is_ignored() -> None:
+    from agents.sources.site import MAX_SITEMAP_BYTES, sitemap_text
+
+    urlset = b"<urlset><url><loc>https://a.example/x</loc></url></urlset>"
+    assert sitemap_text(gzip.compress(urlset)) == urlset.decode()
+    bomb = gzip.compress(b"<urlset>" + b" " * (MAX_SITEMAP_BYTES + 10))
+    assert len(bomb) < 100_000 and sitemap_text(bomb) is None
+    assert sitemap_text(b"\x1f\x8b" + b"not gzip at all") is None
