@@ -8,6 +8,10 @@ SSE `data:` payloads are chat.completion.chunk objects ending with `[DONE]`. Str
 - `prompt`: the schema is put into the system prompt and the answer validated.
 Usage comes from the server's usage chunk; a server that sends none gets the output counted in
 chunks and the input as 0.
+
+Web search: when the server is OpenAI itself (`api.openai.com`, or `responses_web_search=True`)
+a request with `web_search` goes to the Responses API with its web search tool instead
+(agents/llm/openai_responses.py); other servers have no web search.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import httpx
 from agents.llm import errors as e
 from agents.llm.anthropic_errors import parse_retry_after
 from agents.llm.base import RetryingProvider
+from agents.llm.openai_responses import is_openai, parse_response, responses_body
 from agents.llm.port import (
     Capabilities,
     Completed,
@@ -55,8 +60,13 @@ class OpenAICompatibleLLM(RetryingProvider):
         connect_timeout: float = 10.0,
         # Limits
         context_window: int = 8192,
+        responses_web_search: bool | None = None,  # None: when base_url is OpenAI's
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
+        self._responses_url = base_url.rstrip("/") + "/responses"
+        self._web_search = (
+            is_openai(base_url) if responses_web_search is None else bool(responses_web_search)
+        )
         self._model = model
         self._api_key = api_key
         self._own_client = http_client is None
@@ -67,7 +77,7 @@ class OpenAICompatibleLLM(RetryingProvider):
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
         self._capabilities = Capabilities(
-            web_search=False,
+            web_search=self._web_search,
             structured_output="prompt" if structured_mode == "prompt" else "json_schema",
             context_window=context_window,
         )
@@ -77,6 +87,10 @@ class OpenAICompatibleLLM(RetryingProvider):
             await self._client.aclose()
 
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        if request.web_search is not None and self._web_search:
+            async for event in self._web_search_attempt(request):
+                yield event
+            return
         body = build_body(request, self._model, self._structured_mode)
         headers = {"accept": "text/event-stream"}
         if self._api_key:
@@ -138,6 +152,27 @@ class OpenAICompatibleLLM(RetryingProvider):
                 structured=structured,
             )
         )
+
+    async def _web_search_attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        headers = {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        try:
+            resp = await self._client.post(
+                self._responses_url, json=responses_body(request, self._model), headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise translate_transport(exc) from exc
+        if resp.status_code >= 400:
+            raise translate_status(resp.status_code, resp.text, resp.headers)
+        try:
+            payload = resp.json()
+        except ValueError as exc:
+            raise e.LLMServerError(
+                f"malformed Responses API answer: {exc}", provider=PROVIDER
+            ) from exc
+        result = parse_response(payload, model=self._model, provider=PROVIDER)
+        if result.text:
+            yield TextDelta(result.text)
+        yield Completed(result)
 
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}

@@ -6,9 +6,10 @@ For every test:
 - a socket connection to anything but loopback (127.0.0.0/8, ::1, localhost, Unix sockets) is
   refused before any packet leaves, whatever the marker;
 - an HTTP request to a model API (Anthropic `/v1/messages`, OpenAI-style `/chat/completions`,
-  Bedrock `/model/<id>/converse...` or `/invoke...`, or any request to a known cloud model host)
-  made through httpx, httpx2 (the anthropic SDK) or botocore is refused unless the test carries
-  `@pytest.mark.allow_model_requests` (then loopback model peers are fine).
+  OpenAI `/v1/responses`, Bedrock `/model/<id>/converse...` or `/invoke...`, or any request to
+  a known cloud model host) made through httpx, httpx2 (the anthropic SDK) or botocore is
+  refused unless the test carries `@pytest.mark.allow_model_requests` (then loopback model
+  peers are fine).
 A refused call raises `ModelRequestBlocked` and also fails the test at teardown, so an SDK that
 wraps the exception cannot hide it.
 """
@@ -25,7 +26,8 @@ import pytest
 
 MARKER = "allow_model_requests"
 MODEL_PATH = re.compile(
-    r"(/v1/messages\b|/chat/completions\b|/completions\b|/model/[^/]+/(converse|invoke))"
+    r"(/v1/messages\b|/chat/completions\b|/completions\b|/v1/responses\b"
+    r"|/model/[^/]+/(converse|invoke))"
 )
 MODEL_HOSTS = re.compile(
     r"(^|\.)(api\.anthropic\.com|api\.openai\.com|bedrock-runtime\.[a-z0-9-]+\.amazonaws\.com)$"
