@@ -18,14 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agents.llm.port import CompletionRequest, LLMEvent
+from agents.research.claims import quote_found
+from agents.sources.corpus import SAMPLE_CORPUS_DIR, read_document
+from agents.sources.search.base import SearchBackend
+from agents.sources.search.brave import BraveBackend
+from agents.sources.search.tavily import TavilyBackend
 from tests.research.support import WORKSPACE, Models, QuotingResearcher, of_type
 from tests.research.test_web_research import ARTICLES, PLAN, report_of, run
 from tests.sources.peers import Peer, Response, running_peer
 from tests.sources.site_pages import ABOUT, CAREERS, HOME, SERVICES, page, serve_company_site
-from tests.sources.test_search_backends import searxng_page
+from tests.sources.test_search_backends import brave_page, searxng_page, tavily_page
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 COMPANY = "Northwind Freight"
@@ -56,6 +62,12 @@ def searx(web: Peer) -> Iterator[Peer]:
         peer.answer("/search", Response(body=searxng_page(hits)))
         peer.answer("/followup/search", Response(body=searxng_page(hits)))
         yield peer
+
+
+@pytest.fixture
+def api() -> Iterator[Peer]:
+    """A Tavily- or Brave-format search API."""
+    yield from running_peer()
 
 
 @pytest.fixture
@@ -226,10 +238,27 @@ def check_job(tmp_path: Path, events: list[Any], web: Peer, site: Peer | None) -
     return {"sidecar": sidecar, "body": body, "discovery": discovery, "use_cases": done}
 
 
+@pytest.mark.parametrize("provider", ["searxng", "tavily", "brave"])
 def test_small_model_reports_cite_and_say_nothing_unsourced_about_the_company(
-    tmp_path: Path, web: Peer, site: Peer, searx: Peer
+    tmp_path: Path, web: Peer, site: Peer, searx: Peer, api: Peer, provider: str
 ) -> None:
-    events = run(tmp_path, small_models(), searx.url, site.url + "/")
+    hits = [(web.url + path, title, "snippet") for path, (title, _) in ARTICLES.items()]
+    build: Any = None
+    if provider == "tavily":
+        api.answer("/search", Response(body=tavily_page(hits)))
+
+        def build(c: httpx.AsyncClient) -> SearchBackend:
+            return TavilyBackend(c, "tvly-k", base_url=api.url)
+    elif provider == "brave":
+        api.answer("/res/v1/web/search", Response(body=brave_page(hits, more=False)))
+
+        def build(c: httpx.AsyncClient) -> SearchBackend:
+            return BraveBackend(c, "brave-k", base_url=api.url)
+
+    searx_url = searx.url if provider == "searxng" else None
+    events = run(tmp_path, small_models(), searx_url, site.url + "/", backend=build)
+    statuses = [e.message for e in of_type(events, "status")]
+    assert any(s.startswith(f"Searching the web with {provider}") for s in statuses)
     out = check_job(tmp_path, events, web, site)
     assert "has successfully implemented AI" not in out["body"] + out["discovery"]
     assert "fully automated" not in out["discovery"]
@@ -244,7 +273,6 @@ def test_small_model_reports_cite_and_say_nothing_unsourced_about_the_company(
         order[by_title["Nightly route optimisation"].impact_score]
         > order[by_title["Payroll chatbot"].impact_score]
     )
-    statuses = [e.message for e in of_type(events, "status")]
     assert any("without a company source" in s for s in statuses)
 
 
@@ -257,3 +285,28 @@ def test_with_the_company_site_unreachable_the_reports_speak_of_the_sector(
     assert not company_sentences(out["body"]) and not company_sentences(out["discovery"])
     assert all(not c["company_page"] for c in out["sidecar"]["citations"])
     assert "fit not assessed" in " ".join(out["sidecar"]["use_case_scoring"].values())
+
+
+def test_offline_on_the_bundled_corpus_the_reports_cite_corpus_documents(
+    tmp_path: Path, closed_port: str
+) -> None:
+    """No search provider, no company site: the sample corpus answers, cited by document."""
+    events = run(tmp_path, small_models(), None, closed_port)
+    assert events[-1].type == "complete", events[-1]
+    root = tmp_path / "artifacts" / WORKSPACE / events[-1].project_id
+    sidecar = json.loads((root / "citations.json").read_text())
+    body = report_of(events, "writing").partition("## Method")[0]
+    facts = paragraphs(body.partition("## Recommendations")[0].partition("## Executive Summary")[2])
+    assert facts and all(_CITE.search(p) for p in facts), facts
+    texts = {}
+    for path in SAMPLE_CORPUS_DIR.iterdir():
+        doc = read_document(path, SAMPLE_CORPUS_DIR)
+        if doc is not None:
+            texts[doc.doc_id] = doc.text
+    by_n = {c["n"]: c for c in sidecar["citations"]}
+    for n in {int(n) for n in _CITE.findall(body)}:
+        entry = by_n[n]
+        assert entry["document"] in texts and entry["claims"]
+        for claim in entry["claims"]:
+            assert quote_found(claim["quote"], texts[entry["document"]]), claim["quote"]
+    assert not company_sentences(body)
