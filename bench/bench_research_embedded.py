@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -220,6 +221,7 @@ async def run_topics(recorder: Recorder, count: int, depth: Depth) -> list[dict[
     for topic, company in TOPICS[:count]:
         with tempfile.TemporaryDirectory() as tmp:
             row = await offline_job(recorder, topic, company, depth, Path(tmp))
+            keep(Path(tmp), f"topic-{len(rows) + 1}")
         rows.append(row)
         print(f"| {topic} | {row['outcome']} | {row['seconds']} | {row.get('words', '-')} | "
               f"{row.get('sections', '-')}/4 | {row.get('citations', '-')} "
@@ -227,6 +229,14 @@ async def run_topics(recorder: Recorder, count: int, depth: Depth) -> list[dict[
               f"{row.get('claims kept', '-')}/{row.get('claims dropped', '-')} |",
               flush=True)  # fmt: skip
     return rows
+
+
+KEEP_DIR: Path | None = None  # --keep: where the stored files of each job are copied
+
+
+def keep(tmp: Path, name: str) -> None:
+    if KEEP_DIR is not None and (tmp / "artifacts").is_dir():
+        shutil.copytree(tmp / "artifacts", KEEP_DIR / name, dirs_exist_ok=True)
 
 
 def print_job(fig: dict[str, Any]) -> None:
@@ -254,6 +264,7 @@ async def run_all(recorder: Recorder, runs: list[str]) -> list[dict[str, Any]]:
         depth: Depth = "quick" if name == "quick" else "deep" if name == "deep" else "standard"
         with tempfile.TemporaryDirectory() as tmp:
             fig, _ = await one_job(recorder, depth, site != "down", Path(tmp))
+            keep(Path(tmp), f"{name}-{site or 'up'}-{len(results) + 1}")
         print_job(fig)
         results.append(fig)
     return results
@@ -266,8 +277,11 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "qubitz-bench"))
     parser.add_argument("--json", default="")
     parser.add_argument("--topics", type=int, default=0)
+    parser.add_argument("--keep", default="", help="copy each job's stored files here")
     parser.add_argument("--topics-depth", default="quick", choices=["quick", "standard", "deep"])
     args = parser.parse_args()
+    global KEEP_DIR
+    KEEP_DIR = Path(args.keep) if args.keep else None
     local = LocalLLM(select_model(args.model), data_dir=Path(args.data_dir), n_ctx=8192)
     recorder = Recorder(local)
     print(f"research on the embedded model {local.model}; load before {os.getloadavg()}")

@@ -106,7 +106,7 @@ def _company_sentences(text: str, company: str, company_ns: set[int]) -> list[st
 
 
 def _repeats(text: str) -> int:
-    seen = [normalize(s) for s in sentences(text) if not s.startswith(("#", "|", "*Prepared"))]
+    seen = [normalize(s) for s in sentences(text) if not s.startswith(("#", "|", "*"))]
     return len(seen) - len(set(seen))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,15 +109,18 @@ def source_sentences(text: str) -> list[str]:
 
 
 def number_sentences(
-    excerpts: Sequence[tuple[int, str]],
+    excerpts: Sequence[tuple[int, str]], *, skip: Set[str] = frozenset()
 ) -> tuple[dict[str, tuple[int, str]], dict[int, list[tuple[str, str]]]]:
     """Ids for the sentences of each (source number, excerpt): `{id: (n, sentence)}` and, per
-    source, its `(id, sentence)` list in order (what the prompt shows)."""
+    source, its `(id, sentence)` list in order (what the prompt shows). Sentences whose
+    normalised text is in `skip` (already kept in the job) are not offered again, so a later
+    round or question has to pick new ones."""
     ids: dict[str, tuple[int, str]] = {}
     per_source: dict[int, list[tuple[str, str]]] = {}
     for n, excerpt in excerpts:
         listed = per_source.setdefault(n, [])
-        for k, sentence in enumerate(source_sentences(excerpt)[:MAX_SENTENCES_PER_SOURCE], 1):
+        fresh = [s for s in source_sentences(excerpt) if normalize(s) not in skip]
+        for k, sentence in enumerate(fresh[:MAX_SENTENCES_PER_SOURCE], 1):
             sid = f"{n}.{k}"
             ids[sid] = (n, sentence)
             listed.append((sid, sentence))

@@ -92,6 +92,7 @@ async def _claims_round(
         known=[c.text for c in known],
         excerpt_chars=state.deps.limits.excerpt_chars,
         max_tokens=state.profile.notes_tokens,
+        skip=state.kept_sentences,
     )
     call = LLMCall(state, RESEARCH, state.llm(Role.RESEARCHER), request)
     try:
@@ -140,6 +141,7 @@ async def research_question(
         )  # fmt: skip
         known = {normalize(c.text) for c in result.claims}
         result.claims.extend(c for c in check.kept if normalize(c.text) not in known)
+        state.kept_sentences.update(normalize(c.quote) for c in check.kept)
         result.dropped += len(check.dropped)
         state.dropped_reasons.extend(r for _, r in check.dropped)
         emit(

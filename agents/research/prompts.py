@@ -6,7 +6,7 @@ Structured answers are requested with a JSON schema (`json_schema`), never parse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 from agents.llm.port import CompletionRequest, Message
@@ -171,14 +171,18 @@ def research_request(
 
 
 def claims_sources(
-    numbered: Sequence[tuple[int, Source]], query: str, *, excerpt_chars: int
+    numbered: Sequence[tuple[int, Source]],
+    query: str,
+    *,
+    excerpt_chars: int,
+    skip: Set[str] = frozenset(),
 ) -> tuple[str, dict[str, tuple[int, str]]]:
     """The sources as the researcher sees them: title, URL, whether it is the company's own
     site, then the excerpt's sentences, each with its id (see claims.number_sentences)."""
     excerpts = [
         (n, relevant_excerpt(src.text, query, max_chars=excerpt_chars)) for n, src in numbered
     ]
-    ids, per_source = number_sentences(excerpts)
+    ids, per_source = number_sentences(excerpts, skip=skip)
     blocks = []
     for n, src in numbered:
         where = f" ({src.url})" if src.url else ""
@@ -199,12 +203,13 @@ def claims_request(
     known: Sequence[str],
     excerpt_chars: int,
     max_tokens: int,
+    skip: Set[str] = frozenset(),
 ) -> tuple[CompletionRequest, dict[str, tuple[int, str]]]:
     """Ask for the ids of the sentences that answer the question (extractive claims) and for
     what is still unknown; returns the request and the ids it offers. The schema's enum holds
     exactly those ids, and max_tokens is sized from its bounds."""
     n = claims_per_round(max_tokens)
-    body, ids = claims_sources(sources, question, excerpt_chars=excerpt_chars)
+    body, ids = claims_sources(sources, question, excerpt_chars=excerpt_chars, skip=skip)
     system = (
         f"You are a research analyst. Pick {min(2, n)} to {n} facts: the ids of the source "
         "sentences, like 2.3, that best answer the question, most useful first. Pick only "
