@@ -180,3 +180,24 @@ def test_the_service_settings_carry_the_search_configuration() -> None:
     assert isinstance(backend, SearxngBackend) and backend.base_url == "http://127.0.0.1:9"
     with pytest.raises(SettingsError, match="QUBITZ_SEARXNG_URL"):
         load_settings({"QUBITZ_SEARCH_PROVIDER": "searxng"})
+
+
+def test_sentences_are_offered_by_id_and_kept_ones_not_again() -> None:
+    """Extractive claims: each citable sentence gets an id; headings and fragments do not; a
+    sentence already kept in the job is not offered again (later rounds pick new ones)."""
+    from agents.research.claims import normalize, number_sentences, selected_claims
+
+    text = (
+        "# Route planning\nRoute optimisation cut driven kilometres by 12 percent in 2025.\n\n"
+        "Payback came within 9 to 14 months for mid-size carriers. Short bit.\n"
+    )
+    ids, per_source = number_sentences([(3, text)])
+    assert [s for _, s in per_source[3]] == [
+        "Route optimisation cut driven kilometres by 12 percent in 2025.",
+        "Payback came within 9 to 14 months for mid-size carriers.",
+    ]
+    claims = selected_claims({"facts": ["3.2", "9.9"], "missing": []}, ids)["claims"]
+    assert claims[0] == {"claim": ids["3.2"][1], "source": 3, "quote": ids["3.2"][1]}
+    assert claims[1]["source"] is None  # an id that was not offered
+    again, _ = number_sentences([(3, text)], skip={normalize(ids["3.1"][1])})
+    assert [s for _, s in again.values()] == [ids["3.2"][1]]
