@@ -124,6 +124,16 @@ class DurableEngine:
             return await body()
         return await workflow.run_step(name, body)
 
+    def reserve_step(self) -> Any:
+        """A place for a step drawn now (parallel steps keep their ids on replay)."""
+        if self.in_process:
+
+            async def run(name: str, body: Any) -> Any:
+                return await body()
+
+            return run
+        return workflow.reserve_step()
+
     async def stop(self) -> None:
         if DurableEngine._active is not self:
             return
