@@ -1,8 +1,9 @@
 """The /research pipeline: plan → parallel research → write → AI discovery → use cases → store.
 
-Each stage is a durable step (agents/pipeline.py `ctx.step`): setup (query check, project),
-planning, research (the job's own sources), one step per research question (in parallel),
-research.summary, writing, analysis, use_cases, rendering, complete. A job recovered after a
+Each stage is a durable step (agents/pipeline.py `ctx.step`): planning (with the query check
+and the project), research (the job's own sources), one step per research question
+(`research.q1`…, in parallel), research.summary, writing, analysis, use_cases, rendering (with
+the project's completion and the final events). A job recovered after a
 failover does not run a completed step again: it takes the step's checkpoint back
 (agents/research/checkpoint.py) and goes on from the interrupted one. Files the rendering step
 stored before the failover are neither rendered nor uploaded again (render.py).
@@ -54,19 +55,13 @@ PIPELINE_FAILED = "PIPELINE_FAILED"
 START_MESSAGE = "Starting multi-agent research system..."
 
 Step = Callable[[JobState], AsyncIterator[Event]]
-BEFORE_QUESTIONS: tuple[tuple[str, Step], ...] = (
-    ("planning", plan),
-    ("research", research_sources),
-)
+PLANNING = "planning"
 AFTER_QUESTIONS: tuple[tuple[str, Step], ...] = (
     ("writing", write_report),
     ("analysis", discover),
     ("use_cases", find_use_cases),
-    (RENDER, render_and_store),
 )
-SETUP = "setup"
 SUMMARY = "research.summary"
-COMPLETE = "complete"
 
 
 def question_step(index: int) -> str:
@@ -108,19 +103,18 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
         state.budget = ReadBudget(
             max_pages=state.profile.pages, max_bytes=state.profile.megabytes * 1024 * 1024
         )
-        step = "setup"
+        step = PLANNING
         try:
-            setup = Checkpoint()
-            async for event in stage(ctx.step, SETUP, _setup(state), setup):
+            planned = Checkpoint()
+            async for event in stage(ctx.step, PLANNING, _planning(state), planned):
                 yield event
-            if setup.value is None:
+            if planned.value is None:
                 return  # the query was refused (its error event is the step's)
-            state.project_id = setup.value
-            for name, body in BEFORE_QUESTIONS:
-                step = name
-                async for event in _sequential(state, name, body(state)):
-                    yield event
+            if planned.replayed:
+                restore(state, planned.value)
             step = "research"
+            async for event in _sequential(state, step, research_sources(state)):
+                yield event
             results: list[QuestionResult | None] = [None] * len(state.questions)
             async for event in _questions(state, results):
                 yield event
@@ -131,7 +125,7 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
                 async for event in _sequential(state, name, body(state)):
                     yield event
             step = RENDER
-            async for event in stage(ctx.step, COMPLETE, _complete(state), Checkpoint()):
+            async for event in stage(ctx.step, RENDER, _render_and_complete(state), Checkpoint()):
                 yield event
         except asyncio.CancelledError:
             await _mark_failed(state, "cancelled")
@@ -152,8 +146,9 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
     return run
 
 
-async def _setup(state: JobState) -> AsyncIterator[Any]:
-    """The query check, the start status and the project: the project id (None: refused)."""
+async def _planning(state: JobState) -> AsyncIterator[Any]:
+    """The query check, the start status, the project, then the plan; the state it leaves
+    (None: the query was refused)."""
     request = state.request
     sid = request.session_id
     reason = validate_query(request.prompt, request.company_name, state.deps.policy)
@@ -164,19 +159,25 @@ async def _setup(state: JobState) -> AsyncIterator[Any]:
         yield StepOutput(None)
         return
     yield state.status(START_MESSAGE)
-    project_id = await state.deps.projects.create_project(
-        state.ctx.workspace_id,
-        NewProject(
-            user_id=request.user_id,
-            session_id=sid,
-            company_name=state.company,
-            company_url=request.company_url,
-            prompt=request.prompt,
-            depth=request.depth,
-            language=request.language,
-        ),
-    )
-    yield StepOutput(project_id)
+    try:
+        project_id = await state.deps.projects.create_project(
+            state.ctx.workspace_id,
+            NewProject(
+                user_id=request.user_id,
+                session_id=sid,
+                company_name=state.company,
+                company_url=request.company_url,
+                prompt=request.prompt,
+                depth=request.depth,
+                language=request.language,
+            ),
+        )
+    except Exception as exc:  # before any model call: the step is "setup"
+        log.warning("research job %s: no project", state.ctx.job_id, exc_info=exc)
+        raise StepFailed("setup", describe_error(exc)) from exc
+    state.project_id = project_id
+    async for event in snapshotted(state, plan(state)):
+        yield event
 
 
 async def _sequential(
@@ -241,8 +242,10 @@ async def merged(streams: list[AsyncIterator[Event]]) -> AsyncIterator[Event]:
             await asyncio.gather(runner, return_exceptions=True)
 
 
-async def _complete(state: JobState) -> AsyncIterator[Event]:
-    """The project completed, then `use_cases_complete` and `complete`."""
+async def _render_and_complete(state: JobState) -> AsyncIterator[Event]:
+    """The files rendered and stored, the project completed, `use_cases_complete`, `complete`."""
+    async for event in render_and_store(state):
+        yield event
     request = state.request
     sid = request.session_id
     usage = state.ledger.report()

@@ -11,9 +11,12 @@ imports `dbos` except server/durable/workflow.py, which registers the job workfl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
@@ -53,6 +56,18 @@ def system_database_url(database_url: str, data_dir: str) -> str:
     return f"sqlite:///{data_dir}/dbos.sqlite"
 
 
+def use_wal(url: str) -> None:
+    """Put a SQLite system database in WAL mode (kept by the file): DBOS's own engine then
+    commits a step's record with one WAL append instead of a rollback journal's several
+    syncs (a few ms per step instead of tens on a busy disk). PostgreSQL: nothing to do."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 class DurableEngine:
     _active: DurableEngine | None = None
 
@@ -84,6 +99,7 @@ class DurableEngine:
             await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
         DurableEngine._active = self
         self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(use_wal, self.url)
         config: DBOSConfig = {
             "name": "qubitz",
             "system_database_url": self.url,
