@@ -3,7 +3,8 @@
 The stage's body runs inside the step; each event it yields is handed back to the pipeline (and
 so to the job's log) in order. When the body ends and the pipeline has taken every event, the
 job's events are committed to the log and only then does the step's output get recorded, so a
-step that counts as done has all its events durable. A replayed step (done before a failover) yields just its output.
+step that counts as done has all its events durable. A replayed step (done before a failover)
+yields just its output.
 
 `reserve()` draws the next step's id now (DBOS `reserve_step`) and runs the step there later,
 from any task: steps that run in parallel keep the ids, and so the names, of the first run.
