@@ -169,8 +169,16 @@ def claims_by_title(writer_request: CompletionRequest) -> dict[str, str]:
     return {claim: titles[n] for claim, n in _NOTE.findall(notes)}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The server's database (and so the engine's): SQLite in the data dir, or PostgreSQL."""
+    if request.param == "sqlite":
+        return {}
+    return {"QUBITZ_DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
 async def test_a_job_stopped_with_one_question_open_runs_only_that_question_again(
-    tmp_path: Path,
+    tmp_path: Path, database: dict[str, str]
 ) -> None:
     """Questions 2 and 3 finished (their steps recorded) while question 1 was held; after the
     restart only question 1 calls the researcher, and every claim still cites its own source
@@ -189,7 +197,7 @@ async def test_a_job_stopped_with_one_question_open_runs_only_that_question_agai
     w.deps = dataclasses.replace(
         w.deps, llms=w.models.registry(researcher=HeldLLM(w.models.researcher, hold))
     )
-    settings = make_settings(tmp_path / "data")
+    settings = make_settings(tmp_path / "data", **database)
     pipelines = wiring("research", research_pipeline(w.deps))
 
     async def others_done() -> None:
