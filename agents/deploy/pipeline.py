@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from agents.deploy.progress import ProgressTracker, ProgressUpdate
+from agents.deploy.repository import Rendered, checkout, read_repository
 from agents.deploy.targets.base import (
     DeployJob,
     DeploymentRecord,
@@ -180,44 +180,6 @@ class Planned:
     previous: DeploymentRecord | None
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """The render step's output: every file of the repository (path, bytes, executable)."""
-
-    files: tuple[tuple[str, bytes, bool], ...]
-
-
-def read_repository(root: Path) -> Rendered:
-    files: list[tuple[str, bytes, bool]] = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            rel = path.relative_to(root).as_posix()
-            files.append((rel, path.read_bytes(), os.access(path, os.X_OK)))
-    return Rendered(tuple(files))
-
-
-def write_repository(rendered: Rendered, root: Path) -> None:
-    for rel, data, executable in rendered.files:
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if executable:
-            path.chmod(0o755)
-
-
-@contextlib.asynccontextmanager
-async def _checkout(deps: DeployDeps, rendered: Rendered, app_name: str) -> AsyncIterator[Path]:
-    """The rendered repository on this replica's disk, removed afterwards."""
-    await asyncio.to_thread(deps.work_dir.mkdir, parents=True, exist_ok=True)
-    tmp = await asyncio.to_thread(tempfile.mkdtemp, prefix="render-", dir=deps.work_dir)
-    try:
-        repo_dir = Path(tmp) / app_name
-        await asyncio.to_thread(write_repository, rendered, repo_dir)
-        yield repo_dir
-    finally:
-        await asyncio.to_thread(_rmtree, Path(tmp))
-
-
 async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> AsyncIterator[Event]:
     """Durable steps: begin · render · synth · push · dispatch · ci · promote. Each one's output
     is plain data; a recovered job goes on from the interrupted step (see the module docstring)."""
@@ -318,7 +280,7 @@ async def _synth_step(
 ) -> AsyncIterator[Any]:
     """True when the repository synthesizes (else the error event, and False)."""
     yield _status(tracker.stage(5, "Check", "Start"))
-    async with _checkout(deps, rendered, job.app_name) as repo_dir:
+    async with checkout(deps.work_dir, rendered, job.app_name) as repo_dir:
         try:
             async for update in _synth(deps, repo_dir, tracker):
                 yield _status(update)
@@ -341,7 +303,7 @@ async def _push(
     the revision already pushed) and record the deployment as deploying."""
     job = planned.job
     yield _status(tracker.stage(10, "Publish", "Push repository"))
-    async with _checkout(deps, rendered, job.app_name) as repo_dir:
+    async with checkout(deps.work_dir, rendered, job.app_name) as repo_dir:
         try:
             published = await target.publish(job, repo_dir)
         except QubitzError as exc:

@@ -4,7 +4,7 @@ A recovered job (docs/operations.md, "Steps") gets the recorded output of every 
 completed before the failover instead of running it again. The outputs are plain data, pickled
 by the engine: no model, client, store or future.
 
-- A sequential step (setup aside) records a `Snapshot` of the job's state as it left it: every
+- A sequential step records a `Snapshot` of the job's state as it left it: every
   field of `JobState` but the collaborators, the request (and what is derived from it) and the
   background PDF renders; the read budget by its counters. Taking one back is setting them.
 - A research question (one step each, in parallel) records `QuestionDone`: its result, the
