@@ -286,6 +286,7 @@ class JobRunner:
             commit=lambda: self._commit(coalescer, job_id),
             announce=announce,
             run_step=self.engine.run_step,
+            reserve_step=self.engine.reserve_step,
         )
 
         def emit(payload: Any) -> None:

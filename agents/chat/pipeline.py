@@ -66,7 +66,7 @@ from agents.llm.port import (
     WebSearchOptions,
     WebSearchPerformed,
 )
-from agents.pipeline import JobContext, Pipeline
+from agents.pipeline import Checkpoint, JobContext, Pipeline, stage
 from agents.protocol import (
     ChatChunk,
     ChatComplete,
@@ -92,6 +92,7 @@ from agents.report_loader import (
 TOKEN_LIMIT_EXCEEDED = "TOKEN_LIMIT_EXCEEDED"
 MODEL_ERROR = "MODEL_ERROR"
 INVALID_REPORT = "INVALID_REPORT"
+TURN = "turn"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -129,7 +130,9 @@ def chat_pipeline(deps: ChatDeps) -> Pipeline:
     """The /chat pipeline over `deps` (see module docstring)."""
 
     async def run(request: ChatRequest, ctx: JobContext) -> AsyncIterator[Event]:
-        async for event in _turn(deps, request, ctx):
+        # One durable step: a turn recovered after a failover runs again whole (after the
+        # `resumed` status), unless it had completed.
+        async for event in stage(ctx.step, TURN, _turn(deps, request, ctx), Checkpoint()):
             yield event
 
     return run

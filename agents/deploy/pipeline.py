@@ -15,6 +15,13 @@ derived from the request alone); a destroy acts only on the app allocated to its
 A deploy that is cancelled (or cut by shutdown) while the target runs leaves nothing half-done:
 the target stops what it started, and the record goes back to the previous live deployment, or
 to "failed" when there was none.
+
+A deploy runs as durable steps (agents/pipeline.py): begin (spec, app id, previous record) ·
+render (its output is the repository's files, so any replica can write them out again) · synth ·
+push · dispatch · ci · promote. A job recovered after a failover goes on from the interrupted
+step: the push of a tree identical to the branch head returns the revision already pushed
+instead of a new commit; `ci` follows the run `dispatch` started (GitHub: by its run id), and a
+run found cancelled when it is resumed (e.g. by the replica that shut down) is dispatched again.
 """
 
 from __future__ import annotations
@@ -29,14 +36,16 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from agents.deploy.progress import ProgressTracker, ProgressUpdate
+from agents.deploy.repository import Rendered, checkout, read_repository
 from agents.deploy.targets.base import (
     DeployJob,
     DeploymentRecord,
     DeploymentStore,
     DeployTarget,
+    PublishResult,
 )
 from agents.errors import QubitzError
-from agents.pipeline import JobContext, Pipeline
+from agents.pipeline import Checkpoint, JobContext, Pipeline, StepOutput, stage
 from agents.protocol import (
     Complete,
     DeploymentComplete,
@@ -160,7 +169,51 @@ async def _synth(
                 await task
 
 
+@dataclass(frozen=True)
+class Planned:
+    """The begin step's output: what is deployed (the spec as it was when the job began), and
+    the project's deployment record before this job touched it."""
+
+    job: DeployJob
+    spec_json: str
+    previous: DeploymentRecord | None
+
+
 async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    """Durable steps: begin · render · synth · push · dispatch · ci · promote. Each one's output
+    is plain data; a recovered job goes on from the interrupted step (see the module docstring)."""
+    target = deps.targets[deps.default_target]
+    tracker = ProgressTracker(run_low=12, run_high=99)
+    begun, rendered, synthesized, pushed, dispatched, followed = (Checkpoint() for _ in range(6))
+    async for event in stage(ctx.step, "begin", _begin(deps, req, ctx), begun):
+        yield event
+    planned: Planned = begun.value
+    job = planned.job
+    async for event in stage(ctx.step, "render", _render(deps, planned, tracker), rendered):
+        yield event
+    repo: Rendered = rendered.value
+    body = _synth_step(deps, job, repo, tracker)
+    async for event in stage(ctx.step, "synth", body, synthesized):
+        yield event
+    body = _push(deps, req, target, planned, repo, tracker)
+    async for event in stage(ctx.step, "push", body, pushed):
+        yield event
+    record: DeploymentRecord
+    published: PublishResult
+    record, published = pushed.value
+    body = _dispatch(deps, target, job, published, record)
+    async for event in stage(ctx.step, "dispatch", body, dispatched):
+        yield event
+    started: PublishResult = dispatched.value
+    body = _ci(deps, target, planned, started, record, tracker)
+    async for event in stage(ctx.step, "ci", body, followed):
+        yield event
+    body = _promote(deps, req, target, job, started, record, tracker)
+    async for event in stage(ctx.step, "promote", body, Checkpoint()):
+        yield event
+
+
+async def _begin(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> AsyncIterator[Any]:
     ws, project = ctx.workspace_id, req.project_id
     yield DeploymentStarted(
         data=DeploymentStartedData(
@@ -174,7 +227,6 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
     version = await deps.specs.current(ws, project)
     if version is None:
         raise _error("no_architecture", NO_ARCHITECTURE)
-    target = deps.targets[deps.default_target]
     job = DeployJob(
         workspace_id=ws,
         project_id=project,
@@ -183,39 +235,70 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         github_username=req.github_username,
         description=version.instruction or "",
     )
-    tracker = ProgressTracker(run_low=12, run_high=99)
+    previous = await deps.deployments.get(ws, project)
+    yield StepOutput(Planned(job, version.spec_json, previous))
+
+
+async def _render(
+    deps: DeployDeps, planned: Planned, tracker: ProgressTracker
+) -> AsyncIterator[Any]:
+    job = planned.job
+    yield _status(tracker.stage(2, "Render", "Render repository"))
+    arch = Architecture.model_validate_json(planned.spec_json)
     await asyncio.to_thread(deps.work_dir.mkdir, parents=True, exist_ok=True)
     tmp = await asyncio.to_thread(tempfile.mkdtemp, prefix="render-", dir=deps.work_dir)
     try:
         repo_dir = Path(tmp) / job.app_name
-        yield _status(tracker.stage(2, "Render", "Render repository"))
         await asyncio.to_thread(
             deps.render,
-            version.architecture(),
+            arch,
             app_name=job.app_name,
             out_dir=repo_dir,
             spec_version=job.spec_version,
             region=deps.region,
             description=job.description,
         )
-        yield _status(tracker.stage(5, "Check", "Start"))
+        rendered = await asyncio.to_thread(read_repository, repo_dir)
+    finally:
+        await asyncio.to_thread(_rmtree, Path(tmp))
+    yield StepOutput(rendered)
+
+
+async def _synth_step(
+    deps: DeployDeps, job: DeployJob, rendered: Rendered, tracker: ProgressTracker
+) -> AsyncIterator[Any]:
+    """True when the repository synthesizes (else the error event, and False)."""
+    yield _status(tracker.stage(5, "Check", "Start"))
+    async with checkout(deps.work_dir, rendered, job.app_name) as repo_dir:
         try:
             async for update in _synth(deps, repo_dir, tracker):
                 yield _status(update)
         except QubitzError as exc:
             raise _error("synth_failed", f"CDK synth failed: {exc}", _details(exc)) from exc
-        yield _status(tracker.stage(10, "Publish", "Push repository"))
+    yield StepOutput(True)
+
+
+async def _push(
+    deps: DeployDeps,
+    req: DeployRequest,
+    target: DeployTarget,
+    planned: Planned,
+    rendered: Rendered,
+    tracker: ProgressTracker,
+) -> AsyncIterator[Any]:
+    """Publish (a tree identical to the branch head is not committed again: a re-run returns
+    the revision already pushed) and record the deployment as deploying."""
+    job = planned.job
+    yield _status(tracker.stage(10, "Publish", "Push repository"))
+    async with checkout(deps.work_dir, rendered, job.app_name) as repo_dir:
         try:
             published = await target.publish(job, repo_dir)
         except QubitzError as exc:
             message = f"Publishing the repository failed: {exc}"
             raise _error(exc.code, message, _details(exc)) from exc
-    finally:
-        await asyncio.to_thread(_rmtree, Path(tmp))
-
     record = DeploymentRecord(
-        workspace_id=ws,
-        project_id=project,
+        workspace_id=job.workspace_id,
+        project_id=job.project_id,
         app_id=job.app_id,
         target=target.name,
         status="deploying",
@@ -223,9 +306,8 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         spec_version=job.spec_version,
         revision=published.revision,
     )
-    previous = await deps.deployments.get(ws, project)
-    if previous is not None:
-        record = replace(record, usage_plan_id=previous.usage_plan_id)
+    if planned.previous is not None:
+        record = replace(record, usage_plan_id=planned.previous.usage_plan_id)
     await deps.deployments.save(record)
     where = published.display_name or published.repo_url
     yield DeploymentComplete(
@@ -235,15 +317,44 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             message=f"Code pushed to {where}. {_runner(target.name)} is deploying.",
             github_repo=published.repo_url,
             user_id=req.user_id,
-            project_id=project,
+            project_id=job.project_id,
             spec_version=job.spec_version,
         )
     )
+    yield StepOutput((record, published))
+
+
+async def _dispatch(
+    deps: DeployDeps,
+    target: DeployTarget,
+    job: DeployJob,
+    published: PublishResult,
+    record: DeploymentRecord,
+) -> AsyncIterator[Any]:
+    """Start the target's workflow; the result names the run, so `ci` after a failover follows
+    that run instead of starting a second one."""
+    try:
+        started = await target.dispatch(job, published)
+    except QubitzError as exc:
+        await deps.deployments.save(replace(record, status="failed"))
+        raise _error(exc.code, f"Deployment failed: {exc}", _details(exc)) from exc
+    yield StepOutput(started)
+
+
+async def _ci(
+    deps: DeployDeps,
+    target: DeployTarget,
+    planned: Planned,
+    published: PublishResult,
+    record: DeploymentRecord,
+    tracker: ProgressTracker,
+) -> AsyncIterator[Any]:
+    """Follow the run to its end (True), or record the failure and raise."""
+    job, previous = planned.job, planned.previous
     try:
         async with _closing(target.run(job, published)) as progressing:
             async for progress in progressing:
                 yield _status(tracker.observe(progress))
-        endpoint = await target.endpoint(job, published)
     except QubitzError as exc:
         await deps.deployments.save(replace(record, status="failed"))
         raise _error(exc.code, f"Deployment failed: {exc}", _details(exc)) from exc
@@ -251,6 +362,24 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
         live = previous if previous is not None and previous.status == "deployed" else None
         await _shielded(deps.deployments.save(live or replace(record, status="failed")))
         raise
+    yield StepOutput(True)
+
+
+async def _promote(
+    deps: DeployDeps,
+    req: DeployRequest,
+    target: DeployTarget,
+    job: DeployJob,
+    published: PublishResult,
+    record: DeploymentRecord,
+    tracker: ProgressTracker,
+) -> AsyncIterator[Event]:
+    """The live endpoint recorded, the spec version marked deployed, the final events."""
+    try:
+        endpoint = await target.endpoint(job, published)
+    except QubitzError as exc:
+        await deps.deployments.save(replace(record, status="failed"))
+        raise _error(exc.code, f"Deployment failed: {exc}", _details(exc)) from exc
     await deps.deployments.save(
         replace(
             record,
@@ -259,7 +388,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             usage_plan_id=endpoint.usage_plan_id or record.usage_plan_id,
         )
     )
-    await deps.specs.mark_deployed(ws, project, job.spec_version)
+    await deps.specs.mark_deployed(job.workspace_id, job.project_id, job.spec_version)
     yield _status(tracker.done("Deploy", "Deployment finished"))
     yield DeploymentComplete(
         data=DeploymentCompleteData(
@@ -269,7 +398,7 @@ async def _deploy(deps: DeployDeps, req: DeployRequest, ctx: JobContext) -> Asyn
             agent_endpoint=endpoint.url,
             github_repo=published.repo_url,
             user_id=req.user_id,
-            project_id=project,
+            project_id=job.project_id,
             spec_version=job.spec_version,
         )
     )

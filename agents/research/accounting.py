@@ -28,6 +28,15 @@ class UsageLedger:
         if cost_usd is not None:
             entry.cost_usd = (entry.cost_usd or 0.0) + cost_usd
 
+    def merge(self, other: UsageLedger) -> None:
+        """Add every step of `other` (e.g. one research question's own ledger)."""
+        for name, theirs in other._steps.items():
+            entry = self._steps.setdefault(name, _StepUsage())
+            entry.usage = entry.usage + theirs.usage
+            entry.calls += theirs.calls
+            if theirs.cost_usd is not None:
+                entry.cost_usd = (entry.cost_usd or 0.0) + theirs.cost_usd
+
     @staticmethod
     def _token_usage(usage: Usage, cost: float | None) -> TokenUsage:
         return TokenUsage(

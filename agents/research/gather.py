@@ -1,4 +1,9 @@
-"""Steps 1 and 2: plan the research questions, then research them in parallel."""
+"""Steps 1 and 2: plan the research questions, then research them in parallel.
+
+Step 2 is three kinds of durable step (agents/research/pipeline.py runs them): the job's own
+sources, one step per question (in parallel, `deps.limits.concurrency` at a time), and the
+summary of their claims.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from typing import Any
 
 from agents.llm.errors import LLMStructuredOutputError
 from agents.llm.port import Role
+from agents.pipeline import StepOutput
 from agents.protocol import Event, MultiagentProgress, MultiagentStep
 from agents.research import prompts
+from agents.research.checkpoint import question_done, question_state
 from agents.research.claims import claims_notes
 from agents.research.config import MAX_QUESTIONS, MIN_QUESTIONS
 from agents.research.loop import QuestionResult, research_question
@@ -137,41 +144,43 @@ def company_profile(numbered: Sequence[tuple[int, Source]], max_chars: int) -> s
     return "\n\n".join(f"[{n}] {s.title}: {prompts.clip(s.text, each)}" for n, s in pages)
 
 
-async def research(state: JobState) -> AsyncIterator[Event]:
+async def research_sources(state: JobState) -> AsyncIterator[Event]:
+    """Step 2a: what every provider gives for the whole job (e.g. the company's pages)."""
     yield MultiagentStep(step=RESEARCH, message="Researching sources...", session_id=state.sid)
     for event in await _job_sources(state):
         yield event
 
+
+async def research_one(state: JobState, index: int, question: str) -> AsyncIterator[Any]:
+    """Step 2b, one per question (they run in parallel): the question's events, then its
+    `QuestionDone` (agents/research/checkpoint.py) as the step's output."""
+    mine = question_state(state)
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    results: list[QuestionResult | None] = [None] * len(state.questions)
-    semaphore = asyncio.Semaphore(max(1, state.deps.limits.concurrency))
 
-    async def worker(index: int, question: str) -> None:
-        async with semaphore:
-            result = await research_question(state, index, question, queue.put_nowait)
-            results[index] = result
-            state.notes_done.append(index)
-            if result is None:
-                queue.put_nowait(state.status(f"Question {index + 1} could not be researched"))
-
-    async def run_all() -> None:
+    async def run() -> QuestionResult | None:
         try:
-            async with asyncio.TaskGroup() as group:
-                for i, q in enumerate(state.questions):
-                    group.create_task(worker(i, q))
+            return await research_question(mine, index, question, queue.put_nowait)
         finally:
             queue.put_nowait(None)
 
-    runner = asyncio.create_task(run_all())
+    task = asyncio.create_task(run())
     try:
         while (item := await queue.get()) is not None:
             yield item
-        await runner
+        result = await task
     finally:
-        if not runner.done():
-            runner.cancel()
-            await asyncio.gather(runner, return_exceptions=True)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if result is None:
+        yield state.status(f"Question {index + 1} could not be researched")
+    yield StepOutput(question_done(mine, index, result))
 
+
+async def research_summary(
+    state: JobState, results: Sequence[QuestionResult | None]
+) -> AsyncIterator[Event]:
+    """Step 2c: the questions' claims, together; fails when not one question was answered."""
     answered = [r for r in results if r is not None]
     if not answered:
         raise StepFailed(RESEARCH, "no research question could be answered")

@@ -40,6 +40,8 @@ class QuestionResult:
     dropped: int = 0
     rounds: int = 0
     searches: int = 0
+    # every source the question numbered, with its number (a recovered job numbers them again)
+    sources: list[tuple[int, Source]] = field(default_factory=list)
 
     @property
     def notes(self) -> str:
@@ -132,6 +134,7 @@ async def research_question(
         result.searches += len(queries)
         result.rounds = round_no
         numbered = state.registry.add_all([*state.job_sources, *found])
+        result.sources = numbered
         shown = rank_sources(numbered, f"{question} {state.topic}", limit=limit)
         structured, ok = await _claims_round(state, question, shown, result.claims, emit)
         answered = answered or ok

@@ -1,5 +1,13 @@
 """The /research pipeline: plan → parallel research → write → AI discovery → use cases → store.
 
+Each stage is a durable step (agents/pipeline.py `ctx.step`): planning (with the query check
+and the project), research (the job's own sources), one step per research question
+(`research.q1`…, in parallel), research.summary, writing, analysis, use_cases, rendering (with
+the project's completion and the final events). A job recovered after a
+failover does not run a completed step again: it takes the step's checkpoint back
+(agents/research/checkpoint.py) and goes on from the interrupted one. Files the rendering step
+stored before the failover are neither rendered nor uploaded again (render.py).
+
 Research is claims first: each question runs search → read → claims with quotes → follow-up
 searches for up to the depth's rounds (loop.py); only claims whose quote is found in their
 source are kept (claims.py); the writers compose from them, and their text passes the citation
@@ -19,17 +27,20 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from agents.errors import InvalidRequest, PipelineFailed
-from agents.pipeline import JobContext, Pipeline
+from agents.pipeline import Checkpoint, JobContext, Pipeline, stage
 from agents.protocol import (
     Event,
     ResearchComplete,
     ResearchRequest,
     UseCasesComplete,
 )
+from agents.research.checkpoint import restore, snapshotted, take_question
 from agents.research.deps import ResearchDeps
-from agents.research.gather import plan, research
+from agents.research.gather import plan, research_one, research_sources, research_summary
+from agents.research.loop import QuestionResult
 from agents.research.policy import validate_query
 from agents.research.render import RENDER, all_urls, cancel_prerenders, render_and_store
 from agents.research.state import JobState, StepFailed, describe_error
@@ -44,14 +55,18 @@ PIPELINE_FAILED = "PIPELINE_FAILED"
 START_MESSAGE = "Starting multi-agent research system..."
 
 Step = Callable[[JobState], AsyncIterator[Event]]
-STEPS: tuple[tuple[str, Step], ...] = (
-    ("planning", plan),
-    ("research", research),
+PLANNING = "planning"
+AFTER_QUESTIONS: tuple[tuple[str, Step], ...] = (
     ("writing", write_report),
     ("analysis", discover),
     ("use_cases", find_use_cases),
-    (RENDER, render_and_store),
 )
+SUMMARY = "research.summary"
+
+
+def question_step(index: int) -> str:
+    return f"research.q{index + 1}"
+
 
 _URL = re.compile(r"https?://[^\s<>()\[\]\"']+", re.IGNORECASE)
 
@@ -74,7 +89,6 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
     """The /research pipeline over `deps` (see module docstring)."""
 
     async def run(request: ResearchRequest, ctx: JobContext) -> AsyncIterator[Event]:
-        sid = request.session_id
         reason = validate_query(request.prompt, request.company_name, deps.policy)
         if reason is not None:
             raise InvalidRequest(f"Query validation failed: {reason}", code=INVALID_QUERY)
@@ -92,33 +106,28 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
         state.budget = ReadBudget(
             max_pages=state.profile.pages, max_bytes=state.profile.megabytes * 1024 * 1024
         )
-        yield state.status(START_MESSAGE)
-        step = "setup"
+        step = PLANNING
         try:
-            state.project_id = await deps.projects.create_project(
-                ctx.workspace_id,
-                NewProject(
-                    user_id=request.user_id,
-                    session_id=sid,
-                    company_name=state.company,
-                    company_url=request.company_url,
-                    prompt=request.prompt,
-                    depth=request.depth,
-                    language=request.language,
-                ),
-            )
-            for name, run_step in STEPS:
+            planned = Checkpoint()
+            async for event in stage(ctx.step, PLANNING, _planning(state), planned):
+                yield event
+            if planned.replayed:
+                restore(state, planned.value)
+            step = "research"
+            async for event in _sequential(state, step, research_sources(state)):
+                yield event
+            results: list[QuestionResult | None] = [None] * len(state.questions)
+            async for event in _questions(state, results):
+                yield event
+            async for event in _sequential(state, SUMMARY, research_summary(state, results)):
+                yield event
+            for name, body in AFTER_QUESTIONS:
                 step = name
-                async for event in run_step(state):
+                async for event in _sequential(state, name, body(state)):
                     yield event
             step = RENDER
-            usage = state.ledger.report()
-            await deps.projects.complete_project(
-                ctx.workspace_id,
-                state.project_id,
-                use_cases=[uc.model_dump(mode="json") for uc in state.use_cases],
-                usage={k: v.model_dump(mode="json") for k, v in usage.items()},
-            )
+            async for event in stage(ctx.step, RENDER, _render_and_complete(state), Checkpoint()):
+                yield event
         except asyncio.CancelledError:
             await _mark_failed(state, "cancelled")
             raise
@@ -132,27 +141,129 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
         finally:
             await cancel_prerenders(state)  # background PDF renders of a job that ended early
 
-        yield UseCasesComplete(
-            use_cases=state.use_cases, total_use_cases=len(state.use_cases), session_id=sid
-        )
-        urls = all_urls(state)
-        yield ResearchComplete(
-            project_id=state.project_id,
-            user_id=request.user_id,
-            s3_deep_research_report_url=urls["deep_research_report_url"],
-            s3_deep_research_pdf_url=urls["deep_research_pdf_url"],
-            s3_AI_discovery_report_url=urls["AI_discovery_report_url"],
-            s3_AI_discovery_pdf_url=urls["AI_discovery_pdf_url"],
-            s3_use_cases_pdf_url=urls["use_cases_pdf_url"],
-            s3_use_cases_md_url=urls["use_cases_md_url"],
-            all_s3_urls=urls,
-            session_id=sid,
-            usage=usage,
-            citations_removed=state.citations_removed,
-            sources_count=len(state.registry),
-        )
-
     return run
+
+
+async def _planning(state: JobState) -> AsyncIterator[Any]:
+    """The start status, the project, then the plan; the state it leaves."""
+    request = state.request
+    sid = request.session_id
+    yield state.status(START_MESSAGE)
+    try:
+        project_id = await state.deps.projects.create_project(
+            state.ctx.workspace_id,
+            NewProject(
+                user_id=request.user_id,
+                session_id=sid,
+                company_name=state.company,
+                company_url=request.company_url,
+                prompt=request.prompt,
+                depth=request.depth,
+                language=request.language,
+            ),
+        )
+    except Exception as exc:  # before any model call: the step is "setup"
+        log.warning("research job %s: no project", state.ctx.job_id, exc_info=exc)
+        raise StepFailed("setup", describe_error(exc)) from exc
+    state.project_id = project_id
+    async for event in snapshotted(state, plan(state)):
+        yield event
+
+
+async def _sequential(
+    state: JobState, name: str, body: AsyncIterator[Event]
+) -> AsyncIterator[Event]:
+    """One durable step over the job's state: a replayed step's snapshot is taken back."""
+    done = Checkpoint()
+    async for event in stage(state.ctx.step, name, snapshotted(state, body), done):
+        yield event
+    if done.replayed:
+        restore(state, done.value)
+
+
+async def _questions(state: JobState, results: list[QuestionResult | None]) -> AsyncIterator[Event]:
+    """One durable step per question, `limits.concurrency` at a time. Their places in the job
+    are drawn first, in question order, so a recovered job finds each question's record."""
+    places = [state.ctx.step.reserve() for _ in state.questions]
+    semaphore = asyncio.Semaphore(max(1, state.deps.limits.concurrency))
+
+    async def one(index: int, question: str) -> AsyncIterator[Event]:
+        async with semaphore:
+            done = Checkpoint()
+            body = research_one(state, index, question)
+            async for event in stage(places[index], question_step(index), body, done):
+                yield event
+            results[index] = take_question(state, done.value, replayed=done.replayed)
+
+    async for event in merged([one(i, q) for i, q in enumerate(state.questions)]):
+        yield event
+
+
+async def merged(streams: list[AsyncIterator[Event]]) -> AsyncIterator[Event]:
+    """The events of `streams`, run concurrently, as they come. A stream goes on only once its
+    event has been taken (so a step ends only after its events are in the job's log)."""
+    queue: asyncio.Queue[tuple[Event, asyncio.Future[None]] | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    async def drain(stream: AsyncIterator[Event]) -> None:
+        async for event in stream:
+            taken = loop.create_future()
+            queue.put_nowait((event, taken))
+            await taken
+
+    async def run_all() -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for stream in streams:
+                    group.create_task(drain(stream))
+        finally:
+            queue.put_nowait(None)
+
+    runner = asyncio.create_task(run_all())
+    try:
+        while (item := await queue.get()) is not None:
+            event, taken = item
+            yield event
+            taken.set_result(None)
+        await runner
+    finally:
+        if not runner.done():
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+
+async def _render_and_complete(state: JobState) -> AsyncIterator[Event]:
+    """The files rendered and stored, the project completed, `use_cases_complete`, `complete`."""
+    async for event in render_and_store(state):
+        yield event
+    request = state.request
+    sid = request.session_id
+    usage = state.ledger.report()
+    await state.deps.projects.complete_project(
+        state.ctx.workspace_id,
+        state.project_id,
+        use_cases=[uc.model_dump(mode="json") for uc in state.use_cases],
+        usage={k: v.model_dump(mode="json") for k, v in usage.items()},
+    )
+    yield UseCasesComplete(
+        use_cases=state.use_cases, total_use_cases=len(state.use_cases), session_id=sid
+    )
+    urls = all_urls(state)
+    yield ResearchComplete(
+        project_id=state.project_id,
+        user_id=request.user_id,
+        s3_deep_research_report_url=urls["deep_research_report_url"],
+        s3_deep_research_pdf_url=urls["deep_research_pdf_url"],
+        s3_AI_discovery_report_url=urls["AI_discovery_report_url"],
+        s3_AI_discovery_pdf_url=urls["AI_discovery_pdf_url"],
+        s3_use_cases_pdf_url=urls["use_cases_pdf_url"],
+        s3_use_cases_md_url=urls["use_cases_md_url"],
+        all_s3_urls=urls,
+        session_id=sid,
+        usage=usage,
+        citations_removed=state.citations_removed,
+        sources_count=len(state.registry),
+    )
 
 
 async def _mark_failed(state: JobState, message: str) -> None:

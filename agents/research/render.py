@@ -1,4 +1,9 @@
-"""Step 6: render each report to Markdown and PDF, store the eight files, record them."""
+"""Step 6: render each report to Markdown and PDF, store the eight files, record them.
+
+Each stored file is recorded in the project as it is stored (ProjectStore.add_report), so the
+step, run again after a failover, renders and stores only the files not recorded yet (and the
+citation sidecar only when no file was).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from agents.artifacts import StoredArtifact
 from agents.protocol import (
     Event,
     FileType,
@@ -88,18 +94,30 @@ def discovery_title(state: JobState) -> str:
     return f"AI Discovery Report: {state.company}"
 
 
+async def stored_reports(state: JobState) -> dict[str, ReportRef]:
+    """The files this job's project already records (stored before a failover)."""
+    record = await state.deps.projects.get_project(state.ctx.workspace_id, state.project_id)
+    return dict(record.reports)
+
+
 async def render_and_store(state: JobState) -> AsyncIterator[Event]:
     yield MultiagentStep(
         step=RENDER, message="Rendering and storing the reports...", session_id=state.sid
     )
     deps = state.deps
+    done = await stored_reports(state)
     uc_md = use_cases_markdown(state.use_cases, company=state.company)
     uc_md += scoring_section(state)
     combined = combined_markdown(state.report_md, state.discovery_md, uc_md)
-    prerender(state, "deep_research_pdf", state.report_md, report_title(state))
-    prerender(state, "AI_discovery_pdf", state.discovery_md, discovery_title(state))
-    prerender(state, "use_cases_pdf", uc_md, f"AI Use Cases for {state.company}")
-    prerender(state, "pdf", combined, f"Research: {state.topic}")
+    pdfs: tuple[tuple[FileType, str, str], ...] = (
+        ("deep_research_pdf", state.report_md, report_title(state)),
+        ("AI_discovery_pdf", state.discovery_md, discovery_title(state)),
+        ("use_cases_pdf", uc_md, f"AI Use Cases for {state.company}"),
+        ("pdf", combined, f"Research: {state.topic}"),
+    )
+    for file_type, markdown, title in pdfs:
+        if file_type not in done:
+            prerender(state, file_type, markdown, title)
     texts: dict[FileType, str] = {
         "deep_research_markdown": state.report_md,
         "AI_discovery_markdown": state.discovery_md,
@@ -112,13 +130,27 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
             return texts[file_type].encode("utf-8")
         return await state.pdf_tasks[file_type]
 
-    key = artifact_key(state.ctx.workspace_id, state.project_id, SIDECAR_NAME)
-    state.sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
-    yield state.status(
-        f"Citation sidecar stored ({len(state.claims)} claims with quotes): {state.sidecar.url}"
-    )
+    if not done:
+        key = artifact_key(state.ctx.workspace_id, state.project_id, SIDECAR_NAME)
+        state.sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
+        yield state.status(
+            f"Citation sidecar stored ({len(state.claims)} claims with quotes): {state.sidecar.url}"
+        )
+    # A rendering step re-run after a failover (some files already recorded) does not store the
+    # sidecar again, and then `complete.all_s3_urls` carries no `citations_url` (known gap).
     for n, spec in enumerate(ARTIFACTS, start=1):
         is_pdf = spec.name.endswith(".pdf")
+        ref = done.get(spec.file_type)
+        if ref is not None:  # stored before a failover: not rendered or uploaded again
+            state.uploads[spec.file_type] = StoredArtifact(
+                ref.key, ref.url, ref.size, ref.content_type
+            )
+            yield S3UploadComplete(file_type=spec.file_type, s3_url=ref.url, session_id=state.sid)
+            yield MultiagentProgress(
+                step=RENDER, session_id=state.sid, progress_percent=90 + (10 * n) // len(ARTIFACTS),
+                message=f"Stored {spec.name} ({ref.size} bytes)",
+            )  # fmt: skip
+            continue
         try:
             data = await produce(spec.file_type)
         except Exception as exc:  # the renderer's own errors and anything beneath it

@@ -43,6 +43,9 @@ class StepFailed(Exception):
         self.step = step
         self.message = message
 
+    def __reduce__(self) -> tuple[type[StepFailed], tuple[str, str]]:
+        return StepFailed, (self.step, self.message)  # a step's recorded failure is pickled
+
 
 @dataclass
 class JobState:

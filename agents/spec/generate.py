@@ -1,7 +1,8 @@
 """/getspec: design a multi-agent architecture from a use case (and optionally a report).
 
 Events: ack -> stream_start -> stream_chunk* (the model's design rationale, as it is written,
-about one chunk per `deps.stream_window` seconds) -> stream_end -> architecture.
+about one chunk per `deps.stream_window` seconds) -> stream_end -> architecture. The steps
+(begin, design, validate, store) are the sequence /updatespec shares (agents/spec/sequence.py).
 
 After the rationale, the model returns the spec as structured output in the same conversation
 (same system prompt, the rationale as its own turn: the local model reuses the evaluated prefix).
@@ -21,10 +22,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agents.errors import PipelineFailed
-from agents.llm.errors import LLMError
-from agents.llm.port import LLM, CompletionRequest, Message, Role, TextDelta
-from agents.pipeline import JobContext, Pipeline
+from agents.llm.port import LLM, CompletionRequest, Message
+from agents.pipeline import Checkpoint, JobContext, Pipeline, StepOutput, stage
 from agents.protocol import (
     Ack,
     AckData,
@@ -32,12 +31,6 @@ from agents.protocol import (
     ArchitectureEvent,
     Event,
     GetSpecRequest,
-    StreamChunk,
-    StreamChunkData,
-    StreamEnd,
-    StreamEndData,
-    StreamStart,
-    StreamStartData,
 )
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
@@ -50,52 +43,34 @@ from agents.spec.llm_format import (
 )
 from agents.spec.llm_steps import Attempted, SpecGenerationFailed, structured_with_repair
 from agents.spec.schema import Architecture
-from agents.spec.validation import canonical_json, validate_spec
+from agents.spec.sequence import (
+    BEGIN,
+    GENERATION_FAILED,
+    Begun,
+    SpecRun,
+    design_and_store,
+    generation_failed,
+    stream_rationale,
+)
+from agents.spec.store import SpecVersion
+from agents.spec.validation import validate_spec
 
-GENERATION_FAILED = "generation_failed"
-
-
-def generation_failed(message: str, details: list[str] | None = None) -> PipelineFailed:
-    return PipelineFailed(message, step="design", code=GENERATION_FAILED, details=details)
+__all__ = [
+    "GENERATION_FAILED",
+    "BadReferences",
+    "fix_references",
+    "generation_failed",
+    "getspec_pipeline",
+    "reference_errors",
+    "stream_rationale",
+    "truncate_report",
+]
 
 
 def truncate_report(report: str, budget: int) -> str:
     if len(report) <= budget:
         return report
     return report[:budget].rstrip() + "\n[... report truncated ...]"
-
-
-async def stream_rationale(
-    llm: LLM, request: CompletionRequest, parts: list[str], deps: SpecDeps
-) -> AsyncIterator[StreamChunk]:
-    """Stream the model's prose as stream_chunk events; the text is collected into `parts`.
-
-    Tokens arrive one at a time (70-200 ms apart from the embedded model), so a chunk holds what
-    arrived within `deps.stream_window` seconds of its first token, or `stream_chunk_chars`.
-    """
-    pending: list[str] = []
-    opened = 0.0
-    index = 0
-
-    def take() -> StreamChunk:
-        nonlocal index
-        text = "".join(pending)
-        pending.clear()
-        index += 1
-        return StreamChunk(data=StreamChunkData(chunk=text, chunk_index=index - 1))
-
-    async for event in llm.stream(request):
-        if isinstance(event, TextDelta) and event.text:
-            parts.append(event.text)
-            now = deps.clock()
-            if not pending:
-                opened = now
-            pending.append(event.text)
-            size = sum(len(t) for t in pending)
-            if now - opened >= deps.stream_window or size >= deps.stream_chunk_chars:
-                yield take()
-    if pending:
-        yield take()
 
 
 def reference_errors(spec: dict[str, Any]) -> list[str]:
@@ -130,7 +105,7 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             return BadReferences(spec, errors, design)
         return validate_spec(spec)
 
-    async def run(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    async def begin(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Any]:
         yield Ack(
             data=AckData(
                 user_id=request.user_id,
@@ -144,72 +119,61 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             report = truncate_report(
                 await deps.load_report(request.s3_uri, ctx.workspace_id), deps.report_char_budget
             )
-        llm = deps.llms.for_role(Role.ARCHITECT)
-        started = deps.clock()
-        yield StreamStart(
-            data=StreamStartData(
-                message="Generating architecture specification...", model=llm.model
-            )
-        )
+        current = await deps.store.current(ctx.workspace_id, request.project_id)
         use_case = prompts.use_case_message(
             request.use_case_name, request.use_case_description, report
         )
-        parts: list[str] = []
-        chunks = 0
-        system = prompts.architect_system(models, deps.default_model)
-        first = Message("user", prompts.rationale_request(use_case))
-        try:
-            draft = CompletionRequest(
-                system=system, messages=(first,), max_tokens=deps.rationale_max_tokens
-            )
-            async for chunk in stream_rationale(llm, draft, parts, deps):
-                chunks += 1
-                yield chunk
-            rationale = "".join(parts).strip() or "(none)"
-            final = CompletionRequest(
-                system=system,
-                messages=(
-                    first,
-                    Message("assistant", rationale),
-                    Message("user", prompts.DESIGN_REQUEST),
-                ),
-                max_tokens=deps.spec_max_tokens,
-                json_schema=design_schema(models),
-                schema_name="architecture",
-                temperature=0.0,
-            )
-            result = await structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs)
-            if isinstance(result.value, BadReferences):
-                repairs_left = deps.max_repairs - (result.attempts - 1)
-                spec = await fix_references(llm, final, result, repairs_left)
-            else:
-                spec = result.value
-        except SpecGenerationFailed as exc:
-            raise generation_failed(exc.message, exc.errors or None) from exc
-        except LLMError as exc:
-            raise generation_failed(f"The architect model failed: {exc.message}") from exc
-        yield StreamEnd(
-            data=StreamEndData(
-                total_chunks=chunks, completion_time=round(deps.clock() - started, 3)
-            )
+        prompt = prompts.rationale_request(use_case)
+        yield StepOutput(Begun(prompt, current.version if current is not None else 0))
+
+    def structured(first: Message, rationale: Message) -> CompletionRequest:
+        return CompletionRequest(
+            system=prompts.architect_system(models, deps.default_model),
+            messages=(first, rationale, Message("user", prompts.DESIGN_REQUEST)),
+            max_tokens=deps.spec_max_tokens,
+            json_schema=design_schema(models),
+            schema_name="architecture",
+            temperature=0.0,
         )
-        stored = await deps.store.append(
-            ctx.workspace_id,
-            request.project_id,
-            user_id=request.user_id,
+
+    async def finish(llm: LLM, final: CompletionRequest) -> Architecture:
+        result = await structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs)
+        if isinstance(result.value, BadReferences):
+            repairs_left = deps.max_repairs - (result.attempts - 1)
+            return await fix_references(llm, final, result, repairs_left)
+        return result.value
+
+    async def run(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
+        begun = Checkpoint()
+        async for event in stage(ctx.step, BEGIN, begin(request, ctx), begun):
+            yield event
+
+        def announce(stored: SpecVersion) -> ArchitectureEvent:
+            return ArchitectureEvent(
+                data=ArchitectureData(
+                    user_id=request.user_id,
+                    project_id=request.project_id,
+                    architecture=stored.architecture(),
+                    status=stored.status,
+                    version=stored.version,
+                )
+            )
+
+        spec_run = SpecRun(
             action="generate",
             instruction=request.use_case_name,
-            spec_json=canonical_json(spec),
+            start_message="Generating architecture specification...",
+            system=prompts.architect_system(models, deps.default_model),
+            draft_tokens=deps.rationale_max_tokens,
+            empty_draft="(none)",
+            structured=structured,
+            finish=finish,
+            announce=announce,
         )
-        yield ArchitectureEvent(
-            data=ArchitectureData(
-                user_id=request.user_id,
-                project_id=request.project_id,
-                architecture=spec,
-                status=stored.status,
-                version=stored.version,
-            )
-        )
+        async for event in design_and_store(
+            deps, ctx, spec_run, begun.value, user_id=request.user_id, project_id=request.project_id
+        ):
+            yield event
 
     return run
 

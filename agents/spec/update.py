@@ -11,6 +11,9 @@ repairs. Everything no operation names keeps its exact canonical bytes.
 Rollback (`rollback_to: N`): ack -> architecture; stores a new version whose spec is exactly
 version N's (action "rollback"). No model call.
 
+Steps: begin (ack, the current spec), then the sequence /getspec shares (design, validate,
+store; agents/spec/sequence.py); a rollback is begin and store.
+
 No current spec in this workspace (including "it exists, but in another workspace") -> error
 `no_architecture` with the reference's message.
 """
@@ -22,30 +25,24 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agents.errors import NotFound
-from agents.llm.errors import LLMError
-from agents.llm.port import CompletionRequest, Message, Role
-from agents.pipeline import JobContext, Pipeline
+from agents.llm.port import LLM, CompletionRequest, Message
+from agents.pipeline import Checkpoint, JobContext, Pipeline, StepOutput, stage
 from agents.protocol import (
     Ack,
     AckData,
     ArchitectureData,
     ArchitectureEvent,
     Event,
-    StreamEnd,
-    StreamEndData,
-    StreamStart,
-    StreamStartData,
     UpdateSpecRequest,
 )
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
 from agents.spec.diff import spec_diff
 from agents.spec.edits import apply_edits, edit_schema
-from agents.spec.generate import generation_failed, stream_rationale
-from agents.spec.llm_steps import SpecGenerationFailed, structured_with_repair
+from agents.spec.llm_steps import structured_with_repair
 from agents.spec.schema import Architecture
+from agents.spec.sequence import BEGIN, STORE, Begun, SpecRun, design_and_store, store_once
 from agents.spec.store import SpecVersion
-from agents.spec.validation import canonical_json
 
 NO_ARCHITECTURE_MESSAGE = "No architecture spec found. Generate one first with /getspec."
 
@@ -72,28 +69,8 @@ def _event(
 def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
     models = deps.allowed_models
 
-    async def rollback(
-        request: UpdateSpecRequest, ctx: JobContext, current: SpecVersion, target_version: int
-    ) -> Event:
-        target = await deps.store.get_version(ctx.workspace_id, request.project_id, target_version)
-        if target is None:
-            raise NotFound(
-                f"Version {target_version} of project {request.project_id} does not "
-                f"exist; its versions are 1 to {current.version}.",
-                code="version_not_found",
-            )
-        stored = await deps.store.append(
-            ctx.workspace_id,
-            request.project_id,
-            user_id=request.user_id,
-            action="rollback",
-            instruction=f"rollback to version {target_version}",
-            spec_json=target.spec_json,
-            expected_latest=current.version,
-        )
-        return _event(request, stored, current.spec_dict())
-
-    async def run(request: UpdateSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
+    async def begin(request: UpdateSpecRequest, ctx: JobContext) -> AsyncIterator[Any]:
+        """Ack, then the current spec (None: there is none, the error event is sent)."""
         yield Ack(
             data=AckData(
                 user_id=request.user_id,
@@ -105,69 +82,82 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
         current = await deps.store.current(ctx.workspace_id, request.project_id)
         if current is None:
             raise no_architecture()
-        if request.rollback_to is not None:
-            yield await rollback(request, ctx, current, request.rollback_to)
+        shown = json.dumps(current.spec_dict(), ensure_ascii=False)  # compact: fewer tokens
+        prompt = prompts.update_plan_message(shown, request.user_input or "")
+        yield StepOutput(Begun(prompt, current.version, current.spec_json))
+
+    async def rollback(request: UpdateSpecRequest, ctx: JobContext, begun: Begun) -> Any:
+        target_version = request.rollback_to
+        assert target_version is not None and begun.previous is not None
+        target = await deps.store.get_version(ctx.workspace_id, request.project_id, target_version)
+        if target is None:
+            raise NotFound(
+                f"Version {target_version} of project {request.project_id} does not "
+                f"exist; its versions are 1 to {begun.latest}.",
+                code="version_not_found",
+            )
+        stored = await store_once(
+            deps.store,
+            ctx.workspace_id,
+            request.project_id,
+            after=begun.latest,
+            user_id=request.user_id,
+            action="rollback",
+            instruction=f"rollback to version {target_version}",
+            spec_json=target.spec_json,
+            expect_latest=True,
+        )
+        yield _event(request, stored, json.loads(begun.previous))
+
+    async def run(request: UpdateSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
+        started = Checkpoint()
+        async for event in stage(ctx.step, BEGIN, begin(request, ctx), started):
+            yield event
+        begun: Begun | None = started.value
+        if begun is None:
             return
-        instruction = request.user_input or ""
-        previous = current.spec_dict()
-        shown = json.dumps(previous, ensure_ascii=False)  # compact: fewer prompt tokens
+        assert begun.previous is not None
+        if request.rollback_to is not None:
+            async for event in stage(ctx.step, STORE, rollback(request, ctx, begun), Checkpoint()):
+                yield event
+            return
+        previous: dict[str, Any] = json.loads(begun.previous)
 
         def convert(reply: dict[str, Any]) -> Architecture:
             return apply_edits(previous, reply)
 
-        llm = deps.llms.for_role(Role.ARCHITECT)
-        started = deps.clock()
-        yield StreamStart(
-            data=StreamStartData(message="Updating architecture specification...", model=llm.model)
-        )
-        parts: list[str] = []
-        chunks = 0
-        system = prompts.maintainer_system(models, deps.default_model)
-        first = Message("user", prompts.update_plan_message(shown, instruction))
-        try:
-            plan = CompletionRequest(
-                system=system, messages=(first,), max_tokens=deps.plan_max_tokens
-            )
-            async for chunk in stream_rationale(llm, plan, parts, deps):
-                chunks += 1
-                yield chunk
-            change = CompletionRequest(
-                system=system,
-                messages=(
-                    first,
-                    Message("assistant", "".join(parts).strip() or "(no plan)"),
-                    Message("user", prompts.EDIT_REQUEST),
-                ),
+        def structured(first: Message, plan: Message) -> CompletionRequest:
+            return CompletionRequest(
+                system=prompts.maintainer_system(models, deps.default_model),
+                messages=(first, plan, Message("user", prompts.EDIT_REQUEST)),
                 max_tokens=deps.edit_max_tokens,
                 json_schema=edit_schema(list(previous["agents_config"]), models),
                 schema_name="spec_edits",
                 temperature=0.0,
             )
+
+        async def finish(llm: LLM, change: CompletionRequest) -> Architecture:
             result = await structured_with_repair(
-                llm,
-                change,
-                convert,
-                max_repairs=deps.max_repairs,
+                llm, change, convert, max_repairs=deps.max_repairs,
                 repair=prompts.edit_repair_message,
-            )
-        except SpecGenerationFailed as exc:
-            raise generation_failed(exc.message, exc.errors or None) from exc
-        except LLMError as exc:
-            raise generation_failed(f"The architect model failed: {exc.message}") from exc
-        yield StreamEnd(
-            data=StreamEndData(
-                total_chunks=chunks, completion_time=round(deps.clock() - started, 3)
-            )
-        )
-        stored = await deps.store.append(
-            ctx.workspace_id,
-            request.project_id,
-            user_id=request.user_id,
+            )  # fmt: skip
+            return result.value
+
+        spec_run = SpecRun(
             action="update",
-            instruction=instruction,
-            spec_json=canonical_json(result.value),
-            expected_latest=current.version,
+            instruction=request.user_input or "",
+            start_message="Updating architecture specification...",
+            system=prompts.maintainer_system(models, deps.default_model),
+            draft_tokens=deps.plan_max_tokens,
+            empty_draft="(no plan)",
+            structured=structured,
+            finish=finish,
+            announce=lambda stored: _event(request, stored, previous),
+            expect_latest=True,
         )
-        yield _event(request, stored, previous)
+        async for event in design_and_store(
+            deps, ctx, spec_run, begun, user_id=request.user_id, project_id=request.project_id
+        ):
+            yield event
 
     return run

@@ -11,11 +11,13 @@ imports `dbos` except server/durable/workflow.py, which registers the job workfl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
@@ -72,6 +74,18 @@ def sqlite_connector(path: str) -> Callable[[], sqlite3.Connection]:
     return connect
 
 
+def use_wal(url: str) -> None:
+    """Put a SQLite system database in WAL mode (kept by the file): DBOS's own engine then
+    commits a step's record with one WAL append instead of a rollback journal's several
+    syncs (a few ms per step instead of tens on a busy disk). PostgreSQL: nothing to do."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 class DurableEngine:
     _active: DurableEngine | None = None
 
@@ -103,6 +117,7 @@ class DurableEngine:
             await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
         DurableEngine._active = self
         self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(use_wal, self.url)
         config: DBOSConfig = {
             "name": "qubitz",
             "system_database_url": self.url,
@@ -145,6 +160,16 @@ class DurableEngine:
         if self.in_process:
             return await body()
         return await workflow.run_step(name, body)
+
+    def reserve_step(self) -> Any:
+        """A place for a step drawn now (parallel steps keep their ids on replay)."""
+        if self.in_process:
+
+            async def run(name: str, body: Any) -> Any:
+                return await body()
+
+            return run
+        return workflow.reserve_step()
 
     async def stop(self) -> None:
         if DurableEngine._active is not self:

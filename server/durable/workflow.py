@@ -73,3 +73,13 @@ async def job_workflow(spec: dict[str, Any]) -> dict[str, Any]:
 async def run_step(name: str, body: Callable[[], Awaitable[Any]]) -> Any:
     """A checkpointed step of the current workflow: on replay, the recorded output."""
     return await DBOS.run_step_async({"name": name}, body)
+
+
+def reserve_step() -> Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]:
+    """The next step id of the current workflow, drawn now; the step runs there later."""
+    reservation = DBOS.reserve_step()
+
+    async def run(name: str, body: Callable[[], Awaitable[Any]]) -> Any:
+        return await reservation.run_async({"name": name}, body)
+
+    return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -322,3 +323,52 @@ async def test_pipeline_on_github_target_streams_reference_sequence(
     assert live is not None
     assert live.usage_plan_id == "plan9"
     assert live.target == "github_aws"
+
+
+# -- run again after a failover (the deploy pipeline's durable steps) -------------------------
+
+
+async def test_publishing_the_same_files_again_returns_the_pushed_revision(
+    tmp_path: Path, github_double: GitHubDouble, cfn: Any
+) -> None:
+    target = make_target(github_double, cfn)
+    first = await target.publish(JOB, rendered(tmp_path / "a", "v1"))
+    again = await target.publish(JOB, rendered(tmp_path / "b", "v1"))
+    full = f"Qubitz-202/{JOB.app_name}"
+    assert again.revision == first.revision
+    assert len(github_double.history(full)) == 2  # the initial commit and one deploy
+    changed = await target.publish(JOB, rendered(tmp_path / "c", "v2"))
+    assert changed.revision != first.revision
+    assert len(github_double.history(full)) == 3
+
+
+async def test_a_dispatched_run_is_followed_by_a_second_runner_without_a_new_dispatch(
+    tmp_path: Path, github_double: GitHubDouble, cfn: Any
+) -> None:
+    target = make_target(github_double, cfn)
+    published = await target.dispatch(JOB, await target.publish(JOB, rendered(tmp_path, "v1")))
+    (run,) = github_double.runs.values()
+    assert published.extra["run_id"] == str(run.id)
+    interrupted = target.run(JOB, published)
+    await anext(interrupted)  # the replica that died saw the run start
+    progress = [p async for p in target.run(JOB, published)]  # the one that took over
+    assert len(github_double.runs) == 1
+    assert progress[-1].completed_steps == progress[-1].total_steps == 8
+    assert not run.cancelled
+    await interrupted.aclose()
+
+
+async def test_a_dispatched_run_found_cancelled_is_dispatched_again(
+    tmp_path: Path, github_double: GitHubDouble, cfn: Any
+) -> None:
+    """What a replica that shut down mid-run leaves: it cancelled the run it followed."""
+    target = make_target(github_double, cfn)
+    job = dataclasses.replace(JOB, github_username=None)
+    published = await target.dispatch(job, await target.publish(job, rendered(tmp_path, "v1")))
+    (first,) = github_double.runs.values()
+    first.cancelled = True
+    progress = [p async for p in target.run(job, published)]
+    assert len(github_double.runs) == 2
+    second = max(github_double.runs.values(), key=lambda r: r.id)
+    assert second.finished and not second.cancelled
+    assert progress[-1].completed_steps == progress[-1].total_steps == 8

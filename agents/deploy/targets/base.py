@@ -91,16 +91,27 @@ class AppEndpoint:
 
 
 class DeployTarget(Protocol):
-    """publish → run (progress) → endpoint; destroy tears an app down."""
+    """publish → dispatch → run (progress) → endpoint; destroy tears an app down.
+
+    Each may run again after a failover (the deploy pipeline's durable steps): publish of the
+    files already at the branch head returns that revision; run of a dispatched result follows
+    the run that dispatch started.
+    """
 
     name: str
 
     async def publish(self, job: DeployJob, repo_dir: Path) -> PublishResult:
-        """Commit every file under `repo_dir` as one commit; return the clone URL."""
+        """Commit every file under `repo_dir` as one commit (none when the branch head has
+        exactly these files and message); return the clone URL and the revision."""
+        ...
+
+    async def dispatch(self, job: DeployJob, published: PublishResult) -> PublishResult:
+        """Start the deploy workflow of `published`; the result names the run for `run`."""
         ...
 
     def run(self, job: DeployJob, published: PublishResult) -> AsyncIterator[Progress]:
-        """Run the deploy workflow for `published`, yielding progress; raises DeployError."""
+        """Run (or follow the dispatched run of) the deploy workflow for `published`, yielding
+        progress; raises DeployError."""
         ...
 
     async def endpoint(self, job: DeployJob, published: PublishResult) -> AppEndpoint:

@@ -95,6 +95,8 @@ async def commit_directory(bare: Path, source: Path, message: str) -> str:
 
     Uses a private index file, so neither `source` nor the bare repo needs a work tree; the ref
     update is compare-and-swap against the parent, so concurrent commits cannot be lost silently.
+    When `main` already holds exactly this tree with this message (the same deploy pushed again,
+    e.g. after a failover), nothing is committed and the head's sha is returned.
     """
     await ensure_bare(bare)
     parent = await head_of(bare)
@@ -109,6 +111,8 @@ async def commit_directory(bare: Path, source: Path, message: str) -> str:
         base = ("--git-dir", str(bare), "--work-tree", str(source))
         await git(*base, "add", "--all", ".", cwd=source, env=env)
         tree = await git("--git-dir", str(bare), "write-tree", env=env)
+        if parent and await _same_commit(bare, parent, tree, message):
+            return parent
         parents = ("-p", parent) if parent else ()
         sha = await git(
             "--git-dir", str(bare), "commit-tree", tree, *parents, "-m", message, env=env
@@ -123,6 +127,12 @@ async def commit_directory(bare: Path, source: Path, message: str) -> str:
             env=env,
         )
     return sha
+
+
+async def _same_commit(bare: Path, sha: str, tree: str, message: str) -> bool:
+    head = await git("--git-dir", str(bare), "show", "-s", "--format=%T%n%B", sha)
+    head_tree, _, head_message = head.partition("\n")
+    return head_tree == tree and head_message.strip() == message.strip()
 
 
 async def checkout(bare: Path, revision: str, dest: Path) -> None:

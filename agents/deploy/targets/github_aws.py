@@ -22,7 +22,7 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -228,22 +228,23 @@ class GitHubAwsTarget:
             mode = "100755" if executable else "100644"
             elements.append(InputGitTreeElement(path, mode, "blob", sha=blob.sha))
         tree = repo.create_git_tree(elements)  # no base_tree: exactly the rendered files
-        author = InputGitAuthor(AUTHOR_NAME, AUTHOR_EMAIL)
-        commit = repo.create_git_commit(
-            f"Deploy {job.app_name} (spec v{job.spec_version})",
-            tree,
-            [parent],
-            author=author,
-            committer=author,
-        )
-        repo.get_git_ref(f"heads/{branch}").edit(commit.sha, force=False)
+        message = f"Deploy {job.app_name} (spec v{job.spec_version})"
+        if parent.tree.sha == tree.sha and parent.message.strip() == message:
+            sha = parent.sha  # pushed already (a re-run after a failover): no second commit
+        else:
+            author = InputGitAuthor(AUTHOR_NAME, AUTHOR_EMAIL)
+            commit = repo.create_git_commit(
+                message, tree, [parent], author=author, committer=author
+            )
+            repo.get_git_ref(f"heads/{branch}").edit(commit.sha, force=False)
+            sha = commit.sha
         if job.github_username:
             github_guard.add_collaborator(
                 repo, job.github_username, self._cfg.collaborator_permission
             )
         return PublishResult(
             repo_url=repo.html_url,
-            revision=commit.sha,
+            revision=sha,
             display_name=repo.full_name,
             extra={"full_name": repo.full_name, "branch": branch},
         )
@@ -343,9 +344,40 @@ class GitHubAwsTarget:
                 )
             await asyncio.sleep(self._cfg.poll_interval)
 
+    async def dispatch(self, job: DeployJob, published: PublishResult) -> PublishResult:
+        """Dispatch deploy.yml; the result carries the run's id (`run` follows that run)."""
+        full_name = published.extra.get("full_name") or published.display_name
+        workflow = self._cfg.deploy_workflow
+        _repo, run_id = await self._call(
+            f"dispatch {workflow}", lambda: self._dispatch_sync(full_name, workflow)
+        )
+        return replace(published, extra={**published.extra, "run_id": str(run_id)})
+
     def run(self, job: DeployJob, published: PublishResult) -> AsyncIterator[Progress]:
         full_name = published.extra.get("full_name") or published.display_name
-        return self._follow(full_name, self._cfg.deploy_workflow, "deploying")
+        run_id = published.extra.get("run_id")
+        if run_id is None:
+            return self._follow(full_name, self._cfg.deploy_workflow, "deploying")
+        return self._resume(full_name, int(run_id))
+
+    async def _resume(self, full_name: str, run_id: int) -> AsyncIterator[Progress]:
+        """Follow a dispatched run; one found cancelled (the replica that followed it shut down
+        and stopped it) is dispatched again, once."""
+        workflow = self._cfg.deploy_workflow
+        repo = await self._call("read the repository", lambda: self._gh.get_repo(full_name))
+        run = await self._call("read the workflow run", lambda: repo.get_workflow_run(run_id))
+        if run.status == "completed" and run.conclusion == "cancelled":
+            async for progress in self._follow(full_name, workflow, "deploying"):
+                yield progress
+            return
+        try:
+            async for progress in self._watch(repo, run_id, workflow, "deploying"):
+                yield progress
+        except DeployError:
+            raise
+        except BaseException:  # cancelled or closed: the run must not go on deploying unseen
+            await asyncio.shield(asyncio.to_thread(self._cancel_run_sync, repo, run_id))
+            raise
 
     # -- endpoint ------------------------------------------------------------------------------
 

@@ -156,6 +156,9 @@ class LocalTarget:
             sha = await git.commit_directory(bare, repo_dir, message)
         return PublishResult(repo_url=bare.resolve().as_uri(), revision=sha, display_name=str(bare))
 
+    async def dispatch(self, job: DeployJob, published: PublishResult) -> PublishResult:
+        return published  # the local runner is `run` itself (each of its steps may run again)
+
     async def run(self, job: DeployJob, published: PublishResult) -> AsyncIterator[Progress]:
         total = len(STEPS)
 
