@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, Router, WebSocketRoute
 
+from agents.budget import DailyBudget
 from agents.pipeline import Pipeline
 from agents.protocol import ENDPOINTS
 from server.api import api_routes
@@ -25,6 +26,7 @@ from server.db.jobs import JobRepository
 from server.db.keys import KeyRepository
 from server.db.migrate import upgrade
 from server.db.replicas import ReplicaRepository
+from server.db.token_usage import SqlWorkspaceTokenUsage
 from server.durable.engine import DurableEngine, system_database_url
 from server.durable.retention import Retention
 from server.durable.settings import JobSettings
@@ -68,6 +70,10 @@ class Infra:
         self.closers: list[Callable[[], Any]] = []
         self.starters: list[Callable[[], Any]] = []
         self.artifacts: Any = None  # the artifact store, set by wiring (read API's fresh URLs)
+        # Every workspace's daily token budget (agents/budget.py), counted in the database.
+        self.budget = DailyBudget(
+            SqlWorkspaceTokenUsage(self.sessions), settings.workspace_daily_tokens or None
+        )
 
 
 PipelineWiring = Callable[[Infra], "contextlib.AbstractAsyncContextManager[dict[str, Pipeline]]"]
@@ -114,6 +120,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             coalesce_window=settings.coalesce_window,
             max_running=settings.max_running_jobs,
             cancel_poll=job_settings.cancel_poll_seconds,
+            budget=infra.budget,
         )
         sweep = ReplicaSweep(
             ReplicaRepository(infra.sessions),

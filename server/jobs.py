@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from agents.budget import CHARGED_ENDPOINTS, DailyBudget, charged_workspace
 from agents.errors import HandedOver, InternalError, JobCancelled, QubitzError
 from agents.errors import Overloaded as Overloaded  # raised by submit (re-exported)
 from agents.pipeline import JobContext, Pipeline
@@ -77,8 +78,10 @@ class JobRunner:
         coalesce_window: float = 0.04,
         max_running: int = 64,
         cancel_poll: float = 0.5,
+        budget: DailyBudget | None = None,
     ) -> None:
         self._log = log_
+        self._budget = budget  # the workspaces' daily token budget (agents/budget.py)
         self._jobs = jobs
         self._metrics = metrics
         self.engine = engine
@@ -190,6 +193,8 @@ class JobRunner:
             )
         if limits.queued and await self.engine.queued_count() >= limits.queue_max:
             raise Overloaded(f"the job queue is full ({limits.queue_max} waiting)")
+        if self._budget is not None and endpoint.name in CHARGED_ENDPOINTS:
+            await self._budget.check(workspace_id)  # DailyBudgetSpent: refused up front
         job_id = new_id("job")
         meta = JobMeta(job_id, workspace_id, endpoint.name, self._replica, idempotency_key)
         spec = JobSpec(
@@ -223,6 +228,7 @@ class JobRunner:
         await self._ready.wait()
         job_id = spec.job_id
         request_id.set(job_id)
+        charged_workspace.set(spec.workspace_id)  # every model call of the job is charged here
         endpoint = ENDPOINTS[spec.endpoint]
         fresh = self._fresh.pop(job_id, None)
         stream = await self._log.adopt(

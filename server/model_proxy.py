@@ -4,8 +4,12 @@ Apps deployed to the local target call it (OPENAI_BASE_URL=<public url>/v1), so 
 agent works offline with the embedded model. Each app has its own bearer token and its own rate
 and concurrency limits, bodies are capped, and all apps together hold at most a few of the
 model's slots so research and chat keep their share (server/model_proxy_access.py).
-Tool definitions are accepted but not offered to the model: answers are plain text (documented
-in docs/deploy.md); tool results already in the conversation are passed on as context.
+Every call is charged to the app's workspace's daily token budget (agents/budget.py: the
+registry wiring hands over is a ChargedRegistry); when it is spent the proxy answers 429 with
+`{"error": {"type": "insufficient_quota", "code": "token_limit_exceeded", …}}` and Retry-After
+(seconds to 00:00 UTC). Tool definitions are accepted but not offered to the model: answers are
+plain text (documented in docs/deploy.md); tool results already in the conversation are passed
+on as context.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agents.budget import DailyBudgetSpent, charged_to, seconds_to_reset
 from agents.llm.errors import LLMError, LLMRetryableError
 from agents.llm.port import CompletionRequest, LLMRegistry, Message, Role, complete
 from server.model_proxy_access import Busy, ProxyAdmission, ProxyLimits, ProxyTokens
 
 
-def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
+    error: dict[str, str] = {"message": message, "type": kind}
+    if code is not None:
+        error["code"] = code
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def to_port_messages(raw: list[Any]) -> tuple[str, list[Message]]:
@@ -104,7 +112,12 @@ def model_proxy_routes(
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
             return response
         try:
-            return await _complete(raw)
+            with charged_to(app.workspace_id):
+                return await _complete(raw)
+        except DailyBudgetSpent as exc:
+            response = _error(429, exc.message, "insufficient_quota", "token_limit_exceeded")
+            response.headers["Retry-After"] = str(round(seconds_to_reset()))
+            return response
         finally:
             admission.leave(app)
 

@@ -19,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from agents.budget import DailyBudgetSpent
 from agents.errors import (
     BadPayload,
     InternalError,
@@ -292,6 +293,10 @@ class Session:
             return job_id
         except Overloaded as exc:
             raise Overloaded(f"Server is busy: {exc}") from exc
+        except DailyBudgetSpent:
+            # the job's own kind of error (as a chat turn over budget): event, then 1000
+            self.session_id = getattr(request, "session_id", None)
+            raise
 
     async def _resume(self, principal: Principal, job_id: str, since: int) -> tuple[str, int]:
         self._check_revoked()
@@ -395,7 +400,7 @@ class Session:
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
         failed = outcome(exc)
-        event = failed.event(self.endpoint)
+        event = failed.event(self.endpoint, self.session_id)
         with contextlib.suppress(Exception):
             await self.ws.send_text(orjson.dumps(event).decode())
         assert failed.error is not None

@@ -21,6 +21,7 @@ from agents.appkeys.pipelines import (
     delete_api_key_pipeline,
     revoke_all_for_app,
 )
+from agents.budget import ChargedRegistry
 from agents.chat import ChatConfig, ChatDeps, chat_pipeline
 from agents.deploy.pipeline import DeployDeps, deploy_pipeline
 from agents.deploy.render import render_repository
@@ -117,7 +118,8 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         search_http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         providers = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(providers.aclose)
-        registry = InstrumentedRegistry(providers, infra.metrics)  # every call is measured
+        # Every call is measured, and charged to its workspace's daily budget (agents/budget.py).
+        registry = ChargedRegistry(InstrumentedRegistry(providers, infra.metrics), infra.budget)
 
         store = build_store(
             "s3" if s.storage == "s3" else "local",

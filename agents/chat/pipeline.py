@@ -11,8 +11,9 @@ Order of one turn (events in the protocol's shapes):
    `token_limit` lowers it (it never raises it). When `total >= limit`, or
    `total + estimated prompt tokens >= limit`, the turn ends with `chat_error`
    TOKEN_LIMIT_EXCEEDED before any model call. The same holds for the workspace's daily budget
-   (agents.chat.budget: every session of the workspace counts, so a new session_id does not
-   reset it). The answer's `max_tokens` is capped to what is left of both budgets.
+   (agents.budget: every model call of the workspace counts, so a new session_id does not
+   reset it). The answer's `max_tokens` is capped to what is left of both budgets. The daily
+   budget is charged by the model wrapper (agents.budget.ChargedRegistry), not here.
 4. The prompt (agents.chat.prompt): the report whole when it fits the context window, else an
    outline plus the BM25-relevant sections; web search offered when the provider has it.
    A request for a new or revised report (agents.chat.intent) asks for a full report instead.
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from agents.artifacts import ArtifactStore
-from agents.chat.budget import DailyBudget, MemoryWorkspaceTokenUsage, WorkspaceTokenUsage
+from agents.budget import DailyBudget, MemoryWorkspaceTokenUsage, WorkspaceTokenUsage
 from agents.chat.intent import wants_report
 from agents.chat.prompt import (
     ContextTooSmall,
@@ -122,7 +123,7 @@ class ChatDeps:
     http: httpx.AsyncClient  # for allow-listed report hosts only (through agents.netsafe)
     report_sources: ReportSourcePolicy = field(default_factory=ReportSourcePolicy)
     config: ChatConfig = field(default_factory=ChatConfig)
-    # Per-workspace daily usage (agents.chat.budget); in process unless the server gives SQL.
+    # Per-workspace daily usage (agents.budget), read for the checks; charged by ChargedRegistry.
     daily_usage: WorkspaceTokenUsage = field(default_factory=MemoryWorkspaceTokenUsage)
 
 
@@ -293,7 +294,6 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
             report_generated=generate and bool(answer.strip()),
         ),
     )
-    await daily.spend(ctx.workspace_id, input_tokens + output_tokens)
     generated = ReportGenerated(success=False)
     if generate and answer.strip():
         generated = await _store_report(deps, request, ctx, state, answer)

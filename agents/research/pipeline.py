@@ -18,7 +18,9 @@ Events follow protocol-reference.md's order: `status`, then per step `multiagent
 retries and removed citations), then one `s3_upload_complete` per file, `use_cases_complete`,
 and `complete`. A query that fails validation raises InvalidRequest (`error` INVALID_QUERY)
 before any model call; a step that fails raises PipelineFailed (`error` PIPELINE_FAILED naming
-the step; files stored before the failure have already been announced).
+the step; files stored before the failure have already been announced). When the workspace's
+daily token budget runs out mid-job (agents.budget), the job ends at its next model call with
+`error` TOKEN_LIMIT_EXCEEDED naming the step; what was stored before stays.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from agents.budget import TOKEN_LIMIT_EXCEEDED, budget_spent_in
 from agents.errors import InvalidRequest, PipelineFailed
 from agents.pipeline import Checkpoint, JobContext, Pipeline, stage
 from agents.protocol import (
@@ -134,10 +137,13 @@ def research_pipeline(deps: ResearchDeps) -> Pipeline:
         except Exception as exc:
             failed = exc.step if isinstance(exc, StepFailed) else step
             message = f"Step '{failed}' failed: {describe_error(exc)}"
-            if not isinstance(exc, StepFailed):
+            code, spent = PIPELINE_FAILED, budget_spent_in(exc)
+            if spent is not None:
+                code, message = TOKEN_LIMIT_EXCEEDED, f"Step '{failed}' stopped: {spent.message}"
+            elif not isinstance(exc, StepFailed):
                 log.warning("research job %s: %s", ctx.job_id, message, exc_info=exc)
             await _mark_failed(state, message)
-            raise PipelineFailed(message, step=failed, code=PIPELINE_FAILED) from exc
+            raise PipelineFailed(message, step=failed, code=code) from exc
         finally:
             await cancel_prerenders(state)  # background PDF renders of a job that ended early
 

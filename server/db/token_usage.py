@@ -1,4 +1,4 @@
-"""Per-workspace daily token usage on SQL (implements agents.chat.budget.WorkspaceTokenUsage).
+"""Per-workspace daily token usage on SQL (implements agents.budget.WorkspaceTokenUsage).
 
 One row per (workspace, UTC day); `add` is one UPDATE `tokens = tokens + :n` (inserting the
 row on the day's first turn; a concurrent first insert is caught and turned into the update).

@@ -1,4 +1,7 @@
-"""The workspace's daily token budget: every session counts; a new session_id resets nothing."""
+"""The workspace's daily token budget: every session counts; a new session_id resets nothing.
+
+The budget is charged by the model wrapper (agents.budget.ChargedRegistry), as wiring sets it up.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.chat import ChatConfig, MemoryChatSessionStore
-from agents.chat.budget import DailyBudget, MemoryWorkspaceTokenUsage
+from agents.budget import ChargedRegistry, DailyBudget, MemoryWorkspaceTokenUsage, charged_to
+from agents.chat import ChatConfig, ChatDeps, MemoryChatSessionStore
 from agents.llm.port import Usage
+from agents.protocol import ChatRequest, Event
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.token_usage import SqlWorkspaceTokenUsage
 from tests.chat.helpers import chat_request, make_deps, run_turn
@@ -25,6 +29,14 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def artifacts() -> MemoryArtifactStore:
     return MemoryArtifactStore()
+
+
+async def charged_turn(
+    deps: ChatDeps, request: ChatRequest, workspace_id: str = "ws1"
+) -> list[Event]:
+    """One turn as the job runner runs it: its model calls are charged to `workspace_id`."""
+    with charged_to(workspace_id):
+        return await run_turn(deps, request, workspace_id=workspace_id)
 
 
 @pytest.fixture
@@ -49,18 +61,19 @@ async def test_a_new_session_id_does_not_reset_the_workspace_budget(
         http_client,
         config=ChatConfig(workspace_daily_tokens=1000),
     )
-    deps = dataclasses.replace(deps, daily_usage=sql_usage)
-    first = await run_turn(deps, chat_request("q?", session_id="s1"))
+    budget = DailyBudget(sql_usage, 1000)
+    deps = dataclasses.replace(deps, daily_usage=sql_usage, llms=ChargedRegistry(deps.llms, budget))
+    first = await charged_turn(deps, chat_request("q?", session_id="s1"))
     assert first[-1].type == "chat_complete"
-    second = await run_turn(deps, chat_request("q?", session_id="s2"))
+    second = await charged_turn(deps, chat_request("q?", session_id="s2"))
     assert second[-1].type == "chat_complete"  # 700 used, 300 left: capped, still allowed
     assert llm.requests[1].max_tokens < 300
-    third = await run_turn(deps, chat_request("q?", session_id="brand-new"))
+    third = await charged_turn(deps, chat_request("q?", session_id="brand-new"))
     assert [e.type for e in third] == ["chat_status", "chat_error"]
     assert third[-1].error == "TOKEN_LIMIT_EXCEEDED"  # type: ignore[attr-defined]
     assert "daily budget" in third[-1].message  # type: ignore[attr-defined]
     assert len(llm.requests) == 2
-    other = await run_turn(deps, chat_request("q?", session_id="s1"), workspace_id="ws2")
+    other = await charged_turn(deps, chat_request("q?", session_id="s1"), workspace_id="ws2")
     assert other[-1].type == "chat_complete", "another workspace has its own budget"
 
 

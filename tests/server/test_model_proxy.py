@@ -188,3 +188,27 @@ def test_the_local_target_hands_each_app_its_own_token(tmp_path: Path) -> None:
     env_b = target._app_env("ws2", "app-b")
     assert TOKENS.verify(env_a["OPENAI_API_KEY"]) == AppIdentity("ws1", "app-a")
     assert TOKENS.verify(env_b["OPENAI_API_KEY"]) == AppIdentity("ws2", "app-b")
+
+
+async def test_calls_are_charged_to_the_apps_workspace_and_refused_with_429_once_spent() -> None:
+    from agents.budget import ChargedRegistry, DailyBudget, MemoryWorkspaceTokenUsage
+
+    llm = ScriptedLLM(fallback=Reply(text="Hi", usage=Usage(700, 400)))
+    budget = DailyBudget(MemoryWorkspaceTokenUsage(), 1000)
+    routes = model_proxy_routes(ChargedRegistry(StaticRegistry(default=llm), budget), TOKENS)
+    app = Starlette(routes=routes)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        first = await http.post("/v1/chat/completions", headers=auth("ws1", "a"), json=HI)
+        left_after_first = await budget.left("ws1")
+        spent = await http.post("/v1/chat/completions", headers=auth("ws1", "b"), json=HI)
+        other = await http.post("/v1/chat/completions", headers=auth("ws2", "c"), json=HI)
+    assert first.status_code == 200
+    assert left_after_first == 0, "1100 tokens charged to ws1, whichever of its apps called"
+    assert spent.status_code == 429
+    assert spent.json()["error"]["type"] == "insufficient_quota"
+    assert spent.json()["error"]["code"] == "token_limit_exceeded"
+    assert int(spent.headers["Retry-After"]) >= 1
+    assert len(llm.requests) == 2, "the refused call never reached the model"
+    assert other.status_code == 200
