@@ -40,6 +40,7 @@ from server.opsauth import metrics_allowed
 from server.revocation import RevocationHub
 from server.session import Services, websocket_handler
 from server.settings import Settings
+from server.sharedlimit import SharedBuckets
 from server.sinks import DatabaseSink, RedisSink
 
 log = logging.getLogger("qubitz.app")
@@ -163,7 +164,10 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 key_repo=key_repo,
                 audit=audit,
                 limiter=ConnectRateLimiter(
-                    settings.connect_rate_per_minute, settings.connect_burst
+                    settings.connect_rate_per_minute,
+                    settings.connect_burst,
+                    # with Redis the per-key limit holds across replicas (server/sharedlimit.py)
+                    shared=SharedBuckets(infra.redis, "connect") if infra.redis else None,
                 ),
                 runner=runner,
                 log=event_log,

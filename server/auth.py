@@ -7,11 +7,15 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agents.protocol import Scope
 from agents.tenancy import is_workspace_id, validate_workspace_id
 from server.authaudit import AuditBuffer
 from server.db.keys import KeyRecord, KeyRepository
+
+if TYPE_CHECKING:
+    from server.sharedlimit import SharedBuckets
 
 __all__ = [
     "AuditBuffer",
@@ -151,13 +155,31 @@ class KeyService:
 
 
 class ConnectRateLimiter:
-    """Token bucket per key: `rate_per_minute` refill, `burst` capacity. In-process."""
+    """Token bucket per key: `rate_per_minute` refill, `burst` capacity. In process, or shared
+    by every replica when given Redis buckets (server/sharedlimit.py)."""
 
-    def __init__(self, rate_per_minute: float, burst: int, *, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        rate_per_minute: float,
+        burst: int,
+        *,
+        max_keys: int = 100_000,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._rate = rate_per_minute / 60.0
         self._burst = float(burst)
         self._buckets: dict[str, tuple[float, float]] = {}
         self._max_keys = max_keys
+        self._shared = shared
+
+    async def acquire(self, key_id: str) -> None:
+        """Take one connection from the key's bucket; RateLimited when it is empty."""
+        if self._shared is None:
+            self.check(key_id)
+            return
+        wait = await self._shared.take(key_id, rate=self._rate, burst=int(self._burst))
+        if wait > 0:
+            raise RateLimited(wait)
 
     def check(self, key_id: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

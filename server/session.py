@@ -226,7 +226,7 @@ class Session:
                 s.auth_failures.failed(remote)
             raise Unauthorized(exc.reason) from exc
         try:
-            s.limiter.check(principal.key_id)
+            await s.limiter.acquire(principal.key_id)
         except RateLimited as exc:
             s.audit.record(
                 principal.key_id, route=self.endpoint.name, outcome="rate_limited", remote=remote

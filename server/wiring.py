@@ -234,6 +234,7 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
                     apigw_calls_per_second=s.apigw_calls_per_second,
                     apigw_max_attempts=s.apigw_max_attempts,
                 ),
+                redis=infra.redis,
             )
         )
         infra.extra_routes.extend(keys_rt.gateway.routes())

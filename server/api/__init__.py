@@ -25,6 +25,7 @@ from server.api.projects import ProjectsApi
 from server.auth import ConnectRateLimiter
 from server.db.jobs import JobRepository
 from server.session import Services
+from server.sharedlimit import SharedBuckets
 
 # Requests per key and minute, relative to the WebSocket connect limit (pages poll the API).
 API_RATE_FACTOR = 10
@@ -38,9 +39,11 @@ class _State:
         self.jobs = JobsApi(JobRepository(infra.sessions), infra.settings.resolved_public_url)
         self.projects = ProjectsApi(infra.sessions, getattr(infra, "artifacts", None))
         settings = infra.settings
+        redis = getattr(infra, "redis", None)
         self.limiter = ConnectRateLimiter(
             settings.connect_rate_per_minute * API_RATE_FACTOR,
             settings.connect_burst * API_RATE_FACTOR,
+            shared=SharedBuckets(redis, "api") if redis is not None else None,
         )
 
 

@@ -78,7 +78,7 @@ async def authenticate(request: Request, services: Services, limiter: ConnectRat
             failures.failed(remote)
         raise ApiError(401, exc.reason, CHALLENGE) from exc
     try:
-        limiter.check(principal.key_id)
+        await limiter.acquire(principal.key_id)
     except RateLimited as exc:
         services.audit.record(principal.key_id, route=route, outcome="rate_limited", remote=remote)
         raise ApiError(429, str(exc), {"Retry-After": str(max(1, round(exc.retry_after)))}) from exc

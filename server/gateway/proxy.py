@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +30,9 @@ from agents.appkeys.ports import AppKeyRepository
 from server.gateway.keycache import GatewayKeyCache
 from server.gateway.ratelimit import BucketRegistry, retry_after_header
 from server.gateway.router import AppRoute, LocalAppRouter
+
+if TYPE_CHECKING:
+    from server.sharedlimit import SharedBuckets
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +72,13 @@ class Gateway:
         key_cache_ttl: float = 5.0,
         clock: Callable[[], float] | None = None,
         wallclock: Callable[[], datetime] | None = None,
+        shared_buckets: SharedBuckets | None = None,
     ) -> None:
         self.router = router or LocalAppRouter()
         monotonic = clock or time.monotonic
         self.buckets = BucketRegistry(clock=monotonic)
+        # With Redis, keys' rate limits hold across replicas (server/sharedlimit.py).
+        self._shared = shared_buckets
         self.key_cache = GatewayKeyCache(keys, self.buckets, ttl=key_cache_ttl, clock=monotonic)
         self._keys = keys
         self._http = http
@@ -102,9 +108,11 @@ class Gateway:
         if active is None:
             return _message(403, "Forbidden")
         limits = active.limits
-        wait = self.buckets.take(
-            active.key.key_id, rate=limits.rate_limit, burst=limits.burst_limit
-        )
+        key_id, rate, burst = active.key.key_id, limits.rate_limit, limits.burst_limit
+        if self._shared is not None:
+            wait = await self._shared.take(key_id, rate=rate, burst=burst)
+        else:
+            wait = self.buckets.take(key_id, rate=rate, burst=burst)
         if wait > 0:
             return JSONResponse(
                 {"message": "Too Many Requests"},

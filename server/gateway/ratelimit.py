@@ -1,8 +1,9 @@
 """Token buckets, one per API key, in this process's memory.
 
 A bucket holds up to `burst` tokens and refills at `rate` tokens per second; a request takes one.
-With several replicas each has its own buckets, so the effective rate is per replica (quotas are
-counted in the database and are global).
+These are a single process's buckets; with Redis configured the gateway takes from buckets
+shared by every replica instead (server/sharedlimit.py), so a key's rate holds across replicas.
+Quotas are counted in the database and are global either way.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from agents.appkeys.pipelines import AppKeyDeps
 from agents.appkeys.ports import DeploymentLookup, KeyBackend, PlanLimits, QuotaPeriod
 from server.db.appkeys import SqlAppKeyRepository
 from server.gateway.proxy import Gateway
+from server.sharedlimit import SharedBuckets
 
 AWS_TARGETS = ("aws", "github_aws")
 
@@ -86,6 +87,7 @@ async def app_keys_runtime(
     sessions: async_sessionmaker[AsyncSession],
     deployments: DeploymentLookup,
     options: AppKeysOptions,
+    redis: Any = None,  # with Redis, keys' rate limits hold across replicas
 ) -> AsyncIterator[AppKeysRuntime]:
     keys = SqlAppKeyRepository(sessions)
     limits = options.default_limits()
@@ -110,6 +112,7 @@ async def app_keys_runtime(
             connect_timeout=options.connect_timeout,
             upstream_timeout=options.upstream_timeout,
             key_cache_ttl=options.key_cache_seconds,
+            shared_buckets=SharedBuckets(redis, "gateway") if redis is not None else None,
         )
         deps = AppKeyDeps(
             deployments=deployments, keys=keys, backends=backends, key_cache=gateway.key_cache

@@ -87,6 +87,7 @@ async def stack(
     key_cache_ttl: float = 60.0,
     upstream_timeout: float = 10.0,
     extra_backends: dict[str, KeyBackend] | None = None,
+    shared_buckets: Any = None,
 ) -> AsyncIterator[Stack]:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'qubitz.db'}")
     async with engine.begin() as conn:
@@ -100,6 +101,7 @@ async def stack(
             http=upstream_http,
             key_cache_ttl=key_cache_ttl,
             upstream_timeout=upstream_timeout,
+            shared_buckets=shared_buckets,
         )
         from starlette.applications import Starlette
 
