@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -71,6 +72,8 @@ class Infra:
         self.closers: list[Callable[[], Any]] = []
         self.starters: list[Callable[[], Any]] = []
         self.artifacts: Any = None  # the artifact store, set by wiring (read API's fresh URLs)
+        # Pruned by retention with the jobs (wiring adds the local deploy target's checkouts).
+        self.pruners: list[Callable[[float], Awaitable[list[Path]]]] = []
         # Every workspace's daily token budget (agents/budget.py), counted in the database.
         self.budget = DailyBudget(
             SqlWorkspaceTokenUsage(self.sessions), settings.workspace_daily_tokens or None
@@ -130,8 +133,9 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             failover_after=job_settings.failover_seconds,
         )
         await sweep.start()
-        retention = Retention(jobs, infra.sessions, engine, days=job_settings.retention_days)
-        retention.start()
+        retention = Retention(
+            jobs, infra.sessions, engine, days=job_settings.retention_days, pruners=infra.pruners
+        )
         scheduler = KeepaliveScheduler(
             interval=settings.keepalive_interval, idle_timeout=settings.idle_timeout
         )
@@ -158,6 +162,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         async with wire as pipelines:
             infra.router = Router(routes=infra.extra_routes)
             runner.bind(pipelines)
+            retention.start()  # after wiring: its pruners (deploy checkouts) are registered
             services = Services(
                 settings=settings,
                 keys=keys,

@@ -279,6 +279,7 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
             supervisor=supervisor,
             deployments=deployments,
         )
+        infra.pruners.append(local.prune_checkouts)  # old revisions' work trees (retention)
         targets: dict[str, DeployTarget] = {"local": local}
         if s.deploy_target == "github_aws":
             targets["github_aws"] = _github_target(s)

@@ -6,11 +6,17 @@ run: the workflow's steps, locally: check out the revision into its own work tre
 runtime, run the runtime's tests, (synth was checked before the push), start the runtime as its
 own process, wait for /health, switch the gateway route, retire the previous process after a
 grace period. endpoint: `<public_url>/apps/<app>/invoke` (served by the local gateway).
+Each revision gets its own work tree, `<data_dir>/apps/<workspace>/<app>/<revision[:12]>`;
+`prune_checkouts` removes those untouched for the retention period, except the recorded revision
+of every deployed app and any work tree a running process uses (the bare repository keeps every
+revision, so a pruned one can be checked out again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +246,22 @@ class LocalTarget:
                 continue
         return started
 
+    async def prune_checkouts(self, older_than: float, *, now: float | None = None) -> list[Path]:
+        """Remove per-revision work trees not modified for `older_than` seconds, keeping the
+        current revision of every deployed app and every work tree a process runs from."""
+        keep = {p.resolve() for p in self._sup.checkouts_in_use()}
+        if self._deployments is not None:
+            for rec in await self._deployments.list_deployed(target=self.name):
+                if rec.revision:
+                    work = self.checkout_dir(rec.workspace_id, rec.app_id, rec.revision)
+                    keep.add(work.resolve())
+        cutoff = (time.time() if now is None else now) - older_than
+        removed: list[Path] = []
+        for app_dir in await asyncio.to_thread(_app_dirs, self._cfg.data_dir / "apps"):
+            async with self._lock(app_dir.name):  # not while a deploy of the app checks out
+                removed += await asyncio.to_thread(_prune_revisions, app_dir, keep, cutoff)
+        return removed
+
     # -- steps ---------------------------------------------------------------------------------
 
     async def _verify(self, work: Path) -> None:
@@ -271,3 +293,27 @@ class LocalTarget:
                 code="runtime_tests_failed",
                 details=out,
             )
+
+
+def _app_dirs(root: Path) -> list[Path]:
+    """`<root>/<workspace>/<app>` folders."""
+    if not root.is_dir():
+        return []
+    return [app for ws in root.iterdir() if ws.is_dir() for app in ws.iterdir() if app.is_dir()]
+
+
+def _prune_revisions(app_dir: Path, keep: set[Path], cutoff: float) -> list[Path]:
+    removed: list[Path] = []
+    for revision in app_dir.iterdir():
+        if not revision.is_dir() or revision.resolve() in keep:
+            continue
+        if revision.stat().st_mtime >= cutoff:
+            continue
+        shutil.rmtree(revision, ignore_errors=True)
+        removed.append(revision)
+    for empty in (app_dir, app_dir.parent):
+        try:
+            empty.rmdir()  # only succeeds when nothing is left
+        except OSError:
+            break
+    return removed

@@ -80,6 +80,10 @@ class ProcessSupervisor:
     def current(self, app_id: str) -> AppProcess | None:
         return self._current.get(app_id)
 
+    def checkouts_in_use(self) -> set[Path]:
+        """The work trees of every process started and not yet stopped (current or retiring)."""
+        return {app.checkout for app in self._all}
+
     async def start(self, app_id: str, checkout: Path, env: Mapping[str, str]) -> AppProcess:
         """Start the app's runtime and wait until /health answers 200 (or raise)."""
         last: AppStartFailed | None = None
