@@ -31,6 +31,7 @@ from agents.protocol import (
     ArchitectureData,
     ArchitectureEvent,
     Event,
+    StreamChunk,
     StreamEnd,
     StreamEndData,
     StreamStart,
@@ -129,7 +130,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
                 system=system, messages=(first,), max_tokens=deps.plan_max_tokens
             )
             async for chunk in stream_rationale(llm, plan, parts, deps):
-                chunks += 1
+                chunks += isinstance(chunk, StreamChunk)
                 yield chunk
             change = CompletionRequest(
                 system=system,
