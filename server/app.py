@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -39,6 +40,7 @@ from server.revocation import RevocationHub
 from server.session import Services, websocket_handler
 from server.settings import Settings
 from server.sinks import DatabaseSink, RedisSink
+from server.tracing import tracing_from_env
 
 log = logging.getLogger("qubitz.app")
 
@@ -62,6 +64,7 @@ class Infra:
         self.engine = make_engine(settings.resolved_database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.metrics = Metrics()
+        self.tracing = tracing_from_env(settings.env)  # NO_TRACING unless OTEL_* is set
         self.redis: Any = None
         self.extra_routes: list[BaseRoute] = []
         self.router = Router()  # built from extra_routes once wiring has contributed them
@@ -114,6 +117,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             coalesce_window=settings.coalesce_window,
             max_running=settings.max_running_jobs,
             cancel_poll=job_settings.cancel_poll_seconds,
+            tracing=infra.tracing,
         )
         sweep = ReplicaSweep(
             ReplicaRepository(infra.sessions),
@@ -180,6 +184,9 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 jobs_left = await runner.shutdown(settings.shutdown_grace)
                 await sweep.stop(jobs_left=jobs_left)
                 await retention.stop()
+                # the jobs have ended: export their buffered spans (before the engine takes
+                # the loop's default executor down with it)
+                await asyncio.to_thread(infra.tracing.shutdown)
                 await engine.stop()
                 await audit.close()
                 await revocations.close()

@@ -42,6 +42,7 @@ from server.eventlog import EventLog, JobEnd, JobMeta
 from server.failures import Outcome, outcome
 from server.logs import request_id
 from server.metrics import Metrics
+from server.tracing import NO_TRACING, JobAttributes, Tracing
 
 log = logging.getLogger("qubitz.jobs")
 
@@ -77,8 +78,10 @@ class JobRunner:
         coalesce_window: float = 0.04,
         max_running: int = 64,
         cancel_poll: float = 0.5,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self._log = log_
+        self._tracing = tracing
         self._jobs = jobs
         self._metrics = metrics
         self.engine = engine
@@ -247,9 +250,12 @@ class JobRunner:
         assert task is not None
         self._known[job_id] = (spec.workspace_id, spec.endpoint)
         self._running[job_id] = _Running(task, spec.workspace_id)
+        attributes = JobAttributes(job_id, spec.endpoint, spec.workspace_id, resumed)
         try:
-            ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
-            end = ran or outcome(HandedOver("Another replica runs the job now.")).end
+            with self._tracing.job(attributes) as span:
+                ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
+                end = ran or outcome(HandedOver("Another replica runs the job now.")).end
+                span.finished(end.state, end.error)
         finally:
             self._running.pop(job_id, None)
             # Past this, lookups go to the database (the row is flushed within a batch).
@@ -286,6 +292,7 @@ class JobRunner:
             commit=lambda: self._commit(coalescer, job_id),
             announce=announce,
             run_step=self.engine.run_step,
+            tracing=self._tracing,
         )
 
         def emit(payload: Any) -> None:

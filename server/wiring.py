@@ -117,7 +117,7 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         search_http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         providers = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(providers.aclose)
-        registry = InstrumentedRegistry(providers, infra.metrics)  # every call is measured
+        registry = InstrumentedRegistry(providers, infra.metrics, infra.tracing)  # measured
 
         store = build_store(
             "s3" if s.storage == "s3" else "local",

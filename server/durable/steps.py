@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from agents.pipeline import StepItem, StepOutput
+from server.tracing import NO_TRACING, Tracing
 
 
 class DurableSteps:
@@ -23,8 +24,10 @@ class DurableSteps:
         commit: Callable[[], Awaitable[None]],
         announce: Callable[[str], None],
         run_step: Callable[[str, Callable[[], Awaitable[Any]]], Coroutine[Any, Any, Any]],
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self._run_step = run_step
+        self._tracing = tracing
         self._commit = commit
         self._announce = announce  # emits the `resumed` status once, before re-run work
         self.current = "start"
@@ -39,13 +42,14 @@ class DurableSteps:
             self.current = name
             self._announce(name)
             output: Any = None
-            async for item in body:
-                if isinstance(item, StepOutput):
-                    output = item.value
-                    continue
-                await handoff.put(item)
-                await handoff.join()  # the pipeline has passed it on to the log
-            await self._commit()
+            with self._tracing.step(name):  # the step's own task: its model calls nest here
+                async for item in body:
+                    if isinstance(item, StepOutput):
+                        output = item.value
+                        continue
+                    await handoff.put(item)
+                    await handoff.join()  # the pipeline has passed it on to the log
+                await self._commit()
             return output
 
         step: asyncio.Task[Any] = asyncio.create_task(self._run_step(name, execute))
