@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
@@ -40,7 +39,7 @@ from server.revocation import RevocationHub
 from server.session import Services, websocket_handler
 from server.settings import Settings
 from server.sinks import DatabaseSink, RedisSink
-from server.tracing import tracing_from_env
+from server.tracing import shutdown_tracing, tracing_from_env
 
 log = logging.getLogger("qubitz.app")
 
@@ -184,9 +183,6 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
                 jobs_left = await runner.shutdown(settings.shutdown_grace)
                 await sweep.stop(jobs_left=jobs_left)
                 await retention.stop()
-                # the jobs have ended: export their buffered spans (before the engine takes
-                # the loop's default executor down with it)
-                await asyncio.to_thread(infra.tracing.shutdown)
                 await engine.stop()
                 await audit.close()
                 await revocations.close()
@@ -197,6 +193,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         if infra.redis is not None:
             await infra.redis.aclose()
         await infra.engine.dispose()
+        await shutdown_tracing(infra.tracing)  # exports the spans still buffered
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

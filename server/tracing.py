@@ -15,7 +15,9 @@ Spans (attributes in docs/operations.md):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -135,3 +137,20 @@ def tracing_from_env(env: Mapping[str, str]) -> Tracing:
             "pip install 'qubitz[otel]'"
         ) from exc
     return OtelTracing.create(endpoint, env)
+
+
+async def shutdown_tracing(tracing: Tracing) -> None:
+    """`tracing.shutdown()` in a thread of its own (the loop's default executor belongs to the
+    durable engine, which has stopped by then); nothing at all when tracing is off."""
+    if not tracing.enabled:
+        return
+    done = asyncio.get_running_loop().create_future()
+
+    def run() -> None:
+        try:
+            tracing.shutdown()
+        finally:
+            done.get_loop().call_soon_threadsafe(done.set_result, None)
+
+    threading.Thread(target=run, name="otel-shutdown", daemon=True).start()
+    await done
