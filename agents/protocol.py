@@ -390,6 +390,19 @@ class StreamChunk(Event):
     data: StreamChunkData
 
 
+class SpecStatusData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    status: Literal["processing"] = "processing"
+    message: str
+
+
+class SpecStatus(Event):
+    """*extension* of /getspec and /updatespec: progress notes (a model retry, a queue wait)."""
+
+    type: Literal["status"] = "status"
+    data: SpecStatusData
+
+
 class StreamEndData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     total_chunks: int
@@ -579,6 +592,7 @@ _SPEC_EVENTS: tuple[type[Event], ...] = (
     Ack,
     StreamStart,
     StreamChunk,
+    SpecStatus,
     StreamEnd,
     ArchitectureEvent,
     DataKeepalive,

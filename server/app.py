@@ -43,6 +43,7 @@ from server.session import Services, websocket_handler
 from server.settings import Settings
 from server.sharedlimit import SharedBuckets
 from server.sinks import DatabaseSink, RedisSink
+from server.tracing import shutdown_tracing, tracing_from_env
 
 log = logging.getLogger("qubitz.app")
 
@@ -66,6 +67,7 @@ class Infra:
         self.engine = make_engine(settings.resolved_database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.metrics = Metrics()
+        self.tracing = tracing_from_env(settings.env)  # NO_TRACING unless OTEL_* is set
         self.redis: Any = None
         self.extra_routes: list[BaseRoute] = []
         self.router = Router()  # built from extra_routes once wiring has contributed them
@@ -125,6 +127,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
             max_running=settings.max_running_jobs,
             cancel_poll=job_settings.cancel_poll_seconds,
             budget=infra.budget,
+            tracing=infra.tracing,
         )
         sweep = ReplicaSweep(
             ReplicaRepository(infra.sessions),
@@ -206,6 +209,7 @@ def create_app(settings: Settings, *, wiring: PipelineWiring | None = None) -> S
         if infra.redis is not None:
             await infra.redis.aclose()
         await infra.engine.dispose()
+        await shutdown_tracing(infra.tracing)  # exports the spans still buffered
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -43,6 +43,7 @@ from server.eventlog import EventLog, JobEnd, JobMeta
 from server.failures import Outcome, outcome
 from server.logs import request_id
 from server.metrics import Metrics
+from server.tracing import NO_TRACING, JobAttributes, Tracing
 
 log = logging.getLogger("qubitz.jobs")
 
@@ -79,9 +80,11 @@ class JobRunner:
         max_running: int = 64,
         cancel_poll: float = 0.5,
         budget: DailyBudget | None = None,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
         self._log = log_
         self._budget = budget  # the workspaces' daily token budget (agents/budget.py)
+        self._tracing = tracing
         self._jobs = jobs
         self._metrics = metrics
         self.engine = engine
@@ -253,9 +256,12 @@ class JobRunner:
         assert task is not None
         self._known[job_id] = (spec.workspace_id, spec.endpoint)
         self._running[job_id] = _Running(task, spec.workspace_id)
+        attributes = JobAttributes(job_id, spec.endpoint, spec.workspace_id, resumed)
         try:
-            ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
-            end = ran or outcome(HandedOver("Another replica runs the job now.")).end
+            with self._tracing.job(attributes) as span:
+                ran = await self._run(endpoint, pipeline, request, spec, resumed=resumed)
+                end = ran or outcome(HandedOver("Another replica runs the job now.")).end
+                span.finished(end.state, end.error)
         finally:
             self._running.pop(job_id, None)
             # Past this, lookups go to the database (the row is flushed within a batch).
@@ -293,6 +299,7 @@ class JobRunner:
             announce=announce,
             run_step=self.engine.run_step,
             reserve_step=self.engine.reserve_step,
+            tracing=self._tracing,
         )
 
         def emit(payload: Any) -> None:

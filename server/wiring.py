@@ -118,8 +118,11 @@ async def wire_pipelines(infra: Infra) -> AsyncIterator[dict[str, Pipeline]]:
         search_http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
         providers = build_registry(s.llm, http_client=model_http)
         stack.push_async_callback(providers.aclose)
-        # Every call is measured, and charged to its workspace's daily budget (agents/budget.py).
-        registry = ChargedRegistry(InstrumentedRegistry(providers, infra.metrics), infra.budget)
+        # Every call is measured (and traced), and charged to its workspace's daily budget
+        # (agents/budget.py).
+        registry = ChargedRegistry(
+            InstrumentedRegistry(providers, infra.metrics, infra.tracing), infra.budget
+        )
 
         store = build_store(
             "s3" if s.storage == "s3" else "local",

@@ -54,19 +54,8 @@ from agents.chat.session import ChatSessionState, ChatSessionStore, TurnRecord
 from agents.chat.tokens import estimate_tokens
 from agents.errors import InvalidRequest, LimitExceeded, NotFound, QubitzError, UpstreamError
 from agents.llm.errors import LLMContextLengthError, LLMError
-from agents.llm.port import (
-    Completed,
-    CompletionResult,
-    LLMEvent,
-    LLMRegistry,
-    Message,
-    QueueWait,
-    RetryScheduled,
-    Role,
-    TextDelta,
-    WebSearchOptions,
-    WebSearchPerformed,
-)
+from agents.llm.port import CompletionResult, LLMRegistry, Message, Role, WebSearchOptions
+from agents.llm.stream import ModelStream, Notice
 from agents.pipeline import Checkpoint, JobContext, Pipeline, stage
 from agents.protocol import (
     ChatChunk,
@@ -245,24 +234,15 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
         )
 
         pending: str | None = None
-        searches: list[str] = []
-        result: CompletionResult | None = None
+        stream = ModelStream(llm, completion)
         try:
-            async for event in llm.stream(completion):
-                if isinstance(event, TextDelta):
-                    if not event.text:
-                        continue
-                    if pending is not None:
-                        yield ChatChunk(chunk=pending, is_final=False, session_id=sid)
-                    pending = event.text
-                elif isinstance(event, Completed):
-                    result = event.result
-                else:
-                    status = _status_for(event)
-                    if isinstance(event, WebSearchPerformed):
-                        searches.append(event.query)
-                    if status:
-                        yield ChatStatus(message=status, session_id=sid)
+            async for item in stream:
+                if isinstance(item, Notice):
+                    yield ChatStatus(message=item.sentence, session_id=sid)
+                    continue
+                if pending is not None:
+                    yield ChatChunk(chunk=pending, is_final=False, session_id=sid)
+                pending = item.text
         except LLMContextLengthError as exc:
             if attempt == 1 and pending is None:
                 # Our estimate was optimistic for this text: retry once with half the prompt.
@@ -276,6 +256,7 @@ async def _turn(deps: ChatDeps, request: ChatRequest, ctx: JobContext) -> AsyncI
         except LLMError as exc:
             raise UpstreamError(f"The model failed: {exc.message}", code=MODEL_ERROR) from exc
         break
+    result, searches = stream.result, stream.searches
     if result is None:
         raise UpstreamError("The model returned no result.", code=MODEL_ERROR)
     yield ChatChunk(chunk=pending or "", is_final=True, session_id=sid)
@@ -387,16 +368,6 @@ def _session_info(request: ChatRequest, state: ChatSessionState, limit: int) -> 
             limit_reached=state.total_tokens >= limit,
         ),
     )
-
-
-def _status_for(event: LLMEvent) -> str:
-    if isinstance(event, RetryScheduled):
-        return f"Model busy ({event.reason[:120]}); retrying in {event.delay:.0f} s"
-    if isinstance(event, QueueWait):
-        return f"Waiting for the model (position {event.position} in queue)"
-    if isinstance(event, WebSearchPerformed):
-        return f"Searching the web: {event.query}"
-    return ""
 
 
 def _daily_error(detail: str) -> LimitExceeded:

@@ -186,7 +186,8 @@ def build_params(request: CompletionRequest, model: str) -> dict[str, Any]:
         else:
             params["system"] = request.system
     if request.temperature is not None:
-        params["temperature"] = request.temperature
+        # anthropic>=2 has no `temperature` argument; the API field goes in the body as it is
+        params["extra_body"] = {"temperature": request.temperature}
     if request.stop:
         params["stop_sequences"] = list(request.stop)
     tools: list[dict[str, Any]] = []

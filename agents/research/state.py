@@ -9,18 +9,8 @@ from typing import TYPE_CHECKING
 
 from agents.artifacts import StoredArtifact
 from agents.llm.errors import LLMError, LLMRetriesExhaustedError
-from agents.llm.port import (
-    LLM,
-    Completed,
-    CompletionRequest,
-    CompletionResult,
-    LLMEvent,
-    QueueWait,
-    RetryScheduled,
-    Role,
-    TextDelta,
-    WebSearchPerformed,
-)
+from agents.llm.port import LLM, CompletionRequest, CompletionResult, LLMEvent, Role, TextDelta
+from agents.llm.stream import ModelStream, Notice, notice_for
 from agents.pipeline import JobContext
 from agents.protocol import Event, FileType, ResearchRequest, StatusEvent, UseCase
 from agents.research.accounting import UsageLedger
@@ -114,16 +104,8 @@ def llm_event_status(
     state: JobState, step: str, event: LLMEvent, *, seen_queue: bool
 ) -> Event | None:
     """The status event (if any) that reports a model-side event to the client."""
-    if isinstance(event, RetryScheduled):
-        return state.status(
-            f"{step}: model call failed ({event.reason}); retrying in {event.delay:.1f}s "
-            f"(attempt {event.attempt + 1})"
-        )
-    if isinstance(event, QueueWait) and not seen_queue:
-        return state.status(f"{step}: waiting for the model (queue position {event.position})")
-    if isinstance(event, WebSearchPerformed):
-        return state.status(f"{step}: searched the web for {event.query!r}")
-    return None
+    notice = notice_for(event, queue_seen=seen_queue)
+    return state.status(f"{step}: {notice.message}") if notice is not None else None
 
 
 class LLMCall:
@@ -137,17 +119,11 @@ class LLMCall:
         self.result: CompletionResult | None = None
 
     async def events(self) -> AsyncIterator[Event | TextDelta]:
-        seen_queue = False
-        async for event in self.llm.stream(self.request):
-            if isinstance(event, TextDelta):
-                yield event
-            elif isinstance(event, Completed):
-                self.result = event.result
-                self.state.ledger.add(self.step, event.result.usage, event.result.cost_usd)
+        stream = ModelStream(self.llm, self.request)
+        async for item in stream:
+            if isinstance(item, Notice):
+                yield self.state.status(f"{self.step}: {item.message}")
             else:
-                status = llm_event_status(self.state, self.step, event, seen_queue=seen_queue)
-                seen_queue = seen_queue or isinstance(event, QueueWait)
-                if status is not None:
-                    yield status
-        if self.result is None:
-            raise LLMError("the model's stream ended without a result", provider=self.llm.provider)
+                yield item
+        self.result = await stream.final_result()
+        self.state.ledger.add(self.step, self.result.usage, self.result.cost_usd)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from agents.llm.port import LLM, Completed, CompletionRequest, CompletionResult, Message
+from agents.llm.port import LLM, CompletionRequest, CompletionResult, Message
+from agents.llm.stream import ModelStream
 from agents.spec.prompts import repair_message
 from agents.spec.validation import SpecValidationError, extract_json_object
 
@@ -52,13 +53,12 @@ def _echo(result: CompletionResult) -> str:
 
 
 async def run_to_result(llm: LLM, request: CompletionRequest) -> CompletionResult:
-    result: CompletionResult | None = None
-    async for event in llm.stream(request):
-        if isinstance(event, Completed):
-            result = event.result
-    if result is None:
+    stream = ModelStream(llm, request)
+    async for _ in stream:
+        pass
+    if stream.result is None:
         raise SpecGenerationFailed("the model's stream ended without a result", [], 1)
-    return result
+    return stream.result
 
 
 async def structured_with_repair(

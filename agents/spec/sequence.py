@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 from agents.errors import PipelineFailed
 from agents.llm.errors import LLMError
-from agents.llm.port import LLM, CompletionRequest, Message, Role, TextDelta
+from agents.llm.port import LLM, CompletionRequest, Message, Role
+from agents.llm.stream import ModelStream, Notice
 from agents.pipeline import Checkpoint, JobContext, StepOutput, stage
 from agents.protocol import (
     ArchitectureEvent,
     Event,
+    SpecStatus,
+    SpecStatusData,
     StreamChunk,
     StreamChunkData,
     StreamEnd,
@@ -46,8 +49,9 @@ def generation_failed(message: str, details: list[str] | None = None) -> Pipelin
 
 async def stream_rationale(
     llm: LLM, request: CompletionRequest, parts: list[str], deps: SpecDeps
-) -> AsyncIterator[StreamChunk]:
+) -> AsyncIterator[StreamChunk | SpecStatus]:
     """Stream the model's prose as stream_chunk events; the text is collected into `parts`.
+    Model retries and queue waits arrive as `status` events in between.
 
     Tokens arrive one at a time (70-200 ms apart from the embedded model), so a chunk holds what
     arrived within `deps.stream_window` seconds of its first token, or `stream_chunk_chars`.
@@ -63,13 +67,15 @@ async def stream_rationale(
         index += 1
         return StreamChunk(data=StreamChunkData(chunk=text, chunk_index=index - 1))
 
-    async for event in llm.stream(request):
-        if isinstance(event, TextDelta) and event.text:
-            parts.append(event.text)
+    async for item in ModelStream(llm, request):
+        if isinstance(item, Notice):
+            yield SpecStatus(data=SpecStatusData(message=item.sentence))
+        else:
+            parts.append(item.text)
             now = deps.clock()
             if not pending:
                 opened = now
-            pending.append(event.text)
+            pending.append(item.text)
             size = sum(len(t) for t in pending)
             if now - opened >= deps.stream_window or size >= deps.stream_chunk_chars:
                 yield take()
@@ -179,7 +185,7 @@ async def _design(
     draft = CompletionRequest(system=run.system, messages=(first,), max_tokens=run.draft_tokens)
     try:
         async for chunk in stream_rationale(llm, draft, parts, deps):
-            chunks += 1
+            chunks += isinstance(chunk, StreamChunk)
             yield chunk
     except LLMError as exc:
         raise generation_failed(f"The architect model failed: {exc.message}") from exc

@@ -1,94 +1,21 @@
-// Type declarations for qubitz.js (the qubitz WebSocket API client).
+// Type declarations for qubitz.js (the qubitz WebSocket API client). The message types are in
+// protocol.d.ts, generated from the service's /asyncapi.json (scripts/generate-types.mjs).
 
-/** Any server event: the reference's fields plus `job_id` and `seq` (absent on keepalives). */
+import type { AnyEvent, Endpoint, Events, Requests } from "./protocol.js";
+
+export * from "./protocol.js";
+
+/** Any server event, also one of a type this version does not know: the reference's fields plus
+ * `job_id` and `seq` (absent on keepalives). The typed events are in `Events` per endpoint. */
 export interface QubitzEvent {
   type: string;
   job_id?: string;
   seq?: number;
-  session_id?: string;
-  message?: string;
+  session_id?: string | null;
+  message?: string | null;
   data?: Record<string, any>;
   [key: string]: any;
 }
-
-export interface ResearchRequest {
-  prompt: string;
-  company_name: string;
-  company_url: string;
-  user_id: string;
-  session_id: string;
-  documents?: string[];
-  depth?: "quick" | "standard" | "deep";
-  language?: string;
-}
-
-export interface ChatMessage {
-  role: "user" | "assistant";
-  content: string;
-}
-
-export interface ChatRequest {
-  messages: ChatMessage[];
-  user_id: string;
-  session_id: string;
-  /** Provide exactly one of s3_report_url or report. */
-  s3_report_url?: string;
-  report?: string;
-  project_id?: string;
-  company_name?: string;
-  token_limit?: number;
-}
-
-export interface GetSpecRequest {
-  user_id: string;
-  project_id: string;
-  use_case_name: string;
-  use_case_description: string;
-  s3_uri?: string;
-  session_id?: string;
-}
-
-export interface UpdateSpecRequest {
-  user_id: string;
-  project_id: string;
-  /** Provide exactly one of user_input or rollback_to. */
-  user_input?: string;
-  rollback_to?: number;
-  session_id?: string;
-}
-
-export interface DeployRequest {
-  user_id: string;
-  project_id: string;
-  github_username?: string;
-  action?: "deploy" | "destroy";
-}
-
-export interface CreateApiKeyRequest {
-  user_id: string;
-  project_id: string;
-  key_name?: string;
-  rate_limit?: number;
-  burst_limit?: number;
-  quota_limit?: number;
-  quota_period?: "DAY" | "WEEK" | "MONTH";
-}
-
-export interface DeleteApiKeyRequest {
-  user_id: string;
-  project_id: string;
-  api_key_id: string;
-  usage_plan_id?: string;
-}
-
-export type Endpoint =
-  | "research"
-  | "chat"
-  | "getspec"
-  | "updatespec"
-  | "deploy"
-  | "createapikey"
-  | "deleteapikey";
 
 export declare const TERMINAL_SUCCESS: Readonly<Record<Endpoint, readonly string[]>>;
 
@@ -161,7 +88,8 @@ export interface ClientOptions {
   openTimeout?: number;
 }
 
-export declare class JobStream implements AsyncIterable<QubitzEvent> {
+/** A job's events; `E` is the union of its endpoint's event types (e.g. `research.Event`). */
+export declare class JobStream<E extends { type: string } = QubitzEvent> implements AsyncIterable<E> {
   readonly client: QubitzClient;
   readonly endpoint: Endpoint | string;
   /** Known after the first event. */
@@ -169,19 +97,21 @@ export declare class JobStream implements AsyncIterable<QubitzEvent> {
   /** The highest `seq` delivered. */
   lastSeq: number;
   /** The terminal success event, once received. */
-  final: QubitzEvent | null;
+  final: E | null;
   /** The error event, once received. */
-  error: QubitzEvent | null;
+  error: E | null;
   /** How many times the connection was re-established. */
   reconnects: number;
   done: boolean;
-  /** Call `handler` for each event of `type` ("*" for every event). */
-  on(type: string, handler: (event: QubitzEvent) => void): this;
+  /** Call `handler` for each event of `type`, narrowed to that type. */
+  on<T extends E["type"]>(type: T, handler: (event: Extract<E, { type: T }>) => void): this;
+  /** Call `handler` for every event. */
+  on(type: "*", handler: (event: E) => void): this;
   /** The final event; rejects with JobFailed/TokenLimitExceeded/Cancelled or a connection error. */
-  result(): Promise<QubitzEvent>;
+  result(): Promise<E>;
   /** Ask the server to cancel the job (idempotent). */
   cancel(): Promise<void>;
-  [Symbol.asyncIterator](): AsyncIterator<QubitzEvent>;
+  [Symbol.asyncIterator](): AsyncIterator<E>;
 }
 
 export declare class QubitzClient {
@@ -190,21 +120,28 @@ export declare class QubitzClient {
   apiKey: string;
   backoff: Backoff;
   openTimeout: number;
-  stream(endpoint: Endpoint | string, payload: Record<string, any>): JobStream;
-  resume(endpoint: Endpoint | string, jobId: string, since?: number): JobStream;
-  research(payload: ResearchRequest): JobStream;
-  chat(payload: ChatRequest): JobStream;
-  getSpec(payload: GetSpecRequest): JobStream;
-  updateSpec(payload: UpdateSpecRequest): JobStream;
-  deploy(payload: DeployRequest): JobStream;
-  createApiKey(payload: CreateApiKeyRequest): JobStream;
-  deleteApiKey(payload: DeleteApiKeyRequest): JobStream;
+  /** The WebSocket constructor in use (given, global, or the `ws` package's once loaded). */
+  WebSocket: WebSocketConstructor | undefined;
+  /** Resolves once a WebSocket constructor is known (loads `ws` if there is no global one). */
+  webSocketReady(): Promise<void>;
+  /** A job on any endpoint: typed for the endpoints of this version, loose for others. */
+  stream<N extends Endpoint>(endpoint: N, payload: Requests[N]): JobStream<Events[N]>;
+  stream(endpoint: string, payload: Record<string, any>): JobStream;
+  resume<N extends Endpoint>(endpoint: N, jobId: string, since?: number): JobStream<Events[N]>;
+  resume(endpoint: string, jobId: string, since?: number): JobStream;
+  research(payload: Requests["research"]): JobStream<Events["research"]>;
+  chat(payload: Requests["chat"]): JobStream<Events["chat"]>;
+  getSpec(payload: Requests["getspec"]): JobStream<Events["getspec"]>;
+  updateSpec(payload: Requests["updatespec"]): JobStream<Events["updatespec"]>;
+  deploy(payload: Requests["deploy"]): JobStream<Events["deploy"]>;
+  createApiKey(payload: Requests["createapikey"]): JobStream<Events["createapikey"]>;
+  deleteApiKey(payload: Requests["deleteapikey"]): JobStream<Events["deleteapikey"]>;
 }
 
-export declare function errorCode(event: QubitzEvent): string;
-export declare function eventMessage(event: QubitzEvent): string;
-export declare function eventText(event: QubitzEvent): string;
-export declare function progressPercent(event: QubitzEvent): number | null;
-export declare function isErrorEvent(event: QubitzEvent): boolean;
+export declare function errorCode(event: QubitzEvent | AnyEvent): string;
+export declare function eventMessage(event: QubitzEvent | AnyEvent): string;
+export declare function eventText(event: QubitzEvent | AnyEvent): string;
+export declare function progressPercent(event: QubitzEvent | AnyEvent): number | null;
+export declare function isErrorEvent(event: QubitzEvent | AnyEvent): boolean;
 /** "uct" for qk_uct_ keys, "ch" for qk_ch_ keys, else null. */
 export declare function keyScope(apiKey: string): "uct" | "ch" | null;

@@ -12,8 +12,9 @@
 // {"type": "cancel"}. The stream starts on the next microtask after it is created, so handlers
 // registered synchronously with `.on()` see every event.
 //
-// Node 22 and browsers have a global WebSocket; on Node 20 run with --experimental-websocket or
-// pass a constructor: new QubitzClient(url, key, { WebSocket: (await import("ws")).WebSocket }).
+// Node 22 and browsers have a global WebSocket. Without one (Node 20), the `ws` package is used
+// if it is installed (`npm install qubitz-client ws`); or run Node 20 with --experimental-websocket,
+// or pass a constructor: new QubitzClient(url, key, { WebSocket }).
 
 /** Event types that end a job successfully, per endpoint. */
 export const TERMINAL_SUCCESS = Object.freeze({
@@ -126,6 +127,18 @@ function wsBase(baseUrl) {
   return base;
 }
 
+// The optional `ws` package, for runtimes without a global WebSocket (Node 20). The specifier is
+// a variable so that bundlers for the browser leave it alone.
+const WS_PACKAGE = "ws";
+async function loadWs() {
+  try {
+    const mod = await import(WS_PACKAGE);
+    return mod.WebSocket ?? mod.default ?? null;
+  } catch {
+    return null; // _open() reports the missing implementation
+  }
+}
+
 const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 function decode(data) {
@@ -194,6 +207,7 @@ export class JobStream {
       // Not connected yet: the cancel is sent as soon as the job id is known.
       return;
     }
+    await this.client.webSocketReady();
     const ws = this._open(this._url());
     await new Promise((resolve, reject) => {
       ws.onopen = () => {
@@ -236,7 +250,7 @@ export class JobStream {
     const Ctor = this.client.WebSocket;
     if (!Ctor) {
       throw new QubitzClientError(
-        "no WebSocket implementation: pass { WebSocket } to QubitzClient (Node 20: the 'ws' package or --experimental-websocket)",
+        "no WebSocket implementation: install the 'ws' package, run Node 20 with --experimental-websocket, or pass { WebSocket } to QubitzClient",
       );
     }
     return new Ctor(url);
@@ -357,6 +371,7 @@ export class JobStream {
 
   async _run() {
     this._delays = null;
+    await this.client.webSocketReady();
     while (true) {
       const { code, lastError, reason, fatal } = await this._connectOnce();
       if (fatal) return this._finish(fatal);
@@ -397,6 +412,16 @@ export class QubitzClient {
     this.WebSocket = Ctor ?? globalThis.WebSocket;
     this.backoff = backoff instanceof Backoff ? backoff : new Backoff(backoff ?? {});
     this.openTimeout = openTimeout;
+    this._wsLoading = null;
+  }
+
+  /** Resolves once a WebSocket constructor is known: the given or global one, else `ws`'s. */
+  webSocketReady() {
+    if (this.WebSocket) return Promise.resolve();
+    this._wsLoading ??= loadWs().then((Ctor) => {
+      this.WebSocket ??= Ctor;
+    });
+    return this._wsLoading;
   }
 
   /** A job on any endpoint. */

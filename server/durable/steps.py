@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from agents.pipeline import StepFn, StepItem, StepOutput
+from server.tracing import NO_TRACING, Tracing
 
 RunStep = Callable[[str, Callable[[], Awaitable[Any]]], Coroutine[Any, Any, Any]]
 
@@ -47,7 +48,9 @@ class DurableSteps:
         announce: Callable[[str], None],
         run_step: RunStep,
         reserve_step: Callable[[], RunStep] | None = None,
+        tracing: Tracing = NO_TRACING,
     ) -> None:
+        self._tracing = tracing
         self._run_step = run_step
         self._reserve_step = reserve_step
         self._commit = commit
@@ -79,20 +82,21 @@ class DurableSteps:
             self.current = name
             self._announce(name)
             output: Any = None
-            try:
-                async for item in body:
-                    if isinstance(item, StepOutput):
-                        output = item.value
-                        continue
-                    handoff.put_nowait(item)
-            except Exception as exc:
-                raised.append(exc)
-                portable = _portable(exc)
-                if portable is exc:
-                    raise
-                raise portable from exc
-            await handoff.join()  # the pipeline has passed every event on to the log
-            await self._commit()
+            with self._tracing.step(name):  # the step's own task: its model calls nest here
+                try:
+                    async for item in body:
+                        if isinstance(item, StepOutput):
+                            output = item.value
+                            continue
+                        handoff.put_nowait(item)
+                except Exception as exc:
+                    raised.append(exc)
+                    portable = _portable(exc)
+                    if portable is exc:
+                        raise
+                    raise portable from exc
+                await handoff.join()  # the pipeline has passed every event on to the log
+                await self._commit()
             return output
 
         step: asyncio.Task[Any] = asyncio.create_task(run_step(name, execute))

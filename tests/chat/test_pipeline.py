@@ -298,7 +298,7 @@ async def test_web_search_is_offered_and_listed_when_the_provider_has_it(
     tools = event_to_dict(events[-1])["response"]["metadata"]["tools_used"]
     assert tools["web_search"] == ["acme revenue 2025", "acme europe"]
     statuses = [e.message for e in of_type(events, "chat_status")]
-    assert "Searching the web: acme revenue 2025" in statuses
+    assert "Searched the web for 'acme revenue 2025'" in statuses
 
 
 async def test_web_search_is_not_offered_when_disabled(

@@ -177,6 +177,11 @@ class StreamChunkData(Model):
     chunk_index: int
 
 
+class SpecStatusData(Model):
+    status: str = "processing"
+    message: str
+
+
 class StreamEndData(Model):
     total_chunks: int
     completion_time: float
@@ -365,6 +370,13 @@ class StreamChunk(Event):
     data: StreamChunkData
 
 
+class SpecStatus(Event):
+    """A progress note of /getspec or /updatespec (a model retry, a queue wait, a resume)."""
+
+    type: Literal["status"] = "status"
+    data: SpecStatusData
+
+
 class StreamEnd(Event):
     type: Literal["stream_end"] = "stream_end"
     data: StreamEndData
@@ -427,7 +439,14 @@ ChatEvent = Annotated[
     ChatStatus | ChatChunk | ChatComplete | FlatKeepalive | ChatError, Field(discriminator="type")
 ]
 SpecEvent = Annotated[
-    Ack | StreamStart | StreamChunk | StreamEnd | ArchitectureEvent | DataKeepalive | DataError,
+    Ack
+    | StreamStart
+    | StreamChunk
+    | SpecStatus
+    | StreamEnd
+    | ArchitectureEvent
+    | DataKeepalive
+    | DataError,
     Field(discriminator="type"),
 ]
 DeployEvent = Annotated[

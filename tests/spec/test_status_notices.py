@@ -1,0 +1,39 @@
+"""A model retry during /getspec reaches the client as a `status` event (the spec endpoints'
+status shape), between the rationale's stream_start and its chunks, and the job still ends
+with its architecture. The architect is the real Anthropic provider; the model is a loopback
+peer of its wire format that answers the first call with 529 (overloaded)."""
+
+from __future__ import annotations
+
+import pytest
+from qubitz_client import QubitzClient
+from qubitz_client.events import SpecStatus
+
+from agents.protocol import Scope
+from server.settings import Settings
+from tests.conftest import mint
+from tests.llm.anthropic_peer import AnthropicPeer
+from tests.support.anthropic_spec import GETSPEC, overloaded_then_design, spec_wiring
+from tests.support.server import run_server
+
+pytestmark = [pytest.mark.anyio, pytest.mark.allow_model_requests]
+
+
+async def test_a_retry_notice_during_generation_reaches_the_client(settings: Settings) -> None:
+    async with AnthropicPeer() as peer:
+        overloaded_then_design(peer)
+        with run_server(settings, spec_wiring(peer)) as srv:
+            async with QubitzClient(srv.http, mint(srv, Scope.CONTROL_HUB)) as client:
+                events = await client.get_spec(**GETSPEC).events()
+    kinds = [e.type for e in events]
+    assert kinds[:3] == ["ack", "stream_start", "status"], kinds
+    assert kinds[-2:] == ["stream_end", "architecture"], kinds
+    status = events[2]
+    assert isinstance(status, SpecStatus)
+    assert status.data.status == "processing"
+    assert status.data.message.startswith("Model call failed (")
+    assert "529" in status.data.message and "retrying in" in status.data.message
+    assert "(attempt 2)" in status.data.message
+    end = events[-2].raw["data"]
+    assert end["total_chunks"] == kinds.count("stream_chunk") >= 1  # statuses are not chunks
+    assert len(peer.requests) == 3
