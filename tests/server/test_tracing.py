@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from qubitz_client import QubitzClient
 
-from agents.pipeline import JobContext, Pipeline, StepItem, StepOutput
-from agents.protocol import Event, Scope
+from agents.protocol import Scope
 from server.tracing import NO_TRACING, traces_endpoint, tracing_from_env
 from tests.conftest import make_settings, mint
 from tests.llm.anthropic_peer import AnthropicPeer, Reply, error_body
@@ -28,25 +26,6 @@ SPAN_KIND_CLIENT = 3
 STATUS_ERROR = 2
 
 
-def in_a_step(name: str) -> Any:
-    """Wraps a pipeline so that all of it runs as one durable step `name` (ctx.step)."""
-
-    def wrap(pipeline: Pipeline) -> Pipeline:
-        async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-            async def body() -> AsyncIterator[StepItem]:
-                async for event in pipeline(request, ctx):
-                    yield event
-                yield StepOutput(None)
-
-            async for item in ctx.step(name, body()):
-                if not isinstance(item, StepOutput):
-                    yield item
-
-        return run
-
-    return wrap
-
-
 @pytest.mark.anyio
 @pytest.mark.allow_model_requests
 async def test_a_job_exports_its_job_step_and_model_call_spans(tmp_path: Path) -> None:
@@ -57,7 +36,7 @@ async def test_a_job_exports_its_job_step_and_model_call_spans(tmp_path: Path) -
         )
         async with AnthropicPeer() as peer:
             overloaded_then_design(peer)
-            with run_server(settings, spec_wiring(peer, in_a_step("design"))) as srv:
+            with run_server(settings, spec_wiring(peer)) as srv:
                 key = mint(srv, Scope.CONTROL_HUB, workspace="ws-traced")
                 async with QubitzClient(srv.http, key) as client:
                     stream = client.get_spec(**GETSPEC)
@@ -70,7 +49,7 @@ async def test_a_job_exports_its_job_step_and_model_call_spans(tmp_path: Path) -
     for span in spans:
         by_name.setdefault(span.name.split(" ")[0], []).append(span)
     assert sorted(by_name) == ["job", "llm", "step"], [s.name for s in spans]
-    [job], [step], calls = by_name["job"], by_name["step"], by_name["llm"]
+    [job], steps, calls = by_name["job"], by_name["step"], by_name["llm"]
 
     assert job.name == "job getspec" and job.parent_id == ""
     assert job.attributes["qubitz.job.id"] == job_id
@@ -79,19 +58,23 @@ async def test_a_job_exports_its_job_step_and_model_call_spans(tmp_path: Path) -
     assert job.attributes["qubitz.job.state"] == "succeeded"
     assert job.resource["service.name"] == "qubitz"
 
-    assert step.name == "step design" and step.parent_id == job.span_id
-    assert step.attributes["qubitz.step.name"] == "design"
-    assert step.attributes["qubitz.job.id"] == job_id
+    # getspec's durable steps (agents/spec/sequence.py), each a child of the job's span
+    step_by_name = {st.attributes["qubitz.step.name"]: st for st in steps}
+    assert sorted(step_by_name) == ["begin", "design", "store", "validate"]
+    for name, st in step_by_name.items():
+        assert st.name == f"step {name}" and st.parent_id == job.span_id
+        assert st.attributes["qubitz.job.id"] == job_id
 
-    assert len(calls) == 2  # the rationale (after one retry) and the design
+    assert len(calls) == 2  # the rationale (after one retry) in `design`, the spec in `validate`
     calls.sort(key=lambda s: s.start_ns)
-    for call in calls:
-        assert call.parent_id == step.span_id and call.trace_id == job.trace_id
+    for call, step_name in zip(calls, ["design", "validate"], strict=True):
+        assert call.parent_id == step_by_name[step_name].span_id
+        assert call.trace_id == job.trace_id
         assert call.kind == SPAN_KIND_CLIENT
         assert call.attributes["gen_ai.provider.name"] == "anthropic"
         assert call.attributes["qubitz.job.id"] == job_id
         assert call.attributes["qubitz.workspace.id"] == "ws-traced"
-        assert call.attributes["qubitz.step.name"] == "design"
+        assert call.attributes["qubitz.step.name"] == step_name
         assert call.attributes["qubitz.llm.outcome"] == "ok"
     rationale, design = calls
     assert rationale.attributes["qubitz.llm.retries"] == 1
@@ -122,7 +105,9 @@ async def test_a_failed_job_span_has_error_status(tmp_path: Path) -> None:
     assert job.status_code == STATUS_ERROR
     calls = [s for s in collector.spans if s.name.startswith("llm ")]
     assert calls and all(c.attributes["qubitz.llm.outcome"] == "error" for c in calls)
-    assert all(c.status_code == STATUS_ERROR and c.parent_id == job.span_id for c in calls)
+    [design] = [s for s in collector.spans if s.name == "step design"]
+    assert design.parent_id == job.span_id
+    assert all(c.status_code == STATUS_ERROR and c.parent_id == design.span_id for c in calls)
 
 
 def test_no_endpoint_no_opentelemetry_import() -> None:
