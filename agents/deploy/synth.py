@@ -15,11 +15,9 @@ metadata lookup turned off, and no AWS credentials, so the check works offline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.deploy.process import run_process
 from agents.errors import PipelineFailed
 
 TAIL_LINES = 60
@@ -108,39 +107,20 @@ async def _run(
 ) -> str:
     """Run argv, return its combined output; raise SynthCheckFailed on failure or timeout."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+        done = await run_process(argv, cwd=cwd, env=env, time_limit=limit)
     except OSError as exc:
         raise SynthCheckFailed(
             f"{step}: cannot start {argv[0]}: {exc}", step=step, details=[str(exc)]
         ) from exc
-    try:
-        raw, _ = await asyncio.wait_for(proc.communicate(), limit)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+    if done.timed_out:
         raise SynthCheckFailed(
-            f"{step}: did not finish within {limit:g} s", step=step, details=[]
-        ) from None
-    except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
-        raise
-    output = raw.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
-        raise SynthCheckFailed(
-            f"{step} failed (exit {proc.returncode})", step=step, details=_tail(output)
+            f"{step}: did not finish within {limit:g} s", step=step, details=done.tail(TAIL_LINES)
         )
-    return output
+    if done.returncode != 0:
+        raise SynthCheckFailed(
+            f"{step} failed (exit {done.returncode})", step=step, details=done.tail(TAIL_LINES)
+        )
+    return done.output
 
 
 def _compile_all(repo_dir: Path) -> list[str]:

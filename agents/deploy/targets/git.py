@@ -1,4 +1,5 @@
-"""Git through asyncio subprocesses: commit a directory to a bare repository, check out a revision.
+"""Git through run_process (agents/deploy/process.py): commit a directory to a bare repository,
+check out a revision.
 
 Errors surface as `GitError` (a DeployError) carrying git's stderr in `details`.
 """
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from agents.deploy.process import run_process
 from agents.deploy.targets.base import DeployError
 
 BRANCH = "main"
@@ -48,27 +50,19 @@ async def git(
         "LC_ALL": "C",
         **(env or {}),
     }
-    proc = await asyncio.create_subprocess_exec(
-        "git",
-        *args,
-        cwd=cwd,
-        env=full_env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), time_limit)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise GitError(f"git {args[0]} timed out", step="git") from None
-    if proc.returncode != 0:
-        raise GitError(
-            f"git {args[0]} failed",
-            step="git",
-            details=err.decode(errors="replace").strip().splitlines()[-20:],
+        done = await run_process(
+            ["git", *args], cwd=cwd, env=full_env, time_limit=time_limit, stderr="separate"
         )
-    return out.decode().strip()
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}", step="git", details=[str(exc)]) from exc
+    if done.timed_out:
+        raise GitError(f"git {args[0]} timed out", step="git")
+    if done.returncode != 0:
+        raise GitError(
+            f"git {args[0]} failed", step="git", details=done.errors.strip().splitlines()[-20:]
+        )
+    return done.output.strip()
 
 
 async def ensure_bare(path: Path) -> None:

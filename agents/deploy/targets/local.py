@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.deploy.process import run_process
 from agents.deploy.progress import Progress
 from agents.deploy.targets import git
 from agents.deploy.targets.base import (
@@ -88,25 +89,10 @@ class LocalTargetConfig:
 async def _run(
     argv: list[str], *, cwd: Path, env: Mapping[str, str], time_limit: float
 ) -> tuple[int, list[str]]:
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), time_limit)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return -1, [f"timed out after {time_limit:g}s"]
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return proc.returncode or 0, out.decode(errors="replace").splitlines()[-40:]
+    done = await run_process(argv, cwd=cwd, env=env, time_limit=time_limit)
+    if done.timed_out:
+        return -1, [*done.tail(39), f"timed out after {time_limit:g}s"]
+    return done.returncode, done.tail(40)
 
 
 class LocalTarget:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from agents.deploy.process import terminate_group
 from agents.deploy.targets.base import DeployError
 
 __all__ = ["AppProcess", "AppStartFailed", "ProcessSupervisor"]
@@ -175,16 +175,8 @@ class ProcessSupervisor:
             await self._terminate(app)
 
     async def _terminate(self, app: AppProcess) -> None:
-        proc = app.process
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), self._stop_timeout)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        # the app's process group (it runs in its own session): what it started goes with it
+        await terminate_group(app.process, self._stop_timeout)
         self._all.discard(app)
 
     async def shutdown(self) -> None:
