@@ -233,19 +233,27 @@ async def bench_update(llm: Recording, deps: SpecDeps, ins: Instruction, label: 
 
 
 async def bench_chat(
-    llm: Recording, label: str, questions: tuple[str, ...] = CHAT_QUESTIONS, report: str = REPORT
+    llm: Recording,
+    label: str,
+    sessions: Any,
+    data_dir: Path,
+    questions: tuple[str, ...] = CHAT_QUESTIONS,
+    report: str = REPORT,
 ) -> list[Job]:
+    """Chat turns over an inline report, on the product's SQL session store (SQLite) and the
+    local artifact folder."""
     import httpx
 
-    from agents.chat import ChatDeps, MemoryChatSessionStore, chat_pipeline
-    from tests.chat.memory_store import MemoryArtifactStore
+    from agents.chat import ChatDeps, chat_pipeline
+    from server.db.chat import SqlChatSessionStore
+    from server.storage.local import LocalArtifactStore
 
     jobs = []
     async with httpx.AsyncClient() as http:
         deps = ChatDeps(
             llms=StaticRegistry(default=llm),
-            sessions=MemoryChatSessionStore(),
-            artifacts=MemoryArtifactStore(),
+            sessions=SqlChatSessionStore(sessions),
+            artifacts=LocalArtifactStore(data_dir / "artifacts", "http://127.0.0.1:8008"),
             http=http,
         )
         history: list[dict[str, str]] = []
@@ -336,7 +344,8 @@ async def main(args: argparse.Namespace) -> list[Job]:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
-        store = SqlSpecStore(make_sessionmaker(engine))
+        sessions = make_sessionmaker(engine)
+        store = SqlSpecStore(sessions)
         deps = SpecDeps(llms=StaticRegistry(default=llm), store=store, load_report=_no_report,
                         gateway_provider="local")  # fmt: skip
         for r in range(args.runs):
@@ -349,7 +358,7 @@ async def main(args: argparse.Namespace) -> list[Job]:
                     jobs.append(await bench_update(llm, deps, ins, f"update-{i + 1}-r{r + 1}"))
                     print(jobs[-1], flush=True)
             if "chat" in flows:
-                jobs += await bench_chat(llm, f"chat-r{r + 1}")
+                jobs += await bench_chat(llm, f"chat-r{r + 1}", sessions, Path(tmp))
                 print(jobs[-2:], flush=True)
         for i in range(args.mix):
             case = USE_CASES[-(i + 1)]
@@ -357,8 +366,10 @@ async def main(args: argparse.Namespace) -> list[Job]:
             ins = INSTRUCTIONS[i % len(INSTRUCTIONS)]
             jobs.append(await bench_update(llm, deps, ins, f"mix-update-{i + 1}"))
             company = ("Contoso", "Fabrikam", "Tailspin", "Litware", "Adatum")[i % 5]
-            jobs += await bench_chat(llm, f"mix-chat-{i + 1}", CHAT_QUESTIONS[:1],
-                                     REPORT.replace("Northwind", company))  # fmt: skip
+            report = REPORT.replace("Northwind", company)
+            jobs += await bench_chat(
+                llm, f"mix-chat-{i + 1}", sessions, Path(tmp), CHAT_QUESTIONS[:1], report
+            )
             print(jobs[-3:], flush=True)
         await engine.dispose()
     local.close()

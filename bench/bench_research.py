@@ -1,9 +1,10 @@
 """Research pipeline overhead: everything but model time, as a ratio to model time.
 
-A scripted model streams its replies at a fixed pace (simulated generation). A wrapper records the
-wall time during which at least one model stream is open ("model time"). Overhead is the rest of
-the job's wall time: corpus indexing and search, prompt building, citation filtering, chunk
-coalescing, Markdown/PDF rendering, storing files, project bookkeeping.
+A model on loopback (bench/model_peer.py, OpenAI-compatible, through the product's
+OpenAICompatibleLLM) streams its answers at a fixed pace (simulated generation). A wrapper
+records the wall time during which at least one model stream is open ("model time"). Overhead
+is the rest of the job's wall time: corpus indexing and search, prompt building, citation
+filtering, chunk coalescing, Markdown/PDF rendering, storing files, project bookkeeping.
 
 Run: .venv/bin/python bench/bench_research.py [--runs 3] [--depth standard] [--real-pdf]
 """
@@ -21,17 +22,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.llm.port import Capabilities, CompletionRequest, LLMEvent
+import httpx
+
+from agents.llm.openai_compat import OpenAICompatibleLLM
+from agents.llm.port import LLM, Capabilities, CompletionRequest, LLMEvent, Role, StaticRegistry
+from agents.pipeline import JobContext
+from agents.protocol import ResearchRequest
 from agents.reports import render_pdf_async
 from agents.research.config import ResearchLimits
-from tests.research.support import (
-    fake_pdf,
-    make_deps,
-    request,
-    run_job,
-    scripted_models,
-)
-from tests.support.scripted_llm import Reply, ScriptedLLM
+from agents.research.deps import ResearchDeps
+from agents.research.pipeline import research_pipeline
+from agents.sources.corpus import CorpusProvider
+from bench.model_peer import MODEL, paced_model
+from bench.research_quality import MemoryProjects
+from server.storage.local import LocalArtifactStore
 
 
 @dataclass
@@ -44,7 +48,7 @@ class ModelClock:
 
 @dataclass
 class Timed:
-    inner: ScriptedLLM
+    inner: LLM
     clock: ModelClock
 
     @property
@@ -74,43 +78,37 @@ class Timed:
                 c.busy += time.perf_counter() - c.since
 
 
-def paced(llm: ScriptedLLM, delay: float) -> ScriptedLLM:
-    for r in llm.replies:
-        r.delay, r.chunk_size = delay, 8
-    if llm.fallback is not None:
-        llm.fallback.delay, llm.fallback.chunk_size = delay, 8
-    return llm
+async def stub_pdf(
+    markdown: str, *, title: str, subtitle: str = "", meta: dict[str, str] | None = None
+) -> bytes:
+    """Not a layout: the PDF renderer's cost left out (see --real-pdf)."""
+    return b"%PDF-1.4\n% bench stub\n" + markdown.encode()
 
 
 async def one_run(depth: str, delay: float, real_pdf: bool, tmp: Path) -> tuple[float, ModelClock]:
-    report = ("## Executive Summary\nBanks invest in AI [1]. " + "Detail sentence [2]. " * 60) * 2
-    models = scripted_models(report=report, notes="- Fact [1]. " * 40)
     questions = {"quick": 3, "standard": 5, "deep": 8}[depth]
-    models.planner.replies.clear()
-    models.planner.enqueue(
-        {
-            "questions": [
-                f"Research question {i} on AI adoption in banking?" for i in range(questions)
-            ]
-        }
-    )
-    models.researcher.fallback = Reply(text="- Fact [1]. " * 40)
-    for m in (models.planner, models.researcher, models.writer, models.analyst):
-        paced(m, delay)
     clock = ModelClock()
-    deps = make_deps(
-        models,
-        tmp,
-        limits=ResearchLimits(concurrency=3),
-        render_pdf=render_pdf_async if real_pdf else fake_pdf,
-        planner=Timed(models.planner, clock),
-        researcher=Timed(models.researcher, clock),
-        writer=Timed(models.writer, clock),
-        analyst=Timed(models.analyst, clock),
-    )
-    start = time.perf_counter()
-    events = await run_job(deps, request(depth=depth))
-    wall = time.perf_counter() - start
+    with paced_model(questions=questions, delay=delay) as base_url:
+        async with httpx.AsyncClient(timeout=60) as http:
+            model = OpenAICompatibleLLM(base_url=base_url, model=MODEL, http_client=http)
+            timed = Timed(model, clock)
+            deps = ResearchDeps(
+                llms=StaticRegistry(default=timed, by_role={role: timed for role in Role}),
+                artifacts=LocalArtifactStore(tmp / "artifacts", "http://127.0.0.1:8000"),
+                sources=[CorpusProvider(None)],
+                projects=MemoryProjects(),
+                limits=ResearchLimits(concurrency=3),
+                render_pdf=render_pdf_async if real_pdf else stub_pdf,
+            )
+            request = ResearchRequest(
+                prompt="AI adoption in banking and fraud detection", company_name="TestCompany",
+                company_url="https://example.com/", user_id="bench", session_id="bench",
+                depth=depth,  # type: ignore[arg-type]
+            )  # fmt: skip
+            ctx = JobContext(job_id="bench", workspace_id="ws_bench", endpoint="research")
+            start = time.perf_counter()
+            events = [e async for e in research_pipeline(deps)(request, ctx)]
+            wall = time.perf_counter() - start
     assert events[-1].type == "complete", events[-1]
     return wall, clock
 

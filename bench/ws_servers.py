@@ -7,6 +7,7 @@ python -m bench.ws_servers qubitz PORT DATA   qubitz with benchmark pipelines
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -97,12 +98,16 @@ def main() -> None:
     from server.app import create_app
     from server.serve import _Server, uvicorn_config
     from server.settings import load_settings
-    from tests.support.pipelines import as_wiring
 
     count = 2000
     settings = load_settings(data_dir=Path(sys.argv[3]), port=port, host="127.0.0.1")
     pipelines = {"research": events(count), "getspec": idle_job(), "chat": token_stream(100, 100.0)}
-    config = uvicorn_config(settings, create_app(settings, wiring=as_wiring(pipelines)))
+
+    @contextlib.asynccontextmanager
+    async def wiring(_infra: Any) -> AsyncIterator[dict[str, Any]]:
+        yield pipelines  # these benchmark pipelines instead of the product's
+
+    config = uvicorn_config(settings, create_app(settings, wiring=wiring))
     config.log_level = "warning"
     config.backlog = 4096
     _Server(config).run()

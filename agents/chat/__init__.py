@@ -9,7 +9,6 @@ from agents.chat.pipeline import ChatConfig, ChatDeps, chat_pipeline
 from agents.chat.session import (
     ChatSessionState,
     ChatSessionStore,
-    MemoryChatSessionStore,
     TurnRecord,
 )
 
@@ -18,7 +17,6 @@ __all__ = [
     "ChatDeps",
     "ChatSessionState",
     "ChatSessionStore",
-    "MemoryChatSessionStore",
     "TurnRecord",
     "chat_pipeline",
 ]

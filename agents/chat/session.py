@@ -2,7 +2,7 @@
 
 A session is identified by (workspace_id, session_id): the same session id in another workspace
 is a different, invisible session. `ChatSessionStore` is the port; server/db/chat.py implements
-it on SQL, `MemoryChatSessionStore` below keeps it in process (single-process use, no restarts).
+it on SQL (tests/chat/memory_store.py has an in-process one for the pipeline tests).
 
 Counts are added atomically by `record_turn`, so two connections on one session never lose an
 update (the budget check before a turn is not a reservation: two turns started at the same
@@ -11,8 +11,7 @@ moment may both pass it; the totals stay exact).
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -54,33 +53,3 @@ class ChatSessionStore(Protocol):
     ) -> ChatSessionState:
         """Add a turn's counts (creating the session on its first turn); the state after it."""
         ...
-
-
-class MemoryChatSessionStore:
-    """ChatSessionStore in process memory."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[tuple[str, str], ChatSessionState] = {}
-        self._lock = asyncio.Lock()
-
-    async def get(self, workspace_id: str, session_id: str) -> ChatSessionState | None:
-        return self._sessions.get((workspace_id, session_id))
-
-    async def record_turn(
-        self, workspace_id: str, session_id: str, turn: TurnRecord
-    ) -> ChatSessionState:
-        async with self._lock:
-            key = (workspace_id, session_id)
-            state = self._sessions.get(key) or ChatSessionState(
-                workspace_id, session_id, turn.user_id
-            )
-            state = replace(
-                state,
-                message_count=state.message_count + turn.messages,
-                input_tokens=state.input_tokens + turn.input_tokens,
-                output_tokens=state.output_tokens + turn.output_tokens,
-                token_limit=turn.token_limit,
-                reports_generated=state.reports_generated + int(turn.report_generated),
-            )
-            self._sessions[key] = state
-            return state

@@ -1,10 +1,13 @@
-"""An in-memory ArtifactStore for the chat tests (URLs under https://artifacts.test/a/<key>)."""
+"""In-memory stores for the chat tests: artifacts (URLs under https://artifacts.test/a/<key>) and
+chat sessions (the ChatSessionStore port, as server/db/chat.py implements it on SQL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from dataclasses import dataclass, field, replace
 
 from agents.artifacts import StoredArtifact
+from agents.chat.session import ChatSessionState, TurnRecord
 from agents.errors import NotFound
 
 PREFIX = "https://artifacts.test/a/"
@@ -33,3 +36,33 @@ class MemoryArtifactStore:
         if url.startswith(PREFIX) and len(url) > len(PREFIX):
             return url[len(PREFIX) :]
         return None
+
+
+class MemoryChatSessionStore:
+    """ChatSessionStore in process memory."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[str, str], ChatSessionState] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, workspace_id: str, session_id: str) -> ChatSessionState | None:
+        return self._sessions.get((workspace_id, session_id))
+
+    async def record_turn(
+        self, workspace_id: str, session_id: str, turn: TurnRecord
+    ) -> ChatSessionState:
+        async with self._lock:
+            key = (workspace_id, session_id)
+            state = self._sessions.get(key) or ChatSessionState(
+                workspace_id, session_id, turn.user_id
+            )
+            state = replace(
+                state,
+                message_count=state.message_count + turn.messages,
+                input_tokens=state.input_tokens + turn.input_tokens,
+                output_tokens=state.output_tokens + turn.output_tokens,
+                token_limit=turn.token_limit,
+                reports_generated=state.reports_generated + int(turn.report_generated),
+            )
+            self._sessions[key] = state
+            return state

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from agents.budget import ChargedRegistry, DailyBudget, MemoryWorkspaceTokenUsage, charged_to
-from agents.chat import ChatConfig, ChatDeps, MemoryChatSessionStore
+from agents.chat import ChatConfig, ChatDeps
 from agents.llm.port import Usage
 from agents.protocol import ChatRequest, Event
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.token_usage import SqlWorkspaceTokenUsage
 from tests.chat.helpers import chat_request, make_deps, run_turn
-from tests.chat.memory_store import MemoryArtifactStore
+from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.anyio

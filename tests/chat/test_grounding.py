@@ -5,12 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agents.chat import MemoryChatSessionStore
 from agents.chat.tokens import estimate_tokens
 from agents.llm.errors import LLMContextLengthError
 from agents.llm.port import Capabilities
 from tests.chat.helpers import chat_request, make_deps, run_turn
-from tests.chat.memory_store import MemoryArtifactStore
+from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.anyio

@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.chat import ChatConfig, MemoryChatSessionStore
+from agents.chat import ChatConfig
 from agents.llm.errors import LLMRetriesExhaustedError, LLMServerError
 from agents.llm.port import Capabilities, Usage
 from agents.protocol import ChatComplete, event_to_dict
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.chat import SqlChatSessionStore
 from tests.chat.helpers import SearchingLLM, chat_request, make_deps, of_type, run_turn
-from tests.chat.memory_store import MemoryArtifactStore
+from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 pytestmark = pytest.mark.anyio

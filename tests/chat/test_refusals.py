@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agents.chat import MemoryChatSessionStore
 from agents.report_loader import ReportSourcePolicy
 from tests.chat.helpers import chat_request, make_deps, run_turn
-from tests.chat.memory_store import MemoryArtifactStore
+from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.netsafe.conftest import LoopbackServer
 from tests.support.scripted_llm import ScriptedLLM
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.chat import ChatSessionStore, MemoryChatSessionStore, TurnRecord
+from agents.chat import ChatSessionStore, TurnRecord
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.chat import SqlChatSessionStore
+from tests.chat.memory_store import MemoryChatSessionStore
 
 pytestmark = pytest.mark.anyio
 
