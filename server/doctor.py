@@ -183,13 +183,27 @@ async def _timed(what: Callable[[], Awaitable[Any]]) -> str | None:
     return None
 
 
+def _extra_missing(part: str, what: str, extra: Any) -> Check | None:
+    """A failed check naming the install command when `extra` (server.extras) is missing."""
+    missing = extra.missing()
+    if not missing:
+        return None
+    detail = f"the [{extra.name}] extra is not installed ({', '.join(missing)} missing)"
+    return Check(part, what, False, detail, extra.pip)
+
+
 async def database_check(settings: Settings) -> Check:
     from sqlalchemy import text
 
     from server.db.base import make_engine
+    from server.extras import POSTGRES
 
     url = settings.resolved_database_url
     shown = without_credentials(url)
+    if url.startswith("postgresql+asyncpg") and (
+        absent := _extra_missing("database", f"PostgreSQL {shown}", POSTGRES)
+    ):
+        return absent
     engine = make_engine(url)
 
     async def ping() -> None:
@@ -221,6 +235,11 @@ async def event_log_check(settings: Settings) -> Check:
             True,
             "one replica; set QUBITZ_REDIS_URL to run several",
         )
+    from server.extras import REDIS
+
+    shown = without_credentials(settings.redis_url)
+    if absent := _extra_missing("event log", f"Redis Streams {shown}", REDIS):
+        return absent
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(settings.redis_url, socket_connect_timeout=TIMEOUT)
@@ -228,7 +247,6 @@ async def event_log_check(settings: Settings) -> Check:
         problem = await _timed(client.ping)
     finally:
         await client.aclose()
-    shown = without_credentials(settings.redis_url)
     return Check(
         "event log",
         f"Redis Streams {shown}",
@@ -256,6 +274,10 @@ async def storage_check(settings: Settings) -> Check:
                 f"make {root} writable or set QUBITZ_DATA_DIR",
             )
         return Check("storage", f"local folder {root}", True, "writable; served at /artifacts")
+    from server.extras import AWS
+
+    if absent := _extra_missing("storage", f"s3://{settings.s3_bucket}", AWS):
+        return absent
     import boto3
     from botocore.config import Config
 
@@ -294,6 +316,11 @@ def deploy_checks(settings: Settings) -> list[Check]:
     target = settings.deploy_target
     out: list[Check] = []
     if target == "github_aws":
+        from server.extras import AWS, DEPLOY
+
+        for extra in (DEPLOY, AWS):
+            if absent := _extra_missing("deploy", f"github_aws: qubitz[{extra.name}]", extra):
+                out.append(absent)
         for name, value in (
             ("QUBITZ_GITHUB_TOKEN", settings.github_token),
             ("QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN", settings.aws_permissions_boundary_arn),
@@ -307,7 +334,11 @@ def deploy_checks(settings: Settings) -> list[Check]:
                     None if value else f"export {name}=…",
                 )
             )
-    tools = [toolchain.node(path), toolchain.cdk(find_cdk_cli(settings), path)]
+    tools = [
+        toolchain.cdk_library(),
+        toolchain.node(path),
+        toolchain.cdk(find_cdk_cli(settings), path),
+    ]
     if target == "local":
         tools.append(toolchain.git(path))
     for tool in tools:

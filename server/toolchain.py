@@ -23,6 +23,7 @@ NODE_MAJOR = 20
 INSTALL_NODE = "apt-get install -y nodejs npm   (or any Node.js >= 20 on PATH)"
 INSTALL_CDK = f"npm install --prefix .cache/cdk aws-cdk@{CDK_VERSION}   (or set QUBITZ_CDK_CLI)"
 INSTALL_GIT = "apt-get install -y git"
+INSTALL_DEPLOY_EXTRA = 'pip install "qubitz[deploy]"'
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,29 @@ def git(path: str | None = None) -> Tool:
     return Tool("git", found, None, None, None)
 
 
+def cdk_library() -> Tool:
+    """The Python CDK libraries the generated app imports (the [deploy] extra)."""
+    from server.extras import DEPLOY
+
+    missing = [m for m in DEPLOY.missing() if m != "github"]  # PyGithub: github_aws only
+    if missing:
+        return Tool(
+            "AWS CDK library", None, None,
+            f"the [deploy] extra is not installed ({', '.join(missing)} missing)",
+            INSTALL_DEPLOY_EXTRA,
+        )  # fmt: skip
+    return Tool("AWS CDK library", "aws_cdk", None, None, None)
+
+
 def synth_check_with_hints(check: Any, *, cdk_cli: Sequence[str], path: str | None) -> Any:
-    """`check` (the bound synth check), failing first with the install command when Node.js or
-    the CDK CLI is missing (checked on each deploy: installing them needs no restart)."""
+    """`check` (the bound synth check), failing first with the install command when Node.js,
+    the CDK CLI or the CDK library ([deploy]) is missing (checked on each deploy: installing
+    them needs no restart)."""
 
     async def run(repo_dir: Path, **kwargs: Any) -> Any:
-        tools = await asyncio.to_thread(lambda: (cdk(cdk_cli, path, timeout=0), node(path)))
+        tools = await asyncio.to_thread(
+            lambda: (cdk_library(), cdk(cdk_cli, path, timeout=0), node(path))
+        )
         for tool in tools:
             if tool.problem is not None:
                 raise SynthCheckFailed(

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
-import httpx2
 
 from agents.llm.anthropic_errors import translate
 from agents.llm.base import RetryingProvider
@@ -51,7 +50,6 @@ class AnthropicLLM(RetryingProvider):
         api_key: str | None = None,
         base_url: str | None = None,
         client: anthropic.AsyncAnthropic | None = None,
-        http_client: httpx2.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         # Timeouts
         timeout: float = 600.0,
@@ -66,8 +64,8 @@ class AnthropicLLM(RetryingProvider):
             api_key=api_key,
             base_url=base_url,
             max_retries=0,
-            timeout=httpx2.Timeout(timeout, connect=connect_timeout),
-            http_client=http_client,
+            # the SDK's own HTTP stack (httpx2 today) is reached only through the SDK
+            timeout=anthropic.Timeout(timeout, connect=connect_timeout),
         )
         self._capabilities = Capabilities(
             web_search=True,

@@ -137,7 +137,7 @@ def _problem(config: LLMConfig, choice: RoleModel) -> str:
             return "ANTHROPIC_API_KEY is not set"
     elif choice.provider == "bedrock":
         if importlib.util.find_spec("boto3") is None:
-            return "boto3 is not installed"
+            return 'boto3 is not installed (pip install "qubitz[aws]")'
         if not config.bedrock_region:
             return "no AWS region: set QUBITZ_BEDROCK_REGION or AWS_REGION"
     elif choice.provider == "openai":

@@ -18,7 +18,6 @@ from typing import Any, cast
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agents.appkeys.aws import AwsKeyBackend
 from agents.appkeys.local import LocalKeyBackend
 from agents.appkeys.pipelines import AppKeyDeps
 from agents.appkeys.ports import DeploymentLookup, KeyBackend, PlanLimits, QuotaPeriod
@@ -93,6 +92,8 @@ async def app_keys_runtime(
     limits = options.default_limits()
     backends: dict[str, KeyBackend] = {"local": LocalKeyBackend(keys, default_limits=limits)}
     if options.aws_enabled:
+        from agents.appkeys.aws import AwsKeyBackend  # boto3: the [aws] extra
+
         client = await asyncio.to_thread(_apigateway_client, options)
         aws = AwsKeyBackend(
             client,

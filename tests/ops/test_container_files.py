@@ -69,7 +69,7 @@ def test_compose_brings_the_real_backends_together() -> None:
         assert replica["depends_on"]["minio-bucket"]["condition"] == (
             "service_completed_successfully"
         )
-        assert replica["build"]["args"]["EXTRAS"] == "${QUBITZ_EXTRAS:-}"
+        assert replica["build"]["args"]["EXTRAS"] == "${QUBITZ_EXTRAS:-all}"
         assert any(v.endswith(":/data") for v in replica["volumes"])
     assert services["migrate"]["command"] == ["qubitz", "db", "upgrade"]
     for name, service in services.items():
@@ -167,3 +167,44 @@ def test_dockerfile_follows_the_rules() -> None:
 def test_the_dockerfile_rules_catch_each_mistake(dockerfile: str, expected: str) -> None:
     found = problems(dockerfile)
     assert any(expected in p for p in found), found
+
+
+def _extras_of(names: str) -> set[str]:
+    """The extras `names` (comma list) stand for, `all` expanded from pyproject.toml."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = declared["optional-dependencies"]
+    out: set[str] = set()
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        assert name in declared, f"no extra {name!r} in pyproject.toml"
+        for requirement in declared[name]:
+            inner = re.fullmatch(r"qubitz\[([\w,-]+)\]", requirement)
+            if inner:
+                out |= _extras_of(inner.group(1))
+        out.add(name)
+    return out
+
+
+def test_the_image_installs_the_extras_of_every_backend_compose_configures(
+    tmp_path: Path,
+) -> None:
+    """The backends the replicas are configured with (server.extras reads their settings) are
+    all in the image's default EXTRAS, which compose passes on."""
+    from server.extras import wanted
+    from server.settings import load_settings
+
+    _args, stages = parse(DOCKERFILE.read_text())
+    default = next(
+        i.args.partition("=")[2]
+        for i in stages[1].instructions
+        if i.keyword == "ARG" and i.args.startswith("EXTRAS=")
+    )
+    replica = compose()["services"]["qubitz-1"]
+    passed = replica["build"]["args"]["EXTRAS"]
+    assert passed == "${QUBITZ_EXTRAS:-" + default + "}", "compose builds the image's default"
+    env = {k: str(v) for k, v in replica["environment"].items()}
+    settings = load_settings(env={**env, "QUBITZ_DATA_DIR": str(tmp_path)})
+    needed = {extra.name for _setting, extra in wanted(settings)}
+    assert needed >= {"postgres", "redis", "aws"}, needed
+    assert needed | {"deploy"} <= _extras_of(default), (needed, default)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -346,6 +347,24 @@ _CLAIM_LINE = re.compile(r"^- (.+?) \[(\d+)\]$", re.M)
 _CITED = re.compile(r"\[(\d+)\]")
 
 
+def written_from_claims(prompt: str, *, extra: str = "") -> str:
+    """What a faithful writer answers to a writing prompt: the writer's recommendations (one
+    bullet per claim in its prompt, citing it) and the analyst's AI Opportunities and Roadmap
+    (citing the claims it is shown). `extra` is written too, uncited, to show the guard at work;
+    one bullet is repeated."""
+    numbers = list(dict.fromkeys(_CITED.findall(prompt.split("Source list:")[0])))[:4]
+    bullets = [f"- Start with a pilot that builds on finding [{n}]." for n in numbers]
+    if extra:
+        bullets.insert(0, f"- {extra}")
+    bullets += bullets[-1:]  # a repeated sentence, for the guard
+    if "Research notes (verified claims):" in prompt:
+        return "\n".join(bullets) + "\n"
+    return (
+        "## AI Opportunities\n\n" + "\n".join(bullets[:3]) + "\n\n## Roadmap\n\n"
+        "- Run a three-month pilot, then extend it.\n"
+    )
+
+
 @dataclass
 class ClaimWriter(ScriptedLLM):
     """A scripted writer that does what the prompts ask: the writer's recommendations (one
@@ -361,19 +380,22 @@ class ClaimWriter(ScriptedLLM):
             async for event in super().stream(request):
                 yield event
             return
-        prompt = request.messages[-1].content
-        numbers = list(dict.fromkeys(_CITED.findall(prompt.split("Source list:")[0])))[:4]
-        bullets = [f"- Start with a pilot that builds on finding [{n}]." for n in numbers]
-        if self.extra:
-            bullets.insert(0, f"- {self.extra}")
-        bullets += bullets[-1:]  # a repeated sentence, for the guard
-        if "Research notes (verified claims):" in prompt:
-            text = "\n".join(bullets) + "\n"
-        else:
-            text = (
-                "## AI Opportunities\n\n" + "\n".join(bullets[:3]) + "\n\n## Roadmap\n\n"
-                "- Run a three-month pilot, then extend it.\n"
-            )
+        text = written_from_claims(request.messages[-1].content, extra=self.extra)
         self.replies.appendleft(Reply(text=text, chunk_size=11))
         async for event in super().stream(request):
             yield event
+
+
+def research_answer(schema: str | None, prompt: str) -> str:
+    """The answer of a careful model to each request of a research job, by the structured
+    output it asks for (None: the report or discovery text), for protocol peers
+    (tests.support.openai_peer) serving a whole job."""
+    if schema == "research_plan":
+        return json.dumps(PLAN)
+    if schema == "research_claims":
+        return json.dumps({"facts": selected_ids(prompt), "missing": []})
+    if schema == "use_cases":
+        return json.dumps(USE_CASES)
+    if schema is not None:
+        raise AssertionError(f"no scripted answer for the schema {schema!r}")
+    return written_from_claims(prompt)
