@@ -97,6 +97,25 @@ def test_base_install_has_no_extra_and_one_qubitz_client(base_venv: Path) -> Non
     assert shipping_client == ["qubitz-client"], "qubitz_client comes from one distribution"
 
 
+def test_a_backend_whose_extra_is_missing_exits_2_naming_it(
+    base_venv: Path, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "QUBITZ_DATABASE_URL": "postgresql+asyncpg://qubitz@127.0.0.1:1/qubitz",
+        "QUBITZ_REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    done = subprocess.run(
+        [str(base_venv / "bin" / "qubitz"), "serve", "--data-dir", str(tmp_path / "d")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert 'pip install "qubitz[postgres]"' in done.stderr
+    assert "QUBITZ_REDIS_URL needs the [redis] extra" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @dataclass
 class Served:
     url: str
