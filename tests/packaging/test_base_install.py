@@ -4,7 +4,8 @@ A fresh virtualenv gets the two distributions of this checkout (`clients/python`
 service) with their base dependencies only (pip's cache and the configured index; nothing of
 the dev venv), then `qubitz keys create` and `qubitz serve` run from it on SQLite with
 QUBITZ_LLM=openai pointed at a loopback OpenAI-compatible peer (tests/support/openai_peer.py).
-The Python client drives one research job to its final event. Takes 40-70 s with a warm cache.
+The Python client drives one research job to its final event. Most of the time is the install
+(pip, from its cache); on a machine shared by several full test runs it took over 5 min.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.research.support import research_answer
 from tests.support.openai_peer import OpenAIPeer, last_user_message, openai_peer, schema_name
 from tests.support.server import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "server", "agents", "infra_templates")
