@@ -66,20 +66,12 @@ def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     started = time.monotonic()
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_NO_CACHE")}
-    pip = [sys.executable, "-m", "pip"]
-    # The two wheels, built with the dev venv's setuptools (no isolated build environments)...
+    # The dev venv's pip installs into the new venv (`--python`): no pip bootstrap there.
     _run(
-        [*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(work / "wheels"),
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
          str(checkout / "clients" / "python"), str(checkout)],
-        env=env, cwd=work,
-    )  # fmt: skip
-    # ...installed with their base dependencies by the dev venv's pip (`--python`: no pip in
-    # the new venv), bytecode compiled on first import only.
-    _run(
-        [*pip, "--python", str(python), "install", "-q", "--no-compile",
-         *map(str, sorted((work / "wheels").glob("*.whl")))],
-        env=env, cwd=work,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PIP_NO_CACHE")},
+        cwd=work,
     )  # fmt: skip
     print(f"base install: {time.monotonic() - started:.1f} s")
     return venv
