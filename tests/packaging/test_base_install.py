@@ -101,7 +101,7 @@ def test_a_backend_whose_extra_is_missing_exits_2_naming_it(
     }
     done = subprocess.run(
         [str(base_venv / "bin" / "qubitz"), "serve", "--data-dir", str(tmp_path / "d")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert 'pip install "qubitz[postgres]"' in done.stderr
