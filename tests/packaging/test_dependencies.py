@@ -103,8 +103,10 @@ def test_qubitz_client_comes_from_one_distribution() -> None:
 
 
 # bench_jobs drives the three-replica harness of tests/replicas (HAProxy, replicas running the
-# scripted durable pipelines of tests/support); it moves once those pipelines settle (#14).
-BENCH_ON_THE_TEST_HARNESS = {"bench/bench_jobs.py"}
+# scripted durable pipelines of tests/support); bench_steps runs the research pipeline on the
+# scripted models and test server of tests/ to price durable steps. Both move once those
+# harnesses settle (#14); every other bench stands on product code only.
+BENCH_ON_THE_TEST_HARNESS = {"bench/bench_jobs.py", "bench/bench_steps.py"}
 
 
 def test_bench_imports_nothing_of_tests() -> None:
