@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from agents.budget import ChargedRegistry
-from agents.chat import ChatConfig, ChatDeps, MemoryChatSessionStore, chat_pipeline
+from agents.chat import ChatConfig, ChatDeps, chat_pipeline
 from agents.llm.port import StaticRegistry, Usage
 from agents.pipeline import Pipeline
 from agents.protocol import Scope
 from agents.research.pipeline import research_pipeline
-from tests.chat.memory_store import MemoryArtifactStore
+from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.conftest import make_settings, mint
 from tests.research.support import make_deps, scripted_models
 from tests.support.pipelines import control_hub_pipelines
