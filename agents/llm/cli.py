@@ -8,8 +8,9 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from agents.llm.config import describe_models, llm_config_from_env
+from agents.llm.config import llm_config_from_env
 from agents.llm.errors import LLMConfigurationError
+from agents.llm.registry import describe_models
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -12,8 +12,8 @@ from agents.protocol import Event, MultiagentProgress, MultiagentStep
 from agents.research import prompts
 from agents.research.claims import claims_notes
 from agents.research.config import MAX_QUESTIONS, MIN_QUESTIONS
-from agents.research.loop import QuestionResult, research_question
-from agents.research.state import JobState, LLMCall, StepFailed, describe_error
+from agents.research.loop import research_question
+from agents.research.state import JobState, LLMCall, QuestionResult, StepFailed, describe_error
 from agents.sources.base import JobSources, Source, SourceProvider
 from agents.sources.search.provider import SearchApiProvider
 from agents.sources.web_search import ModelWebSearchProvider

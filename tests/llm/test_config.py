@@ -11,11 +11,12 @@ import pytest
 
 from agents.llm import cli
 from agents.llm.anthropic_api import AnthropicLLM
-from agents.llm.config import build_registry, describe_models, llm_config_from_env
+from agents.llm.config import llm_config_from_env
 from agents.llm.errors import LLMConfigurationError
 from agents.llm.local import LocalLLM
 from agents.llm.openai_compat import OpenAICompatibleLLM
 from agents.llm.port import Role
+from agents.llm.registry import build_registry, describe_models
 
 
 def test_default_is_local_without_an_anthropic_key(tmp_path: Path) -> None:
