@@ -1,7 +1,8 @@
-"""LLM configuration: which provider and model serves each role, read once from a mapping.
+"""The `llm` settings group: which provider and model serves each role, and how to reach each.
 
-`llm_config_from_env(env, data_dir)` is called once by the server's settings with the process
-environment; nothing here reads `os.environ`. The variables (see docs/llm.md):
+server/settings.py reads the environment into `LLMConfig` once (`llm_config_from_env` does the
+same from a mapping, for tools and tests); nothing here reads `os.environ`. Provider modules
+declare what they need from it (agents/llm/provider_spec.py). The variables (docs/llm.md):
 
   QUBITZ_LLM                    provider for every role: anthropic | bedrock | openai | local
                                 (default: anthropic when ANTHROPIC_API_KEY is set, else local)
