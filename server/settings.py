@@ -95,7 +95,7 @@ class DatabaseSettings(SettingsGroup):
 
 
 # The environment a load_settings call reads (the process's, or the mapping it was given).
-_ENVIRONMENT: ContextVar[Mapping[str, str]] = ContextVar("qubitz_environment")
+_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("qubitz_environment", default=None)
 
 
 class _Environment(PydanticBaseSettingsSource):
@@ -105,7 +105,8 @@ class _Environment(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        values = dict(_ENVIRONMENT.get())
+        given = _ENVIRONMENT.get()  # Settings() outside load_settings: as load_settings() would
+        values = dict(given) if given is not None else environment(None, Path(".env"))
         return {name: values for name in GROUPS}
 
 
