@@ -30,7 +30,7 @@ from agents.deploy.pipeline import DeployDeps, deploy_pipeline
 from agents.deploy.render import render_repository
 from agents.deploy.synth import check_repository
 from agents.deploy.targets.base import DeployTarget
-from agents.deploy.targets.local import LocalTarget, LocalTargetConfig
+from agents.deploy.targets.local import LocalTarget
 from agents.deploy.targets.supervisor import ProcessSupervisor
 from agents.llm.registry import build_registry
 from agents.pipeline import Pipeline
@@ -180,15 +180,13 @@ async def wire_pipelines(core: Core) -> AsyncIterator[Wired]:
         pipelines["deleteapikey"] = delete_api_key_pipeline(keys_rt.deps)
 
         # Apps on the local target call qubitz's own model unless another endpoint is set.
-        model_base, model_token = deploy.model_base_url, deploy.model_api_key
-        model_token_for = None
+        model_base, model_token_for = deploy.model_base_url, None
         if model_base is None:
             proxy_tokens = ProxyTokens()  # one token per app (server/model_proxy_access.py)
             routes.extend(
                 model_proxy_routes(registry, proxy_tokens, limits=s.gateway.proxy_limits())
             )
-            model_token, model_token_for = None, proxy_tokens.issue
-            model_base = f"{public_url}/v1"
+            model_base, model_token_for = f"{public_url}/v1", proxy_tokens.issue
         supervisor = ProcessSupervisor(
             python=sys.executable,
             base_env={"PATH": deploy.path, "HOME": str(Path.home())},
@@ -196,16 +194,12 @@ async def wire_pipelines(core: Core) -> AsyncIterator[Wired]:
         )
         stack.push_async_callback(supervisor.shutdown)
         local = LocalTarget(
-            LocalTargetConfig(
+            deploy.local_target_config(
                 data_dir=s.data_dir,
                 public_url=public_url,
                 python=sys.executable,
                 model_base_url=model_base,
-                model_name=deploy.model_name,
-                model_api_key=model_token,
                 model_api_key_for=model_token_for,
-                run_tests=deploy.run_tests,
-                swap_grace_seconds=deploy.swap_grace,
             ),
             router=keys_rt.gateway.router,
             supervisor=supervisor,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
 from agents.deploy.targets.aws_policies import CDK_QUALIFIER
+from agents.deploy.targets.local import LocalTargetConfig
 from agents.settings_model import Csv, SettingsGroup, Words, env
 
 if TYPE_CHECKING:
@@ -48,6 +51,29 @@ class DeploySettings(SettingsGroup):
         if self.target == "github_aws" and not self.github_token:
             raise ValueError("QUBITZ_DEPLOY_TARGET=github_aws needs QUBITZ_GITHUB_TOKEN")
         return self
+
+    def local_target_config(
+        self,
+        *,
+        data_dir: Path,
+        public_url: str,
+        python: str,
+        model_base_url: str,
+        model_api_key_for: Callable[[str, str], str] | None,
+    ) -> LocalTargetConfig:
+        """The local target's configuration; the model endpoint is this service's own `/v1`
+        (with one token per app, `model_api_key_for`) unless QUBITZ_DEPLOY_MODEL_BASE_URL is set."""
+        return LocalTargetConfig(
+            data_dir=data_dir,
+            public_url=public_url,
+            python=python,
+            model_base_url=model_base_url,
+            model_name=self.model_name,
+            model_api_key=None if model_api_key_for else self.model_api_key,
+            model_api_key_for=model_api_key_for,
+            run_tests=self.run_tests,
+            swap_grace_seconds=self.swap_grace,
+        )
 
     def github_aws_config(self) -> GitHubAwsConfig:
         from agents.deploy.targets.github_aws import GitHubAwsConfig
