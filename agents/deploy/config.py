@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import model_validator
 
 from agents.deploy.targets.aws_policies import CDK_QUALIFIER
-from agents.deploy.targets.local import LocalTargetConfig
 from agents.settings_model import Csv, SettingsGroup, Words, env
 
 if TYPE_CHECKING:
     from agents.deploy.targets.github_aws import GitHubAwsConfig
+    from agents.deploy.targets.local import LocalTargetConfig
 
 DeployTargetName = Literal["local", "github_aws"]
 
@@ -63,6 +63,8 @@ class DeploySettings(SettingsGroup):
     ) -> LocalTargetConfig:
         """The local target's configuration; the model endpoint is this service's own `/v1`
         (with one token per app, `model_api_key_for`) unless QUBITZ_DEPLOY_MODEL_BASE_URL is set."""
+        from agents.deploy.targets.local import LocalTargetConfig
+
         return LocalTargetConfig(
             data_dir=data_dir,
             public_url=public_url,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from agents.settings_model import SettingsGroup, env
-from server.durable.engine import Limits
+
+if TYPE_CHECKING:  # the engine (DBOS) loads only when the service starts, not for every command
+    from server.durable.engine import Limits
 
 
 class JobSettings(SettingsGroup):
@@ -21,6 +25,8 @@ class JobSettings(SettingsGroup):
 
     @property
     def limits(self) -> Limits:
+        from server.durable.engine import Limits
+
         return Limits(
             global_cap=self.global_cap,
             workspace_quota=self.workspace_quota,

@@ -3,13 +3,15 @@ and the model proxy that locally deployed apps call."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
 from agents.settings_model import OptionalLimit, SettingsGroup, env
-from server.gateway.runtime import AppKeysOptions
-from server.model_proxy_access import ProxyLimits
+
+if TYPE_CHECKING:  # loaded when the service wires them, not for every command
+    from server.gateway.runtime import AppKeysOptions
+    from server.model_proxy_access import ProxyLimits
 
 
 class GatewaySettings(SettingsGroup):
@@ -47,6 +49,8 @@ class GatewaySettings(SettingsGroup):
         self, *, aws_enabled: bool, aws_region: str, aws_endpoint_url: str | None
     ) -> AppKeysOptions:
         """The app keys runtime's options; AWS ones come from the deploy group."""
+        from server.gateway.runtime import AppKeysOptions
+
         return AppKeysOptions(
             default_rate=self.appkeys_default_rate,
             default_burst=self.appkeys_default_burst,
@@ -64,6 +68,8 @@ class GatewaySettings(SettingsGroup):
         )
 
     def proxy_limits(self) -> ProxyLimits:
+        from server.model_proxy_access import ProxyLimits
+
         return ProxyLimits(
             rate_per_minute=self.model_proxy_rate_per_minute,
             max_concurrent=self.model_proxy_max_concurrent,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_validator
 
 from agents.settings_model import SettingsGroup, env
-from server.storage import LocalArtifactStore, S3ArtifactStore, build_store
-from server.storage.secret import artifact_signing_key
+
+if TYPE_CHECKING:  # boto3 loads when the store is built, not for every command
+    from server.storage import LocalArtifactStore, S3ArtifactStore
 
 
 class StorageSettings(SettingsGroup):
@@ -41,6 +42,9 @@ class StorageSettings(SettingsGroup):
 
     def store(self, *, data_dir: Path, public_url: str) -> LocalArtifactStore | S3ArtifactStore:
         """The configured artifact store."""
+        from server.storage import build_store
+        from server.storage.secret import artifact_signing_key
+
         return build_store(
             self.kind,
             root=data_dir / "artifacts",
