@@ -30,9 +30,10 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from agents.pipeline import JobContext, Pipeline
+from agents.pipeline import JobContext
 from agents.protocol import ENDPOINTS, Event, Scope, StatusEvent
 from server.app import create_app
+from server.composition import Wired
 from server.serve import _Server, uvicorn_config
 from server.settings import load_settings
 
@@ -60,8 +61,8 @@ def serve(data_dir: Path, poll: float) -> Iterator[tuple[int, Any, asyncio.Abstr
     settings = load_settings(env, data_dir=data_dir).with_overrides(port=port)
 
     @contextlib.asynccontextmanager
-    async def wiring(_infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
-        yield {name: ticking for name in ENDPOINTS}
+    async def wiring(_core: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines={name: ticking for name in ENDPOINTS})
 
     app = create_app(settings, wiring=wiring)
     config = uvicorn_config(settings, app)

@@ -19,7 +19,7 @@ from server.settings import Settings, SettingsError, load_settings
 
 # Modules that add their own subcommands with `register(subparsers)`.
 COMMAND_MODULES = (
-    "agents.llm.cli",
+    "server.cli_models",
     "server.cli_spec",
     "server.cli_apikey",
     "server.cli_client",

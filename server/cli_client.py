@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -28,22 +26,12 @@ from server.cli_follow import (
     DetachWhen,
     follow,
 )
+from server.cli_follow import (
+    common_flags as _common,
+)
 from server.cli_render import Renderer
 
 __all__ = ["EXIT_AUTH", "EXIT_CONNECTION", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "register"]
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--url",
-        default=os.environ.get("QUBITZ_URL", "http://127.0.0.1:8008"),
-        help="service base URL (QUBITZ_URL)",
-    )
-    p.add_argument(
-        "--api-key", default=os.environ.get("QUBITZ_API_KEY"), help="service key (QUBITZ_API_KEY)"
-    )
-    p.add_argument("--user-id", default=os.environ.get("QUBITZ_USER_ID") or getpass.getuser())
-    p.add_argument("--json", action="store_true", help="print events as JSON lines")
 
 
 def _job_flags(p: argparse.ArgumentParser) -> None:

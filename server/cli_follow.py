@@ -12,10 +12,13 @@ Exit codes (every client command, `jobs ...` and `keys ...`):
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import dataclasses
+import getpass
 import json
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -178,3 +181,17 @@ async def _interrupted(stream: JobStream, renderer: Renderer, opts: FollowOption
         file=opts.err,
     )
     return EXIT_INTERRUPTED
+
+
+def common_flags(p: argparse.ArgumentParser) -> None:
+    """--url, --api-key, --user-id, --json (QUBITZ_URL, QUBITZ_API_KEY, QUBITZ_USER_ID)."""
+    p.add_argument(
+        "--url",
+        default=os.environ.get("QUBITZ_URL", "http://127.0.0.1:8008"),
+        help="service base URL (QUBITZ_URL)",
+    )
+    p.add_argument(
+        "--api-key", default=os.environ.get("QUBITZ_API_KEY"), help="service key (QUBITZ_API_KEY)"
+    )
+    p.add_argument("--user-id", default=os.environ.get("QUBITZ_USER_ID") or getpass.getuser())
+    p.add_argument("--json", action="store_true", help="print events as JSON lines")

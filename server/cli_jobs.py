@@ -29,6 +29,9 @@ from server.cli_follow import (
     FollowOptions,
     follow,
 )
+from server.cli_follow import (
+    common_flags as _common,
+)
 from server.cli_render import Renderer
 
 ROUTES = ("research", "chat", "getspec", "updatespec", "deploy", "createapikey", "deleteapikey")
@@ -184,8 +187,6 @@ def cmd_attach(args: argparse.Namespace, api: ReadApi) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from server.cli_client import _common
-
     jobs = sub.add_parser("jobs", help="list, attach to and cancel jobs on a running service")
     jobs_sub = jobs.add_subparsers(dest="jobs_cmd", required=True)
 

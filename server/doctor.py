@@ -59,7 +59,6 @@ def _model_fix(provider: str, model: str) -> str:
 def model_checks(settings: Settings) -> list[Check]:
     from agents.llm.registry import describe_models
 
-    assert settings.llm is not None
     return [
         Check(
             "model",
@@ -77,7 +76,7 @@ def source_checks(settings: Settings) -> list[Check]:
     from agents.sources.corpus import SAMPLE_CORPUS_DIR
 
     out = [Check("sources", "fetch of given URLs and the company site", True, "built in")]
-    corpus = settings.corpus_dir
+    corpus = settings.research.corpus_dir
     if corpus is None:
         count = sum(1 for p in SAMPLE_CORPUS_DIR.iterdir() if p.is_file())
         out.append(Check("sources", "document corpus (bundled sample)", True, f"{count} files"))
@@ -102,7 +101,6 @@ def source_checks(settings: Settings) -> list[Check]:
                 f"mkdir -p {corpus} (and add documents) or unset QUBITZ_CORPUS_DIR",
             )
         )
-    assert settings.llm is not None
     researcher = settings.llm.for_role(Role.RESEARCHER).provider
     web = researcher == "anthropic"
     out.append(
@@ -124,7 +122,7 @@ async def search_checks(settings: Settings) -> list[Check]:
     services with a key, which is checked to be set (no call is spent on them)."""
     import httpx
 
-    search = settings.research_web.search
+    search = settings.research.search()
     if not search.providers:
         return [
             Check(
@@ -228,7 +226,7 @@ async def database_check(settings: Settings) -> Check:
 
 
 async def event_log_check(settings: Settings) -> Check:
-    if not settings.redis_url:
+    if not settings.database.redis_url:
         return Check(
             "event log",
             "in process (+ database)",
@@ -237,12 +235,12 @@ async def event_log_check(settings: Settings) -> Check:
         )
     from server.extras import REDIS
 
-    shown = without_credentials(settings.redis_url)
+    shown = without_credentials(settings.database.redis_url)
     if absent := _extra_missing("event log", f"Redis Streams {shown}", REDIS):
         return absent
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=TIMEOUT)
+    client = aioredis.from_url(settings.database.redis_url, socket_connect_timeout=TIMEOUT)
     try:
         problem = await _timed(client.ping)
     finally:
@@ -259,7 +257,7 @@ async def event_log_check(settings: Settings) -> Check:
 
 
 async def storage_check(settings: Settings) -> Check:
-    if settings.storage != "s3":
+    if settings.storage.kind != "s3":
         root = settings.data_dir / "artifacts"
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -276,27 +274,32 @@ async def storage_check(settings: Settings) -> Check:
         return Check("storage", f"local folder {root}", True, "writable; served at /artifacts")
     from server.extras import AWS
 
-    if absent := _extra_missing("storage", f"s3://{settings.s3_bucket}", AWS):
+    if absent := _extra_missing("storage", f"s3://{settings.storage.s3_bucket}", AWS):
         return absent
+    bucket = settings.storage.s3_bucket
     import boto3
     from botocore.config import Config
 
     def head() -> None:
         client = boto3.client(
             "s3",
-            region_name=settings.s3_region,
-            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.storage.s3_region,
+            endpoint_url=settings.storage.s3_endpoint_url,
             config=Config(
                 connect_timeout=TIMEOUT, read_timeout=TIMEOUT, retries={"max_attempts": 1}
             ),
         )
-        client.head_bucket(Bucket=settings.s3_bucket or "")
+        client.head_bucket(Bucket=settings.storage.s3_bucket or "")
 
     problem = await _timed(lambda: asyncio.to_thread(head))
-    where = f"s3://{settings.s3_bucket}" + (
-        f" at {settings.s3_endpoint_url}" if settings.s3_endpoint_url else ""
+    where = f"s3://{settings.storage.s3_bucket}" + (
+        f" at {settings.storage.s3_endpoint_url}" if settings.storage.s3_endpoint_url else ""
     )
-    endpoint = f" --endpoint-url {settings.s3_endpoint_url}" if settings.s3_endpoint_url else ""
+    endpoint = (
+        f" --endpoint-url {settings.storage.s3_endpoint_url}"
+        if settings.storage.s3_endpoint_url
+        else ""
+    )
     return Check(
         "storage",
         where,
@@ -304,16 +307,16 @@ async def storage_check(settings: Settings) -> Check:
         problem or "bucket reachable",
         None
         if problem is None
-        else f"aws s3 mb s3://{settings.s3_bucket}{endpoint} (and check the AWS credentials)",
+        else f"aws s3 mb s3://{bucket}{endpoint} (and check the AWS credentials)",
     )
 
 
 def deploy_checks(settings: Settings) -> list[Check]:
     from server import toolchain
-    from server.wiring import _env_path, find_cdk_cli
+    from server.wiring import find_cdk_cli
 
-    path = _env_path(settings)  # the PATH deploys run with
-    target = settings.deploy_target
+    path = settings.deploy.path  # the PATH deploys run with
+    target = settings.deploy.target
     out: list[Check] = []
     if target == "github_aws":
         from server.extras import AWS, DEPLOY
@@ -322,8 +325,8 @@ def deploy_checks(settings: Settings) -> list[Check]:
             if absent := _extra_missing("deploy", f"github_aws: qubitz[{extra.name}]", extra):
                 out.append(absent)
         for name, value in (
-            ("QUBITZ_GITHUB_TOKEN", settings.github_token),
-            ("QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN", settings.aws_permissions_boundary_arn),
+            ("QUBITZ_GITHUB_TOKEN", settings.deploy.github_token),
+            ("QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN", settings.deploy.aws_permissions_boundary_arn),
         ):
             out.append(
                 Check(
@@ -337,7 +340,7 @@ def deploy_checks(settings: Settings) -> list[Check]:
     tools = [
         toolchain.cdk_library(),
         toolchain.node(path),
-        toolchain.cdk(find_cdk_cli(settings), path),
+        toolchain.cdk(find_cdk_cli(settings.deploy), path),
     ]
     if target == "local":
         tools.append(toolchain.git(path))

@@ -42,15 +42,15 @@ def wanted(settings: Settings) -> list[tuple[str, Extra]]:
     url = settings.resolved_database_url
     if url.startswith("postgresql+asyncpg"):
         wants.append(("QUBITZ_DATABASE_URL=postgresql+asyncpg://…", POSTGRES))
-    if settings.redis_url:
+    if settings.database.redis_url:
         wants.append(("QUBITZ_REDIS_URL", REDIS))
-    if settings.storage == "s3":
+    if settings.storage.kind == "s3":
         wants.append(("QUBITZ_S3_BUCKET (artifacts on S3)", AWS))
     if settings.llm is not None and any(
         settings.llm.for_role(role).provider == "bedrock" for role in Role
     ):
         wants.append(("QUBITZ_LLM=bedrock", AWS))
-    if settings.deploy_target == "github_aws":
+    if settings.deploy.target == "github_aws":
         wants.append(("QUBITZ_DEPLOY_TARGET=github_aws", DEPLOY))
         wants.append(("QUBITZ_DEPLOY_TARGET=github_aws", AWS))
     return wants

@@ -55,14 +55,9 @@ class _Server(uvicorn.Server):
         gc.freeze()
 
     async def shutdown(self, sockets: Any = None) -> None:
-        app_state = getattr(self.config.loaded_app, "app", None)
-        services = getattr(getattr(app_state, "state", None), "services", None)
-        if services is None:
-            # the loaded app may be wrapped by middleware; find the Starlette instance
-            inner: Any = self.config.loaded_app
-            while inner is not None and services is None:
-                services = getattr(getattr(inner, "state", None), "services", None)
-                inner = getattr(inner, "app", None)
+        # the state the app's lifespan yielded (server/app.py)
+        state = getattr(getattr(self, "lifespan", None), "state", None) or {}
+        services = state.get("services")
         if services is not None:
             services.stop_accepting()
             await asyncio.sleep(0.2)
@@ -78,18 +73,18 @@ def uvicorn_config(settings: Settings, app: Any | None = None) -> _Config:
         loop = "uvloop"
     return _Config(
         app or create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         loop=loop,
         http="auto",
         ws=ws_impl,
-        ws_max_size=max(16 * 1024 * 1024, settings.max_message_bytes * 2),
+        ws_max_size=max(16 * 1024 * 1024, settings.server.max_message_bytes * 2),
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         lifespan="on",
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
+        log_level=settings.server.log_level,
+        timeout_graceful_shutdown=int(settings.server.shutdown_grace) + 5,
         proxy_headers=True,
     )
 
@@ -108,7 +103,7 @@ class _Config(uvicorn.Config):
 
 def serve(settings: Settings) -> None:
     config = uvicorn_config(settings)
-    config.qubitz_logging = (settings.log_level, settings.log_json)
+    config.qubitz_logging = (settings.server.log_level, settings.server.log_json)
     config.configure_logging()
     log.info("qubitz on %s (data dir %s)", settings.resolved_public_url, settings.data_dir)
     _Server(config).run()

@@ -245,7 +245,7 @@ class Session:
             return await self._resume(principal, params["job_id"], int(raw_since))
         try:
             message = await asyncio.wait_for(
-                self.ws.receive(), timeout=self.s.settings.first_message_timeout
+                self.ws.receive(), timeout=self.s.settings.server.first_message_timeout
             )
         except TimeoutError as exc:
             text = "No request received; send the JSON payload after connecting."
@@ -255,7 +255,7 @@ class Session:
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""
-        obj = parse_message(raw, self.s.settings.max_message_bytes)
+        obj = parse_message(raw, self.s.settings.server.max_message_bytes)
         if "resume" in obj:
             try:
                 resume = ResumeMessage.model_validate(obj)
@@ -384,7 +384,7 @@ class Session:
                     break
                 raw = message.get("text") or message.get("bytes") or b""
                 try:
-                    obj = parse_message(raw, self.s.settings.max_message_bytes)
+                    obj = parse_message(raw, self.s.settings.server.max_message_bytes)
                     CancelMessage.model_validate(obj)
                 except (QubitzError, ValidationError):
                     log.info("ignoring unexpected client message on job %s", job_id)

@@ -17,7 +17,6 @@ import pytest
 import websockets
 
 from agents.llm.port import StaticRegistry
-from agents.pipeline import Pipeline
 from agents.protocol import Scope
 from agents.reports import render_pdf_async
 from agents.research.deps import ResearchDeps
@@ -25,6 +24,7 @@ from agents.research.pipeline import research_pipeline
 from agents.sources.corpus import CorpusProvider
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
+from server.composition import Core, Wired
 from server.db.research import ResearchRepository
 from server.db.specs import SqlSpecStore
 from server.storage import LocalArtifactStore, artifact_routes
@@ -110,22 +110,24 @@ async def generate_spec(key: str, out: list[str]) -> None:
 
 def wiring(tmp_path: Path, spec_llm: ScriptedLLM) -> Any:
     @contextlib.asynccontextmanager
-    async def wire(infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
-        store = LocalArtifactStore(tmp_path / "artifacts", infra.settings.resolved_public_url)
-        infra.extra_routes.extend(artifact_routes(store))
+    async def wire(core: Core) -> AsyncIterator[Wired]:
+        store = LocalArtifactStore(tmp_path / "artifacts", core.settings.resolved_public_url)
         research = ResearchDeps(
             llms=scripted_models().registry(),
             artifacts=store,
             sources=[CorpusProvider(None)],
-            projects=ResearchRepository(infra.sessions),
+            projects=ResearchRepository(core.sessions),
             render_pdf=render_pdf_async,
         )
         spec = SpecDeps(
             llms=StaticRegistry(default=spec_llm),
-            store=SqlSpecStore(infra.sessions),
+            store=SqlSpecStore(core.sessions),
             load_report=ReportLoader(),
         )
-        yield {"research": research_pipeline(research), "getspec": getspec_pipeline(spec)}
+        yield Wired(
+            pipelines={"research": research_pipeline(research), "getspec": getspec_pipeline(spec)},
+            routes=artifact_routes(store),
+        )
 
     return wire
 

@@ -5,7 +5,8 @@ fitting), sections (Markdown splitting), retrieval (BM25), intent (report reques
 (the session-store port), tokens (estimates).
 """
 
-from agents.chat.pipeline import ChatConfig, ChatDeps, chat_pipeline
+from agents.chat.config import ChatConfig
+from agents.chat.pipeline import ChatDeps, chat_pipeline
 from agents.chat.session import (
     ChatSessionState,
     ChatSessionStore,

@@ -39,6 +39,7 @@ import httpx
 
 from agents.artifacts import ArtifactStore
 from agents.budget import DailyBudget, MemoryWorkspaceTokenUsage, WorkspaceTokenUsage
+from agents.chat.config import ChatConfig
 from agents.chat.intent import wants_report
 from agents.chat.prompt import (
     ContextTooSmall,
@@ -84,24 +85,6 @@ MODEL_ERROR = "MODEL_ERROR"
 INVALID_REPORT = "INVALID_REPORT"
 TURN = "turn"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True)
-class ChatConfig:
-    # Budget
-    default_token_limit: int = 250_000  # per session; a request's token_limit may only lower it
-    max_token_limit: int = 10_000_000  # a further ceiling on any session's limit
-    workspace_daily_tokens: int | None = None  # per workspace per UTC day, over all sessions
-    # Model output
-    max_output_tokens: int = 2048
-    report_max_tokens: int = 8192
-    model_timeout: float | None = None  # per attempt, passed to the provider
-    # Tools
-    web_search: bool = True  # offered only when the provider supports it
-    web_search_max_uses: int = 5
-    # Grounding
-    max_section_tokens: int = 700
-    max_sections: int = 8
 
 
 @dataclass(frozen=True)

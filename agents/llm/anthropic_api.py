@@ -19,6 +19,7 @@ import anthropic
 
 from agents.llm.anthropic_errors import translate
 from agents.llm.base import RetryingProvider
+from agents.llm.config import LLMConfig
 from agents.llm.errors import LLMStructuredOutputError
 from agents.llm.port import (
     Capabilities,
@@ -32,6 +33,7 @@ from agents.llm.port import (
     WebSearchPerformed,
 )
 from agents.llm.pricing import cost_usd
+from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import RetryPolicy
 from agents.llm.structured import validate_structured
 
@@ -224,3 +226,25 @@ def _hits(content: Any) -> tuple[SearchHit, ...]:
         for item in content
         if getattr(item, "type", "") == "web_search_result"
     )
+
+
+def _problem(config: LLMConfig, _model: str) -> str:
+    return "" if config.anthropic_api_key else "ANTHROPIC_API_KEY is not set"
+
+
+def _build(ctx: BuildContext) -> AnthropicLLM:
+    return AnthropicLLM(
+        model=ctx.model,
+        api_key=ctx.config.anthropic_api_key,
+        base_url=ctx.config.anthropic_base_url,
+        retry=ctx.retry,
+        timeout=ctx.config.timeout,
+    )
+
+
+DECLARATION = ProviderDeclaration(
+    name="anthropic",
+    problem=_problem,
+    build=_build,
+    where=lambda c: f"API key set; {c.anthropic_base_url or 'api.anthropic.com'}",
+)

@@ -21,6 +21,7 @@ import botocore.exceptions
 
 from agents.llm.base import RetryingProvider
 from agents.llm.bedrock_errors import translate
+from agents.llm.config import LLMConfig
 from agents.llm.errors import LLMError, LLMStructuredOutputError
 from agents.llm.port import (
     Capabilities,
@@ -32,6 +33,7 @@ from agents.llm.port import (
     Usage,
 )
 from agents.llm.pricing import cost_usd
+from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import RetryPolicy
 from agents.llm.structured import parse_structured
 from agents.llm.threaded import ThreadedIterator
@@ -202,3 +204,27 @@ def build_params(request: CompletionRequest, model: str) -> dict[str, Any]:
     if request.web_search is not None:
         raise LLMError("Bedrock has no server-side web search tool", provider=PROVIDER)
     return params
+
+
+def _problem(config: LLMConfig, _model: str) -> str:
+    return "" if config.bedrock_region else "no AWS region: set QUBITZ_BEDROCK_REGION or AWS_REGION"
+
+
+def _build(ctx: BuildContext) -> BedrockLLM:
+    c = ctx.config
+    return BedrockLLM(
+        model=ctx.model,
+        region=c.bedrock_region,
+        endpoint_url=c.bedrock_endpoint_url,
+        aws_access_key_id=c.aws_access_key_id,
+        aws_secret_access_key=c.aws_secret_access_key,
+        aws_session_token=c.aws_session_token,
+        profile=c.aws_profile,
+        retry=ctx.retry,
+        timeout=c.timeout,
+    )
+
+
+DECLARATION = ProviderDeclaration(
+    name="bedrock", problem=_problem, build=_build, where=lambda c: f"region {c.bedrock_region}"
+)

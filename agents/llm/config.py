@@ -1,7 +1,8 @@
-"""LLM configuration: which provider and model serves each role, read once from a mapping.
+"""The `llm` settings group: which provider and model serves each role, and how to reach each.
 
-`llm_config_from_env(env, data_dir)` is called once by the server's settings with the process
-environment; nothing here reads `os.environ`. The variables (see docs/llm.md):
+server/settings.py reads the environment into `LLMConfig` once (`llm_config_from_env` does the
+same from a mapping, for tools and tests); nothing here reads `os.environ`. Provider modules
+declare what they need from it (agents/llm/provider_spec.py). The variables (docs/llm.md):
 
   QUBITZ_LLM                    provider for every role: anthropic | bedrock | openai | local
                                 (default: anthropic when ANTHROPIC_API_KEY is set, else local)
@@ -26,12 +27,14 @@ environment; nothing here reads `os.environ`. The variables (see docs/llm.md):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from agents.llm.errors import LLMConfigurationError
 from agents.llm.port import Role
+from agents.settings_model import SettingsGroup, describe_errors, env, without_empty
 
 Provider = Literal["anthropic", "bedrock", "openai", "local"]
 PROVIDERS: tuple[Provider, ...] = ("anthropic", "bedrock", "openai", "local")
@@ -39,41 +42,83 @@ StructuredMode = Literal["json_schema", "json_object", "prompt"]
 
 ANTHROPIC_DEFAULT_MODEL = "claude-sonnet-4-6"
 BEDROCK_DEFAULT_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+_DEFAULT_MODELS: dict[str, str] = {
+    "anthropic": ANTHROPIC_DEFAULT_MODEL,
+    "bedrock": BEDROCK_DEFAULT_MODEL,
+    "openai": "",
+}
+_ROLE_NAMES = tuple(
+    name for role in Role for name in (f"QUBITZ_LLM_{role.name}", f"QUBITZ_MODEL_{role.name}")
+)
 
 
-@dataclass(frozen=True)
-class RoleModel:
+class RoleModel(SettingsGroup):
     provider: Provider
     model: str
 
 
-@dataclass(frozen=True)
-class LLMConfig:
-    data_dir: Path
-    roles: Mapping[Role, RoleModel]
+class LLMConfig(SettingsGroup):
+    """The `llm` settings group: which provider and model serves each role, and each provider's
+    connection settings (see the module docstring)."""
+
+    extra_env_names = ("QUBITZ_LLM", "QUBITZ_MODEL", *_ROLE_NAMES)
+
+    # The local model's files live here (set from the server group's data dir).
+    data_dir: Path = Path(".qubitz")
+    roles: dict[Role, RoleModel] = Field(default_factory=dict)
     # Retries and timeouts
-    timeout: float = 600.0
-    max_attempts: int = 4
+    timeout: float = env("QUBITZ_LLM_TIMEOUT", default=600.0, gt=0)
+    max_attempts: int = env("QUBITZ_LLM_MAX_ATTEMPTS", default=4, ge=1)
     # Anthropic
-    anthropic_api_key: str | None = field(default=None, repr=False)
-    anthropic_base_url: str | None = None
+    anthropic_api_key: str | None = env("ANTHROPIC_API_KEY", repr=False)
+    anthropic_base_url: str | None = env("ANTHROPIC_BASE_URL")
     # Bedrock
-    bedrock_region: str | None = None
-    bedrock_endpoint_url: str | None = None
-    aws_access_key_id: str | None = field(default=None, repr=False)
-    aws_secret_access_key: str | None = field(default=None, repr=False)
-    aws_session_token: str | None = field(default=None, repr=False)
-    aws_profile: str | None = None
+    bedrock_region: str | None = env("QUBITZ_BEDROCK_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+    bedrock_endpoint_url: str | None = env("QUBITZ_BEDROCK_ENDPOINT_URL")
+    aws_access_key_id: str | None = env("AWS_ACCESS_KEY_ID", repr=False)
+    aws_secret_access_key: str | None = env("AWS_SECRET_ACCESS_KEY", repr=False)
+    aws_session_token: str | None = env("AWS_SESSION_TOKEN", repr=False)
+    aws_profile: str | None = env("AWS_PROFILE")
     # OpenAI-compatible
-    openai_base_url: str | None = None
-    openai_api_key: str | None = field(default=None, repr=False)
-    openai_structured: StructuredMode = "json_schema"
-    openai_context_window: int = 8192
+    openai_base_url: str | None = env("QUBITZ_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    openai_api_key: str | None = env("QUBITZ_OPENAI_API_KEY", "OPENAI_API_KEY", repr=False)
+    openai_structured: StructuredMode = env("QUBITZ_OPENAI_STRUCTURED", default="json_schema")
+    openai_context_window: int = env("QUBITZ_OPENAI_CONTEXT_WINDOW", default=8192, gt=0)
     # Local
-    local_model: str = "default"
-    local_n_ctx: int = 8192
-    local_threads: int | None = None
-    local_prompt_cache_mb: int = 512
+    local_model: str = env("QUBITZ_LOCAL_MODEL", default="default")
+    local_n_ctx: int = env("QUBITZ_LOCAL_CTX", default=8192, gt=0)
+    local_threads: int | None = env("QUBITZ_LOCAL_THREADS", gt=0)
+    # RAM for evaluated prompt prefixes kept across calls (0: off)
+    local_prompt_cache_mb: int = env("QUBITZ_LOCAL_PROMPT_CACHE_MB", default=512, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _choose_roles(cls, data: Any) -> Any:
+        """QUBITZ_LLM / QUBITZ_LLM_<ROLE> and QUBITZ_MODEL / QUBITZ_MODEL_<ROLE> → `roles`."""
+        if not isinstance(data, Mapping) or "roles" in data:
+            return data
+        values = {k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip()}
+        default = _provider(
+            "QUBITZ_LLM",
+            values.get("QUBITZ_LLM")
+            or ("anthropic" if values.get("ANTHROPIC_API_KEY") else "local"),
+        )
+        local_model = values.get("QUBITZ_LOCAL_MODEL") or "default"
+        roles: dict[Role, RoleModel] = {}
+        for role in Role:
+            name = f"QUBITZ_LLM_{role.name}"
+            provider = _provider(name, values.get(name) or default)
+            model = values.get(f"QUBITZ_MODEL_{role.name}")
+            if model is None and provider == default:
+                model = values.get("QUBITZ_MODEL")
+            fallback = local_model if provider == "local" else _DEFAULT_MODELS[provider]
+            roles[role] = RoleModel(provider=provider, model=model or fallback)
+        return {**data, "roles": roles}
+
+    @field_validator("local_threads", mode="before")
+    @classmethod
+    def _threads(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
 
     def for_role(self, role: Role) -> RoleModel:
         return self.roles[role]
@@ -82,119 +127,17 @@ class LLMConfig:
 def llm_config_from_env(env: Mapping[str, str], data_dir: Path) -> LLMConfig:
     """Read the LLM configuration from `env` (see the module docstring). Raises
     LLMConfigurationError naming the variable when a value is invalid."""
-
-    def get(name: str, *fallbacks: str) -> str | None:
-        for key in (name, *fallbacks):
-            value = env.get(key, "").strip()
-            if value:
-                return value
-        return None
-
-    anthropic_key = get("ANTHROPIC_API_KEY")
-    default_provider = _provider(
-        "QUBITZ_LLM", get("QUBITZ_LLM") or ("anthropic" if anthropic_key else "local")
-    )
-    local_model = get("QUBITZ_LOCAL_MODEL") or "default"
-    global_model = get("QUBITZ_MODEL")
-    roles: dict[Role, RoleModel] = {}
-    for role in Role:
-        suffix = role.value.upper()
-        provider = _provider(
-            f"QUBITZ_LLM_{suffix}", get(f"QUBITZ_LLM_{suffix}") or default_provider
-        )
-        model = get(f"QUBITZ_MODEL_{suffix}")
-        if model is None and provider == default_provider:
-            model = global_model
-        roles[role] = RoleModel(provider, model or _default_model(provider, local_model))
-    return LLMConfig(
-        data_dir=data_dir,
-        roles=roles,
-        timeout=_number("QUBITZ_LLM_TIMEOUT", get("QUBITZ_LLM_TIMEOUT"), 600.0),
-        max_attempts=int(_number("QUBITZ_LLM_MAX_ATTEMPTS", get("QUBITZ_LLM_MAX_ATTEMPTS"), 4)),
-        anthropic_api_key=anthropic_key,
-        anthropic_base_url=get("ANTHROPIC_BASE_URL"),
-        bedrock_region=get("QUBITZ_BEDROCK_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-        bedrock_endpoint_url=get("QUBITZ_BEDROCK_ENDPOINT_URL"),
-        aws_access_key_id=get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=get("AWS_SESSION_TOKEN"),
-        aws_profile=get("AWS_PROFILE"),
-        openai_base_url=get("QUBITZ_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
-        openai_api_key=get("QUBITZ_OPENAI_API_KEY", "OPENAI_API_KEY"),
-        openai_structured=_structured(get("QUBITZ_OPENAI_STRUCTURED") or "json_schema"),
-        openai_context_window=int(
-            _number("QUBITZ_OPENAI_CONTEXT_WINDOW", get("QUBITZ_OPENAI_CONTEXT_WINDOW"), 8192)
-        ),
-        local_model=local_model,
-        local_n_ctx=int(_number("QUBITZ_LOCAL_CTX", get("QUBITZ_LOCAL_CTX"), 8192)),
-        local_threads=(
-            int(_number("QUBITZ_LOCAL_THREADS", threads, 0))
-            if (threads := get("QUBITZ_LOCAL_THREADS"))
-            else None
-        ),
-        local_prompt_cache_mb=(
-            0
-            if (cache_mb := get("QUBITZ_LOCAL_PROMPT_CACHE_MB")) in {"0", "0.0"}
-            else int(_number("QUBITZ_LOCAL_PROMPT_CACHE_MB", cache_mb, 512))
-        ),
-    )
+    try:
+        return LLMConfig.model_validate({**without_empty(env), "data_dir": data_dir})
+    except ValidationError as exc:
+        raise LLMConfigurationError(describe_errors(exc), provider="config") from exc
 
 
 def _provider(name: str, value: str) -> Provider:
     lowered = value.lower()
     if lowered == "openai-compatible":
         lowered = "openai"
-    if lowered not in PROVIDERS:
-        raise LLMConfigurationError(
-            f"{name}={value!r}: expected one of {', '.join(PROVIDERS)}", provider=value
-        )
-    return lowered
-
-
-def _structured(value: str) -> StructuredMode:
-    if value not in ("json_schema", "json_object", "prompt"):
-        raise LLMConfigurationError(
-            f"QUBITZ_OPENAI_STRUCTURED={value!r}: expected json_schema, json_object or prompt",
-            provider="openai",
-        )
-    return cast(StructuredMode, value)
-
-
-def _number(name: str, value: str | None, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise LLMConfigurationError(f"{name}={value!r}: expected a number") from exc
-    if number <= 0:
-        raise LLMConfigurationError(f"{name}={value!r}: must be positive")
-    return number
-
-
-def _default_model(provider: Provider, local_model: str) -> str:
-    return {
-        "anthropic": ANTHROPIC_DEFAULT_MODEL,
-        "bedrock": BEDROCK_DEFAULT_MODEL,
-        "openai": "",
-        "local": local_model,
-    }[provider]
-
-
-# The registry and model status live in agents/llm/registry.py; re-exported here for callers.
-from agents.llm.registry import (  # noqa: E402
-    LLMProviderRegistry,
-    ModelStatus,
-    build_registry,
-    describe_models,
-)
-
-__all__ = [
-    "LLMConfig",
-    "LLMProviderRegistry",
-    "ModelStatus",
-    "RoleModel",
-    "build_registry",
-    "describe_models",
-    "llm_config_from_env",
-]
+    for provider in PROVIDERS:
+        if lowered == provider:
+            return provider
+    raise ValueError(f"{name}={value!r}: expected one of {', '.join(PROVIDERS)}")

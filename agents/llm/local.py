@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import json
 import threading
 import time
@@ -34,13 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.base import RetryingProvider
+from agents.llm.config import LLMConfig
 from agents.llm.errors import (
     LLMConfigurationError,
     LLMContextLengthError,
     LLMError,
     LLMStructuredOutputError,
 )
-from agents.llm.local_models import LocalModelSource, ensure_model_file
+from agents.llm.local_models import (
+    LocalModelSource,
+    availability,
+    ensure_model_file,
+    select_model,
+)
 from agents.llm.port import (
     Capabilities,
     Completed,
@@ -51,6 +58,7 @@ from agents.llm.port import (
     TextDelta,
     Usage,
 )
+from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import NO_RETRY
 from agents.llm.structured import closed_schema, parse_structured
 from agents.llm.threaded import ThreadedIterator
@@ -382,3 +390,44 @@ def translate(exc: Exception) -> LLMError:
     if isinstance(exc, (FileNotFoundError, ImportError)) or "failed to load model" in lowered:
         return LLMConfigurationError(message, provider=PROVIDER)
     return LLMError(f"local model failed: {message}", provider=PROVIDER)
+
+
+def _problem(_config: LLMConfig, model: str) -> str:
+    try:
+        select_model(model)
+    except LLMConfigurationError as exc:
+        return exc.message
+    return ""
+
+
+def _build(ctx: BuildContext) -> LocalLLM:
+    c = ctx.config
+    return LocalLLM(
+        select_model(ctx.model),
+        data_dir=c.data_dir,
+        n_ctx=c.local_n_ctx,
+        n_threads=c.local_threads,
+        timeout=c.timeout,
+        prompt_cache_bytes=c.local_prompt_cache_mb * 2**20,
+    )
+
+
+def _usable(config: LLMConfig, model: str) -> tuple[bool, str]:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False, 'llama-cpp-python is not installed (pip install "qubitz[local]")'
+    return availability(select_model(model), config.data_dir)
+
+
+def _label(model: str) -> str:
+    source = select_model(model)
+    return f"{model} ({source.name})" if source.name != model else model
+
+
+DECLARATION = ProviderDeclaration(
+    name="local",
+    problem=_problem,
+    build=_build,
+    where=lambda _c: "embedded llama.cpp",
+    usable=_usable,
+    label=_label,
+)

@@ -25,6 +25,7 @@ import httpx
 from agents.llm import errors as e
 from agents.llm.anthropic_errors import parse_retry_after
 from agents.llm.base import RetryingProvider
+from agents.llm.config import LLMConfig
 from agents.llm.openai_responses import is_openai, parse_response, responses_body
 from agents.llm.port import (
     Capabilities,
@@ -35,6 +36,7 @@ from agents.llm.port import (
     TextDelta,
     Usage,
 )
+from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import RetryPolicy
 from agents.llm.sse import decode_lines
 from agents.llm.structured import parse_structured
@@ -306,3 +308,31 @@ def translate_transport(exc: httpx.HTTPError) -> e.LLMError:
     if issubclass(cls, e.LLMRetryableError):
         return cls(message, provider=PROVIDER)
     return cls(message, provider=PROVIDER)
+
+
+def _problem(config: LLMConfig, model: str) -> str:
+    if not config.openai_base_url:
+        return "QUBITZ_OPENAI_BASE_URL is not set"
+    if not model:
+        return "no model: set QUBITZ_MODEL (or QUBITZ_MODEL_<ROLE>) for the openai provider"
+    return ""
+
+
+def _build(ctx: BuildContext) -> OpenAICompatibleLLM:
+    c = ctx.config
+    assert c.openai_base_url is not None
+    return OpenAICompatibleLLM(
+        base_url=c.openai_base_url,
+        model=ctx.model,
+        api_key=c.openai_api_key,
+        http_client=ctx.http_client,
+        structured_mode=c.openai_structured,
+        retry=ctx.retry,
+        timeout=c.timeout,
+        context_window=c.openai_context_window,
+    )
+
+
+DECLARATION = ProviderDeclaration(
+    name="openai", problem=_problem, build=_build, where=lambda c: f"server {c.openai_base_url}"
+)

@@ -24,8 +24,7 @@ from agents.pipeline import StepOutput
 from agents.protocol import Event
 from agents.research.accounting import UsageLedger
 from agents.research.claims import normalize
-from agents.research.loop import QuestionResult
-from agents.research.state import JobState
+from agents.research.state import JobState, QuestionResult
 from agents.sources.base import Source
 
 # Not checkpointed: collaborators and the request (given again to a recovered job), the

@@ -19,8 +19,8 @@ from agents.research import prompts
 from agents.research.checkpoint import question_done, question_state
 from agents.research.claims import claims_notes
 from agents.research.config import MAX_QUESTIONS, MIN_QUESTIONS
-from agents.research.loop import QuestionResult, research_question
-from agents.research.state import JobState, LLMCall, StepFailed, describe_error
+from agents.research.loop import research_question
+from agents.research.state import JobState, LLMCall, QuestionResult, StepFailed, describe_error
 from agents.sources.base import JobSources, Source, SourceProvider
 from agents.sources.search.provider import SearchApiProvider
 from agents.sources.web_search import ModelWebSearchProvider

@@ -12,40 +12,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from agents.llm.errors import LLMError, LLMStructuredOutputError
 from agents.llm.port import LLMEvent, Role
 from agents.protocol import Event, MultiagentProgress
 from agents.research import prompts
-from agents.research.claims import (
-    Claim,
-    check_claims,
-    claims_notes,
-    normalize,
-    selected_claims,
-)
+from agents.research.claims import Claim, check_claims, normalize, selected_claims
 from agents.research.excerpts import rank_sources
-from agents.research.state import JobState, LLMCall, describe_error, llm_event_status
+from agents.research.state import (
+    JobState,
+    LLMCall,
+    QuestionResult,
+    describe_error,
+    llm_event_status,
+)
 from agents.sources.base import Source, SourceError, SourceProvider, SourceQuery
 
 RESEARCH = "research"
 Emit = Callable[[Event], None]
-
-
-@dataclass
-class QuestionResult:
-    question: str
-    claims: list[Claim] = field(default_factory=list)
-    dropped: int = 0
-    rounds: int = 0
-    searches: int = 0
-    # every source the question numbered, with its number (a recovered job numbers them again)
-    sources: list[tuple[int, Source]] = field(default_factory=list)
-
-    @property
-    def notes(self) -> str:
-        return claims_notes(self.claims)
 
 
 async def search_all(

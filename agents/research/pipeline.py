@@ -43,10 +43,9 @@ from agents.protocol import (
 from agents.research.checkpoint import restore, snapshotted, take_question
 from agents.research.deps import ResearchDeps
 from agents.research.gather import plan, research_one, research_sources, research_summary
-from agents.research.loop import QuestionResult
 from agents.research.policy import validate_query
 from agents.research.render import RENDER, all_urls, cancel_prerenders, render_and_store
-from agents.research.state import JobState, StepFailed, describe_error
+from agents.research.state import JobState, QuestionResult, StepFailed, describe_error
 from agents.research.store import NewProject
 from agents.research.write import discover, find_use_cases, write_report
 from agents.sources.budget import ReadBudget

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from agents.artifacts import StoredArtifact
 from agents.llm.errors import LLMError, LLMRetriesExhaustedError
@@ -15,14 +14,11 @@ from agents.pipeline import JobContext
 from agents.protocol import Event, FileType, ResearchRequest, StatusEvent, UseCase
 from agents.research.accounting import UsageLedger
 from agents.research.citations import SourceRegistry
-from agents.research.claims import Claim
+from agents.research.claims import Claim, claims_notes
 from agents.research.config import DepthProfile
 from agents.research.deps import ResearchDeps
 from agents.sources.base import Source
 from agents.sources.budget import ReadBudget
-
-if TYPE_CHECKING:
-    from agents.research.loop import QuestionResult
 
 
 class StepFailed(Exception):
@@ -35,6 +31,21 @@ class StepFailed(Exception):
 
     def __reduce__(self) -> tuple[type[StepFailed], tuple[str, str]]:
         return StepFailed, (self.step, self.message)  # a step's recorded failure is pickled
+
+
+@dataclass
+class QuestionResult:
+    question: str
+    claims: list[Claim] = field(default_factory=list)
+    dropped: int = 0
+    rounds: int = 0
+    searches: int = 0
+    # every source the question numbered, with its number (a recovered job numbers them again)
+    sources: list[tuple[int, Source]] = field(default_factory=list)
+
+    @property
+    def notes(self) -> str:
+        return claims_notes(self.claims)
 
 
 @dataclass

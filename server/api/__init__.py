@@ -5,14 +5,13 @@
     GET  /v1/jobs/{id}/events?since=N         GET  /openapi.json
     POST /v1/jobs/{id}/cancel
 
-`api_routes` is mounted by server/app.py; it reaches the lifespan's services through getters,
-so the routes exist before startup (and answer 503 until it is done).
+`api_routes` is mounted by server/app.py; its handlers find the `ReadApi` the lifespan yields
+in the request state (and answer 503 without it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +22,7 @@ from server.api.jobs import JobsApi
 from server.api.openapi import openapi_document
 from server.api.projects import ProjectsApi
 from server.auth import ConnectRateLimiter
+from server.composition import Core, ServedArtifacts
 from server.db.jobs import JobRepository
 from server.session import Services
 from server.sharedlimit import SharedBuckets
@@ -33,38 +33,27 @@ API_RATE_FACTOR = 10
 Handler = Callable[[Request, Caller, Services], Awaitable[Response]]
 
 
-class _State:
-    def __init__(self, services: Services, infra: Any) -> None:
+class ReadApi:
+    """The read API over the lifespan's services; built once per start (server/app.py)."""
+
+    def __init__(self, services: Services, core: Core, artifacts: ServedArtifacts | None) -> None:
         self.services = services
-        self.jobs = JobsApi(JobRepository(infra.sessions), infra.settings.resolved_public_url)
-        self.projects = ProjectsApi(infra.sessions, getattr(infra, "artifacts", None))
-        settings = infra.settings
-        redis = getattr(infra, "redis", None)
+        server = core.settings.server
+        self.jobs = JobsApi(JobRepository(core.sessions), core.settings.resolved_public_url)
+        self.projects = ProjectsApi(core.sessions, artifacts)
         self.limiter = ConnectRateLimiter(
-            settings.connect_rate_per_minute * API_RATE_FACTOR,
-            settings.connect_burst * API_RATE_FACTOR,
-            shared=SharedBuckets(redis, "api") if redis is not None else None,
+            server.connect_rate_per_minute * API_RATE_FACTOR,
+            server.connect_burst * API_RATE_FACTOR,
+            shared=SharedBuckets(core.redis, "api") if core.redis is not None else None,
         )
 
 
-def api_routes(
-    services: Callable[[], Services | None], infra: Callable[[], Any]
-) -> list[BaseRoute]:
-    """The read API's routes and /openapi.json."""
-    box: dict[str, _State] = {}
+def api_routes(public_url: str) -> list[BaseRoute]:
+    """The read API's routes and /openapi.json; they find the `ReadApi` in the request state."""
 
-    def state() -> _State | None:
-        current = services()
-        if current is None:
-            return None
-        got = box.get("state")
-        if got is None or got.services is not current:
-            got = box["state"] = _State(current, infra())
-        return got
-
-    def endpoint(pick: Callable[[_State], Handler]) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(pick: Callable[[ReadApi], Handler]) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
-            st = state()
+            st: ReadApi | None = getattr(request.state, "api", None)
             if st is None:
                 return JSONResponse({"detail": "starting"}, status_code=503)
             try:
@@ -78,9 +67,7 @@ def api_routes(
         return handle
 
     async def openapi(request: Request) -> Response:
-        current = infra()
-        base = current.settings.resolved_public_url if current is not None else ""
-        return JSONResponse(openapi_document(base or str(request.base_url).rstrip("/")))
+        return JSONResponse(openapi_document(public_url or str(request.base_url).rstrip("/")))
 
     return [
         Route("/openapi.json", openapi),

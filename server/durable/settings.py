@@ -1,42 +1,37 @@
-"""Settings of durable jobs, read once from the service's environment (docs/configuration.md)."""
+"""The `jobs` settings group: durable jobs, failover, queues, retention (docs/configuration.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from server.durable.engine import Limits
-from server.settings import SettingsError, _float, _int
+from agents.settings_model import SettingsGroup, env
 
-
-def _optional_int(env: Mapping[str, str], name: str) -> int | None:
-    if not env.get(name):
-        return None
-    value = _int(env, name, 0)
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value
+if TYPE_CHECKING:  # the engine (DBOS) loads only when the service starts, not for every command
+    from server.durable.engine import Limits
 
 
-@dataclass(frozen=True)
-class JobSettings:
-    failover_seconds: float = 30.0
-    cancel_poll_seconds: float = 0.5
-    retention_days: float = 7.0
-    limits: Limits = field(default_factory=Limits)
+class JobSettings(SettingsGroup):
+    # jobs per process; with a queue, the jobs a replica takes from it at once
+    max_running: int = env("QUBITZ_MAX_RUNNING_JOBS", default=64, ge=1)
+    failover_seconds: float = env("QUBITZ_FAILOVER_SECONDS", default=30.0, gt=0)
+    cancel_poll_seconds: float = env("QUBITZ_JOB_CANCEL_POLL_SECONDS", default=0.5, gt=0)
+    retention_days: float = env("QUBITZ_JOB_RETENTION_DAYS", default=7.0, gt=0)
+    # Cross-replica limits (either one set: jobs over it wait in the queue)
+    global_cap: int | None = env("QUBITZ_JOB_GLOBAL_CAP", ge=1)
+    workspace_quota: int | None = env("QUBITZ_JOB_WORKSPACE_QUOTA", ge=1)
+    workspace_running: int = env("QUBITZ_JOB_WORKSPACE_RUNNING", default=16, ge=1)
+    queue_max: int = env("QUBITZ_JOB_QUEUE_MAX", default=100, ge=0)
+    queue_poll_seconds: float = env("QUBITZ_JOB_QUEUE_POLL_SECONDS", default=0.1, gt=0)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], *, worker_cap: int) -> JobSettings:
-        return cls(
-            failover_seconds=_float(env, "QUBITZ_FAILOVER_SECONDS", 30.0),
-            cancel_poll_seconds=_float(env, "QUBITZ_JOB_CANCEL_POLL_SECONDS", 0.5),
-            retention_days=_float(env, "QUBITZ_JOB_RETENTION_DAYS", 7.0),
-            limits=Limits(
-                global_cap=_optional_int(env, "QUBITZ_JOB_GLOBAL_CAP"),
-                workspace_quota=_optional_int(env, "QUBITZ_JOB_WORKSPACE_QUOTA"),
-                worker_cap=worker_cap,
-                replica_workspace_cap=_optional_int(env, "QUBITZ_JOB_WORKSPACE_RUNNING") or 16,
-                queue_max=_int(env, "QUBITZ_JOB_QUEUE_MAX", 100),
-                poll_seconds=_float(env, "QUBITZ_JOB_QUEUE_POLL_SECONDS", 0.1),
-            ),
+    @property
+    def limits(self) -> Limits:
+        from server.durable.engine import Limits
+
+        return Limits(
+            global_cap=self.global_cap,
+            workspace_quota=self.workspace_quota,
+            worker_cap=self.max_running,
+            replica_workspace_cap=self.workspace_running,
+            queue_max=self.queue_max,
+            poll_seconds=self.queue_poll_seconds,
         )

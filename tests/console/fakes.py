@@ -63,6 +63,7 @@ from agents.protocol import (
 )
 from agents.spec.diff import spec_diff
 from agents.spec.schema import AgentConfig, Architecture, Memory, Orchestration
+from server.composition import Core, Wired
 from server.console import console_routes
 from server.storage.local import LocalArtifactStore, artifact_routes
 
@@ -373,15 +374,12 @@ def console_wiring() -> Callable[[Any], Any]:
     """Wiring for run_server: the fakes above, the console routes and the artifact route."""
 
     @contextlib.asynccontextmanager
-    async def wiring(infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
+    async def wiring(core: Core) -> AsyncIterator[Wired]:
         store = LocalArtifactStore(
-            infra.settings.data_dir / "artifacts", infra.settings.resolved_public_url
+            core.settings.data_dir / "artifacts", core.settings.resolved_public_url
         )
-        infra.artifacts = store  # as server.wiring does: the read API's fresh artifact URLs
-        infra.extra_routes.extend(artifact_routes(store))
-        infra.extra_routes.extend(console_routes())
         hub = ControlHub()
-        yield {
+        pipelines = {
             "research": research(store),
             "chat": chat(),
             "getspec": hub.getspec(),
@@ -390,5 +388,7 @@ def console_wiring() -> Callable[[Any], Any]:
             "createapikey": hub.createapikey(),
             "deleteapikey": hub.deleteapikey(),
         }
+        routes = [*artifact_routes(store), *console_routes()]
+        yield Wired(pipelines=pipelines, routes=routes, artifacts=store)
 
     return wiring

@@ -333,8 +333,8 @@ def test_settings_default_to_read_only_and_refuse_other_permissions(tmp_path: Pa
     from server.settings import SettingsError, load_settings
 
     settings = load_settings({}, data_dir=tmp_path)
-    assert settings.github_collaborator_permission == "pull"
-    assert settings.aws_permissions_boundary_arn is None
+    assert settings.deploy.github_collaborator_permission == "pull"
+    assert settings.deploy.aws_permissions_boundary_arn is None
     opted = load_settings(
         {
             "QUBITZ_GITHUB_COLLABORATOR_PERMISSION": "push",
@@ -343,9 +343,9 @@ def test_settings_default_to_read_only_and_refuse_other_permissions(tmp_path: Pa
         },
         data_dir=tmp_path,
     )
-    assert opted.github_collaborator_permission == "push"
-    assert opted.github_environment_reviewers == ("carol", "dave")
-    assert opted.aws_permissions_boundary_arn == BOUNDARY
+    assert opted.deploy.github_collaborator_permission == "push"
+    assert opted.deploy.github_environment_reviewers == ("carol", "dave")
+    assert opted.deploy.aws_permissions_boundary_arn == BOUNDARY
     for bad in ("admin", "maintain", "write"):
         with pytest.raises(SettingsError, match="COLLABORATOR_PERMISSION"):
             load_settings({"QUBITZ_GITHUB_COLLABORATOR_PERMISSION": bad}, data_dir=tmp_path)
@@ -362,4 +362,4 @@ def test_the_service_refuses_github_aws_without_a_boundary(tmp_path: Path) -> No
         "QUBITZ_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/shared-deploy",
     }
     with pytest.raises(ValueError, match="QUBITZ_AWS_PERMISSIONS_BOUNDARY_ARN"):
-        _github_target(load_settings(env, data_dir=tmp_path))
+        _github_target(load_settings(env, data_dir=tmp_path).deploy)

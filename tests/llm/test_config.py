@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm import cli
 from agents.llm.anthropic_api import AnthropicLLM
-from agents.llm.config import build_registry, describe_models, llm_config_from_env
+from agents.llm.config import llm_config_from_env
 from agents.llm.errors import LLMConfigurationError
 from agents.llm.local import LocalLLM
 from agents.llm.openai_compat import OpenAICompatibleLLM
 from agents.llm.port import Role
+from agents.llm.registry import build_registry, describe_models
+from server import cli_models as cli
 
 
 def test_default_is_local_without_an_anthropic_key(tmp_path: Path) -> None:
@@ -139,3 +140,28 @@ def test_models_command_shows_the_local_model_usable(
     assert status["provider"] == "local"
     assert status["usable"] is True
     assert len(status["roles"]) == len(Role)
+
+
+def test_every_provider_declares_itself() -> None:
+    """The registry knows providers only by their modules' declarations."""
+    from agents.llm.config import PROVIDERS
+    from agents.llm.registry import MODULES, declaration
+
+    assert set(MODULES) == set(PROVIDERS)
+    for provider in PROVIDERS:
+        assert declaration(provider).name == provider
+
+
+def test_a_provider_whose_sdk_is_missing_is_unusable_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choosing bedrock without boto3 installed: listed unusable, naming the package."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "agents.llm.bedrock", raising=False)
+    monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 raises ImportError
+    env = {"QUBITZ_LLM": "bedrock", "QUBITZ_BEDROCK_REGION": "us-east-1"}
+    (status,) = describe_models(llm_config_from_env(env, tmp_path))
+    assert not status.usable and "boto3 is not installed" in status.reason
+    with pytest.raises(LLMConfigurationError, match="boto3 is not installed"):
+        build_registry(llm_config_from_env(env, tmp_path))

@@ -12,7 +12,7 @@ import pytest
 from agents.research.claims import check_claims, quote_found
 from agents.research.guard import ReportGuard, split_sentences
 from agents.sources.base import Source
-from server.research_settings import ResearchSettingsError, research_web_settings
+from server.settings import SettingsError, load_settings
 from tests.research.support import QuotingResearcher, make_deps, of_type, request, run_job
 from tests.research.support import scripted_models as models_for
 
@@ -127,11 +127,11 @@ def test_research_settings_read_providers_keys_and_depths() -> None:
         "QUBITZ_RESEARCH_POLITENESS_DELAY": "0.5",
         "QUBITZ_RESEARCH_DEPTH_QUICK": "rounds=2, pages=5",
     }
-    s = research_web_settings(env)
-    assert s.search.providers == ("searxng", "brave") and s.read.delay == 0.5
-    assert (s.depths["quick"].rounds, s.depths["quick"].pages) == (2, 5)
-    assert s.depths["standard"].rounds == 2
-    assert research_web_settings({}).search.providers == ()
+    s = load_settings(env).research
+    assert s.search().providers == ("searxng", "brave") and s.read().delay == 0.5
+    assert (s.depths()["quick"].rounds, s.depths()["quick"].pages) == (2, 5)
+    assert s.depths()["standard"].rounds == 2
+    assert load_settings({}).research.search().providers == ()
 
 
 @pytest.mark.parametrize(
@@ -144,8 +144,8 @@ def test_research_settings_read_providers_keys_and_depths() -> None:
     ],
 )
 def test_research_settings_refuse_incomplete_configuration(env: dict, why: str) -> None:
-    with pytest.raises(ResearchSettingsError, match=why):
-        research_web_settings(env)
+    with pytest.raises(SettingsError, match=why):
+        load_settings(env)
 
 
 def test_sources_are_ranked_by_relevance_and_quality() -> None:
@@ -169,13 +169,12 @@ def test_the_service_settings_carry_the_search_configuration() -> None:
 
     from agents.sources.search.factory import build_backends
     from agents.sources.search.searxng import SearxngBackend
-    from server.settings import SettingsError, load_settings
 
     s = load_settings(
         {"QUBITZ_SEARCH_PROVIDER": "searxng", "QUBITZ_SEARXNG_URL": "http://127.0.0.1:9/"}
     )
     client = httpx.AsyncClient()
-    (backend,) = build_backends(s.research_web.search, client)
+    (backend,) = build_backends(s.research.search(), client)
     asyncio.run(client.aclose())
     assert isinstance(backend, SearxngBackend) and backend.base_url == "http://127.0.0.1:9"
     with pytest.raises(SettingsError, match="QUBITZ_SEARXNG_URL"):

@@ -19,7 +19,6 @@ from agents.deploy.targets.base import DeploymentRecord
 from agents.deploy.targets.local import LocalTarget, LocalTargetConfig
 from agents.deploy.targets.supervisor import ProcessSupervisor
 from agents.llm.port import StaticRegistry
-from agents.pipeline import Pipeline
 from agents.report_loader import ReportSourcePolicy, load_report
 from agents.research.deps import ResearchDeps
 from agents.research.pipeline import research_pipeline
@@ -27,6 +26,7 @@ from agents.sources.corpus import CorpusProvider
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
 from agents.spec.update import updatespec_pipeline
+from server.composition import Core, Wired
 from server.db.chat import SqlChatSessionStore
 from server.db.deployments import SqlDeploymentStore
 from server.db.research import ResearchRepository
@@ -63,11 +63,11 @@ class World:
 
 def world_wiring(world: World) -> Any:
     @contextlib.asynccontextmanager
-    async def wire(infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
-        s = infra.settings
-        sessions = infra.sessions
+    async def wire(core: Core) -> AsyncIterator[Wired]:
+        s = core.settings
+        sessions = core.sessions
         store = LocalArtifactStore(s.data_dir / "artifacts", s.resolved_public_url)
-        infra.extra_routes.extend(artifact_routes(store))
+        routes = list(artifact_routes(store))
         async with contextlib.AsyncExitStack() as stack:
             http = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
             policy = ReportSourcePolicy()
@@ -92,7 +92,7 @@ def world_wiring(world: World) -> Any:
                 )
             )
             world.router = keys_rt.gateway.router
-            infra.extra_routes.extend(keys_rt.gateway.routes())
+            routes.extend(keys_rt.gateway.routes())
             supervisor = ProcessSupervisor(python=sys.executable, base_env={})
             local = LocalTarget(
                 LocalTargetConfig(
@@ -112,39 +112,44 @@ def world_wiring(world: World) -> Any:
             async def no_synth(repo_dir: Path, *, on_step: Any = None) -> None:
                 raise AssertionError("the isolation suite never synthesises")
 
-            yield {
-                "research": research_pipeline(
-                    ResearchDeps(
-                        llms=scripted_models().registry(),
-                        artifacts=store,
-                        sources=[CorpusProvider(None)],
-                        projects=ResearchRepository(sessions),
-                        render_pdf=fake_pdf,
-                    )
-                ),
-                "chat": chat_pipeline(
-                    ChatDeps(
-                        llms=StaticRegistry(default=ScriptedLLM(fallback=Reply(text="Answer."))),
-                        sessions=SqlChatSessionStore(sessions),
-                        artifacts=store,
-                        http=http,
-                    )
-                ),
-                "getspec": getspec_pipeline(spec_deps),
-                "updatespec": updatespec_pipeline(spec_deps),
-                "deploy": deploy_pipeline(
-                    DeployDeps(
-                        specs=specs,
-                        deployments=deployments,
-                        targets={"local": local},
-                        default_target="local",
-                        render=render_repository,
-                        synth_check=no_synth,
-                        work_dir=s.data_dir / "deploy-work",
-                    )
-                ),
-                "createapikey": create_api_key_pipeline(keys_rt.deps),
-                "deleteapikey": delete_api_key_pipeline(keys_rt.deps),
-            }
+            yield Wired(
+                pipelines={
+                    "research": research_pipeline(
+                        ResearchDeps(
+                            llms=scripted_models().registry(),
+                            artifacts=store,
+                            sources=[CorpusProvider(None)],
+                            projects=ResearchRepository(sessions),
+                            render_pdf=fake_pdf,
+                        )
+                    ),
+                    "chat": chat_pipeline(
+                        ChatDeps(
+                            llms=StaticRegistry(
+                                default=ScriptedLLM(fallback=Reply(text="Answer."))
+                            ),
+                            sessions=SqlChatSessionStore(sessions),
+                            artifacts=store,
+                            http=http,
+                        )
+                    ),
+                    "getspec": getspec_pipeline(spec_deps),
+                    "updatespec": updatespec_pipeline(spec_deps),
+                    "deploy": deploy_pipeline(
+                        DeployDeps(
+                            specs=specs,
+                            deployments=deployments,
+                            targets={"local": local},
+                            default_target="local",
+                            render=render_repository,
+                            synth_check=no_synth,
+                            work_dir=s.data_dir / "deploy-work",
+                        )
+                    ),
+                    "createapikey": create_api_key_pipeline(keys_rt.deps),
+                    "deleteapikey": delete_api_key_pipeline(keys_rt.deps),
+                },
+                routes=routes,
+            )
 
     return wire

@@ -18,6 +18,7 @@ from agents.deploy.targets.base import DeploymentRecord
 from agents.protocol import Scope
 from agents.research.store import NewProject, ReportRef
 from server.api.models import JobDetail
+from server.composition import Core, Wired
 from server.db.base import make_engine, make_sessionmaker
 from server.db.deployments import SqlDeploymentStore
 from server.db.research import ResearchRepository
@@ -43,12 +44,12 @@ def wiring_with_store(pipelines: dict[str, Any]) -> Any:
     """Test pipelines, plus a signing local artifact store (as server.wiring sets one)."""
 
     @contextlib.asynccontextmanager
-    async def wiring(infra: Any) -> AsyncIterator[dict[str, Any]]:
-        settings = infra.settings
-        infra.artifacts = LocalArtifactStore(
+    async def wiring(core: Core) -> AsyncIterator[Wired]:
+        settings = core.settings
+        store = LocalArtifactStore(
             settings.data_dir / "artifacts", settings.resolved_public_url, signing_key=b"k" * 16
         )
-        yield pipelines
+        yield Wired(pipelines=pipelines, artifacts=store)
 
     return wiring
 

@@ -25,6 +25,7 @@ from agents.protocol import (
     StatusEvent,
 )
 from agents.spec.schema import AgentConfig, Architecture
+from server.composition import Wired
 
 
 def ticker(count: int = 5, delay: float = 0.0, gate: asyncio.Event | None = None) -> Pipeline:
@@ -181,8 +182,8 @@ def default_pipelines() -> dict[str, Pipeline]:
 
 def as_wiring(pipelines: dict[str, Pipeline]) -> Callable[[Any], Any]:
     @contextlib.asynccontextmanager
-    async def wiring(_infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
-        yield pipelines
+    async def wiring(_core: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines=pipelines)
 
     return wiring
 

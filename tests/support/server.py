@@ -35,7 +35,7 @@ class RunningServer:
 
     @property
     def services(self) -> Any:
-        return self.server.config.loaded_app.app.state.services  # type: ignore[union-attr]
+        return self.server.lifespan.state["services"]  # what the app's lifespan yielded
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
         """Run a coroutine on the server's loop (e.g. to mint a key)."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict
-from pathlib import Path
 
-from agents.llm.config import describe_models, llm_config_from_env
-from agents.llm.errors import LLMConfigurationError
+from agents.llm.registry import describe_models
+from server.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,14 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def models_command(args: argparse.Namespace) -> int:
-    """Exit 0 when every configured model is usable, 1 otherwise, 2 on a configuration error."""
-    env = dict(os.environ)  # the command line is an edge: the environment is read here, once
-    data_dir = Path(args.data_dir or env.get("QUBITZ_DATA_DIR") or ".qubitz")
-    try:
-        statuses = describe_models(llm_config_from_env(env, data_dir))
-    except LLMConfigurationError as exc:
-        print(f"error: {exc.message}")
-        return 2
+    """Exit 0 when every configured model is usable, 1 otherwise, 2 on a configuration error
+    (a SettingsError, reported by server/cli.py)."""
+    settings = load_settings(data_dir=args.data_dir)
+    statuses = describe_models(settings.llm)
     if getattr(args, "json", False):
         print(json.dumps([asdict(s) for s in statuses], indent=2))
     else:
