@@ -28,6 +28,7 @@ from agents.pipeline import JobContext, Pipeline, inline_steps
 from agents.protocol import Scope
 from agents.research.config import ResearchLimits
 from agents.research.pipeline import research_pipeline
+from server.composition import Wired
 from tests.conftest import make_settings, mint
 from tests.research.support import MemoryProjectStore, fake_pdf, make_deps, scripted_models
 from tests.support.pipelines import default_pipelines
@@ -87,8 +88,8 @@ def pipeline(tmp: Path, delay: float, *, steps: bool) -> Pipeline:
 
 def wiring(p: Pipeline) -> Any:
     @contextlib.asynccontextmanager
-    async def wire(_infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
-        yield {**default_pipelines(), "research": p}
+    async def wire(_infra: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines={**default_pipelines(), "research": p})
 
     return wire
 

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 
 from agents.pipeline import JobContext
 from agents.protocol import ChatChunk, Event, StatusEvent
+from server.composition import Wired
 
 
 def bare_app(count: int) -> Starlette:
@@ -104,8 +105,8 @@ def main() -> None:
     pipelines = {"research": events(count), "getspec": idle_job(), "chat": token_stream(100, 100.0)}
 
     @contextlib.asynccontextmanager
-    async def wiring(_infra: Any) -> AsyncIterator[dict[str, Any]]:
-        yield pipelines  # these benchmark pipelines instead of the product's
+    async def wiring(_infra: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines=pipelines)  # these benchmark pipelines instead of the product's
 
     config = uvicorn_config(settings, create_app(settings, wiring=wiring))
     config.log_level = "warning"

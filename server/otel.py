@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agents.llm.port import CompletionRequest, CompletionResult
-from server.tracing import JobAttributes, JobSpan, LLMSpan
+from server.spans import JobAttributes, JobSpan, LLMSpan
 
 # What model calls inherit from the job and step they run in (qubitz.* attributes).
 _inherited: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(

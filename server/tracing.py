@@ -19,33 +19,12 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from agents.llm.port import CompletionRequest, CompletionResult
+from server.spans import JobAttributes, JobSpan, LLMSpan
 
-
-@dataclass(frozen=True)
-class JobAttributes:
-    job_id: str
-    endpoint: str
-    workspace_id: str
-    resumed: bool = False
-
-
-class JobSpan(Protocol):
-    def finished(self, state: str, error: str | None) -> None:
-        """The job's end on this replica: its state (succeeded, failed, ...) and error code."""
-
-
-class LLMSpan(Protocol):
-    def completed(self, result: CompletionResult) -> None: ...
-
-    def retried(self) -> None: ...
-
-    def waited(self, seconds: float) -> None: ...
-
-    def end(self, outcome: str, error: BaseException | None = None) -> None: ...
+__all__ = ["NO_TRACING", "JobAttributes", "JobSpan", "LLMSpan", "Tracing", "tracing_from_env"]
 
 
 class Tracing(Protocol):

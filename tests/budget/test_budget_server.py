@@ -15,9 +15,9 @@ import pytest
 from agents.budget import ChargedRegistry
 from agents.chat import ChatConfig, ChatDeps, chat_pipeline
 from agents.llm.port import StaticRegistry, Usage
-from agents.pipeline import Pipeline
 from agents.protocol import Scope
 from agents.research.pipeline import research_pipeline
+from server.composition import Wired
 from tests.chat.memory_store import MemoryArtifactStore, MemoryChatSessionStore
 from tests.conftest import make_settings, mint
 from tests.research.support import make_deps, scripted_models
@@ -33,7 +33,7 @@ def charged_wiring(tmp_path: Path) -> Any:
     """Research and chat over scripted models, charged as server/wiring.py charges them."""
 
     @contextlib.asynccontextmanager
-    async def wiring(infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
+    async def wiring(infra: Any) -> AsyncIterator[Wired]:
         import httpx
 
         research_deps = make_deps(scripted_models(), tmp_path)
@@ -51,11 +51,13 @@ def charged_wiring(tmp_path: Path) -> Any:
                     config=ChatConfig(workspace_daily_tokens=infra.budget.limit),
                 )
             )
-            yield {
-                "research": research_pipeline(research_deps),
-                "chat": chat,
-                **control_hub_pipelines(),
-            }
+            yield Wired(
+                pipelines={
+                    "research": research_pipeline(research_deps),
+                    "chat": chat,
+                    **control_hub_pipelines(),
+                }
+            )
 
     return wiring
 

@@ -25,6 +25,7 @@ from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
 from agents.spec.schema import Architecture
 from agents.spec.validation import canonical_json
+from server.composition import Wired
 from server.db.base import make_engine, make_sessionmaker
 from server.db.deployments import SqlDeploymentStore
 from server.db.specs import SqlSpecStore
@@ -58,8 +59,8 @@ def wiring(build: Callable[[Any], dict[str, Any]]) -> Any:
     """The test pipelines, with `build(infra)`'s product pipelines on the server's database."""
 
     @contextlib.asynccontextmanager
-    async def wire(infra: Any) -> AsyncIterator[dict[str, Any]]:
-        yield {**default_pipelines(), **build(infra)}
+    async def wire(infra: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines={**default_pipelines(), **build(infra)})
 
     return wire
 

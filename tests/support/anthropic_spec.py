@@ -15,6 +15,7 @@ from agents.llm.retry import RetryPolicy
 from agents.pipeline import Pipeline
 from agents.spec.deps import SpecDeps
 from agents.spec.generate import getspec_pipeline
+from server.composition import Wired
 from server.db.specs import SqlSpecStore
 from server.llm_metrics import InstrumentedRegistry
 from tests.llm.anthropic_peer import (
@@ -66,7 +67,7 @@ def spec_wiring(
     models), specs in the server's database."""
 
     @contextlib.asynccontextmanager
-    async def wiring(infra: Any) -> AsyncIterator[dict[str, Pipeline]]:
+    async def wiring(infra: Any) -> AsyncIterator[Wired]:
         llm = AnthropicLLM(
             api_key="sk-test",
             base_url=peer.base_url,
@@ -80,6 +81,6 @@ def spec_wiring(
             store=SqlSpecStore(infra.sessions),
             load_report=ReportLoader(),
         )
-        yield {"getspec": wrap(getspec_pipeline(deps))}
+        yield Wired(pipelines={"getspec": wrap(getspec_pipeline(deps))})
 
     return wiring
