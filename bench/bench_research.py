@@ -25,7 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from agents.llm.openai_compat import OpenAICompatibleLLM
-from agents.llm.port import LLM, Capabilities, CompletionRequest, LLMEvent, Role, StaticRegistry
+from agents.llm.port import (
+    LLM,
+    CompletionRequest,
+    ForwardingLLM,
+    LLMEvent,
+    Role,
+    StaticRegistry,
+)
 from agents.pipeline import JobContext
 from agents.protocol import ResearchRequest
 from agents.reports import render_pdf_async
@@ -47,21 +54,9 @@ class ModelClock:
 
 
 @dataclass
-class Timed:
+class Timed(ForwardingLLM):
     inner: LLM
     clock: ModelClock
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         c = self.clock

@@ -13,7 +13,6 @@ from typing import Any
 
 from agents.errors import NotFound
 from agents.llm.port import (
-    Capabilities,
     Completed,
     CompletionRequest,
     ForwardingLLM,
@@ -135,22 +134,10 @@ class ConcurrencyProbe(ForwardingLLM):
 
 
 @dataclass
-class RetryOnce:
+class RetryOnce(ForwardingLLM):
     """Wraps an LLM; announces one retry (as a provider would) before the real answer."""
 
     inner: ScriptedLLM
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         yield RetryScheduled(attempt=1, delay=0.0, reason="overloaded_error (529)")
