@@ -36,6 +36,7 @@ from typing import Any
 
 from agents.llm.base import RetryingProvider
 from agents.llm.config import LLMConfig
+from agents.llm.cpu_cores import generation_threads
 from agents.llm.errors import (
     LLMConfigurationError,
     LLMContextLengthError,
@@ -259,7 +260,7 @@ class LocalLLM(RetryingProvider):
         llama = llama_class(
             model_path=str(path),
             n_ctx=self._n_ctx,
-            n_threads=self._n_threads,
+            n_threads=self._n_threads or generation_threads(),
             verbose=False,
             **extra,
         )

@@ -169,9 +169,12 @@ async def research_one(state: JobState, index: int, question: str) -> AsyncItera
             yield item
         result = await task
     finally:
+        # Cancelled or not, the task's end is always awaited: a question that failed while this
+        # step was being closed (another question spent the budget) must not leave a task
+        # exception nobody retrieved.
         if not task.done():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, return_exceptions=True)
     if result is None:
         yield state.status(f"Question {index + 1} could not be researched")
     yield StepOutput(question_done(mine, index, result))
