@@ -88,9 +88,13 @@ async def test_a_workspace_over_its_quota_waits_while_another_workspace_runs(
             await _first(a2, outs[1])
             await b1.send(json.dumps(RESEARCH))
             await _started(b1, outs[2])
-            for ws in (a1, a2, b1):
+            # the waiting job is cancelled (and ended) first: cancelling alpha's running job
+            # at the same time would free the slot and let the waiting one start
+            await a2.send(json.dumps({"type": "cancel"}))
+            await asyncio.wait_for(read_all(a2, outs[1]), 10)
+            for ws in (a1, b1):
                 await ws.send(json.dumps({"type": "cancel"}))
-            for ws, out in zip((a1, a2, b1), outs, strict=True):
+            for ws, out in ((a1, outs[0]), (b1, outs[2])):
                 await asyncio.wait_for(read_all(ws, out), 10)
     assert outs[1].events[0].get("queued") is True, "alpha's second job waits for its first"
     assert "started" not in [e.get("message") for e in outs[1].events[:-1]]
