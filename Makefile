@@ -78,9 +78,12 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy server agents clients/python
 
+# Test files run on PYTEST_WORKERS processes (pytest-xdist; a file stays on one worker, slow
+# files first); the 25 slowest tests are listed at the end. PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= 2
 pytest: install-dev
 	QUBITZ_CDK_CLI="$(CURDIR)/$(CDK_PREFIX)/node_modules/.bin/cdk" \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 test: install-dev
 	$(MAKE) --no-print-directory lint typecheck pytest

@@ -94,6 +94,7 @@ class Call:
     prompt_s: float
     generated: int
     generation_s: float
+    resampled: str = ""  # grammar: rejected unconstrained choices / tokens checked
 
 
 @dataclass
@@ -136,6 +137,9 @@ class Recording(ForwardingLLM):
                 prompt_s=getattr(st, "prompt_seconds", 0.0),
                 generated=usage.output_tokens,
                 generation_s=getattr(st, "generation_seconds", 0.0),
+                resampled=(
+                    f"{st.grammar_resampled}/{st.grammar_checked}" if st.grammar_checked else ""
+                ),
             )
         )
 
@@ -282,12 +286,13 @@ def print_tables(jobs: list[Job], calls: list[Call], model: str) -> None:
         score = ", ".join(f"{k} {v:g}" for k, v in j.score.items()) or j.detail[:80]
         print(f"| {j.label} | {'yes' if j.ok else 'NO'} | {j.wall_s} | {j.chunks} "
               f"| {j.load:.2f} | {score} |")  # fmt: skip
-    print("\n| job | step | prompt tok | evaluated | prompt s | generated | gen s | tok/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| job | step | prompt tok | evaluated | prompt s | generated | gen s | tok/s "
+          "| grammar resampled |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for c in calls:
         rate = c.generated / c.generation_s if c.generation_s else 0.0
         print(f"| {c.job} | {c.step} | {c.prompt_tokens} | {c.evaluated} | {c.prompt_s} "
-              f"| {c.generated} | {c.generation_s} | {rate:.1f} |")  # fmt: skip
+              f"| {c.generated} | {c.generation_s} | {rate:.1f} | {c.resampled} |")  # fmt: skip
     print_quality(jobs)
     for flow in sorted({j.flow for j in jobs}):
         walls = [j.wall_s for j in jobs if j.flow == flow and j.ok]
@@ -326,7 +331,8 @@ def print_quality(jobs: list[Job]) -> None:
 
 
 async def main(args: argparse.Namespace) -> list[Job]:
-    from server.db.base import Base, make_engine, make_sessionmaker
+    from server.db.base import make_engine, make_sessionmaker
+    from server.db.models import metadata  # every table (chat sessions too)
     from server.db.specs import SqlSpecStore
 
     data_dir = Path(args.data_dir)
@@ -343,7 +349,7 @@ async def main(args: argparse.Namespace) -> list[Job]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
         async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(metadata.create_all)
         sessions = make_sessionmaker(engine)
         store = SqlSpecStore(sessions)
         deps = SpecDeps(llms=StaticRegistry(default=llm), store=store, load_report=_no_report,

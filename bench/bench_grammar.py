@@ -3,7 +3,8 @@ chain against the grammar that checks the sampled token (agents/llm/grammar_samp
 llama-cpp-python's default generation threads (half the CPUs) against one per physical core
 (agents/llm/cpu_cores.py). Same prompt, same schema (a bounded list of use cases), greedy, the
 modes alternated; prints the median tokens/s of each and the ratios, and whether the checked
-sampler produced the same text. Asserts nothing.
+sampler produced the same text. Then prompt evaluation (800 tokens of docs/research.md) with and
+without flash attention. Asserts nothing.
 
     .venv/bin/python -m bench.bench_grammar [--model default] [--runs 3] [--tokens 300]
 """
@@ -100,6 +101,27 @@ def main() -> None:
     valid = isinstance(json.loads(texts[list(modes)[-1]]), dict)
     same = all(t == first for t in rest)
     print(f"  same text in every mode: {same}; valid JSON: {valid}; load {os.getloadavg()[0]:.2f}")
+    for llama in modes.values():
+        llama.close()
+    prompt_eval(path, args.runs)
+
+
+def prompt_eval(path: Path, runs: int) -> None:
+    from llama_cpp import Llama
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "research.md").read_text()
+    for flash in (False, True):
+        llama = Llama(model_path=str(path), n_ctx=2048, flash_attn=flash, verbose=False)
+        tokens = llama.tokenize(text.encode())[:800]
+        speeds = []
+        for _ in range(runs):
+            llama.reset()
+            start = time.perf_counter()
+            llama.eval(tokens)
+            speeds.append(len(tokens) / (time.perf_counter() - start))
+        print(f"  prompt evaluation, flash_attn={flash!s:<5} {statistics.median(speeds):5.1f} tok/s"
+              f"  runs {[round(v, 1) for v in speeds]}")  # fmt: skip
+        llama.close()
 
 
 if __name__ == "__main__":

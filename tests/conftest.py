@@ -17,6 +17,12 @@ from tests.support.server import RunningServer, run_server
 pytest_plugins = ["tests.support.no_network_models"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow-marked tests first (stable otherwise): `make test` runs files on two workers
+    (pytest-xdist, --dist loadfile), and a long file started last would run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

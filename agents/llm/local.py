@@ -78,6 +78,8 @@ class GenerationStats:
     prompt_evaluated: int = 0  # prompt tokens llama.cpp had to evaluate (the rest was reused)
     prompt_seconds: float = 0.0
     generation_seconds: float = 0.0
+    grammar_checked: int = 0  # tokens sampled under a grammar (agents/llm/grammar_sampler.py)
+    grammar_resampled: int = 0  # of which the grammar rejected the unconstrained choice
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,9 @@ class LocalLLM(RetryingProvider):
                 chunks.close()
                 n_before = int(getattr(llama, "n_tokens", 0) or 0)
                 perf.read(stats)
+                sampler = getattr(llama, "_sampler", None)
+                stats.grammar_checked = int(getattr(sampler, "checked", 0))
+                stats.grammar_resampled = int(getattr(sampler, "resampled", 0))
 
         texts: list[str] = []
         finish = "stop"

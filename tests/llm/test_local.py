@@ -70,6 +70,9 @@ async def test_structured_output_is_schema_valid_json(tiny: LocalLLM) -> None:
     value = await structured(tiny, ask("Rate Python as JSON.", max_tokens=48, json_schema=SCHEMA))
     assert isinstance(value["language"], str)
     assert isinstance(value["rating"], int)
+    stats = tiny.last_stats
+    assert stats.grammar_checked >= stats.output_tokens > 0, "every token went by the grammar"
+    assert 0 <= stats.grammar_resampled <= stats.grammar_checked
 
 
 async def test_structured_output_cut_off_by_max_tokens_is_refused(tiny: LocalLLM) -> None:
