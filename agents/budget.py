@@ -9,26 +9,37 @@ How it is enforced:
 
 - `ChargedRegistry` wraps the LLM registry every pipeline and the model proxy use. Each call is
   charged to the workspace named by `charged_workspace` (set by the job runner for the job's
-  task, by the model proxy per request; tasks a job starts inherit it). Before a call it checks
-  the budget and raises `DailyBudgetSpent` when nothing is left, so a running job stops at its
-  next model call; after the call it adds the provider-reported tokens (input, output, cache
-  reads and writes; an estimate when the provider reported none, or when the call broke off
-  after producing text). A call that starts with budget left runs to its end: the overshoot is
-  at most the calls in flight.
+  task, by the model proxy per request; tasks a job starts inherit it). Before a call it is
+  admitted (`DailyBudget.admit`), which raises `DailyBudgetSpent` when nothing is left, so a
+  running job stops at its next model call; after the call it adds the provider-reported tokens
+  (input, output, cache reads and writes; an estimate when the provider reported none, or when
+  the call broke off after producing text). A call that starts with budget left runs to its
+  end: the overshoot is at most the calls in flight.
 - `DailyBudget.check` refuses a new job up front (server/jobs.py) for the endpoints in
-  CHARGED_ENDPOINTS.
+  CHARGED_ENDPOINTS; it always reads the shared row.
+
+What a call costs the database: one round trip, the charge. Adding returns the new total, so
+this process knows what was left as of its last charge (or read). `admit` takes that for a read
+when it is at most `trust_seconds` old (default 1 s) and more than `near_share` of the limit
+(default 10 %) was left; otherwise (near the limit, stale, a new day, a workspace not seen
+yet) it reads the row. Near the limit every call therefore reads what every replica has
+charged, and a budget spent on one replica is refused on all of them at their next call. Far
+from it, what other replicas charged within the last `trust_seconds` may be seen late: a spend
+of more than `near_share` of the day's budget within one second is all the cache can hide.
 
 `WorkspaceTokenUsage` is the port: server/db/token_usage.py implements it on SQL (one atomic
-`tokens = tokens + n` per call, so every replica charges the same row),
-`MemoryWorkspaceTokenUsage` in process.
+upsert `tokens = tokens + n … RETURNING tokens` per call, so every replica charges the same
+row), `MemoryWorkspaceTokenUsage` in process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -116,8 +127,19 @@ class MemoryWorkspaceTokenUsage:
             return total
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What was left of a workspace's budget on `day`, as of `at` (the clock's seconds)."""
+
+    day: date
+    left: int
+    at: float
+
+
 class DailyBudget:
     """The workspace's daily limit over a usage store (None limit: no daily limit)."""
+
+    KNOWN_MAX = 10_000  # workspaces remembered; past it, the stale ones are forgotten
 
     def __init__(
         self,
@@ -125,29 +147,68 @@ class DailyBudget:
         limit: int | None,
         *,
         today: Callable[[], date] = utc_today,
+        # Admission without a read (see the module docstring)
+        trust_seconds: float = 1.0,
+        near_share: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._usage = usage
         self.limit = limit
         self._today = today
+        self._trust_seconds = trust_seconds
+        self._near = near_share * limit if limit is not None else 0.0
+        self._clock = clock
+        self._known: dict[str, _Known] = {}
 
     async def left(self, workspace_id: str) -> int | None:
-        """Tokens left today, or None without a daily limit."""
+        """Tokens left today, or None without a daily limit (always read from the store)."""
         if self.limit is None:
             return None
-        return max(0, self.limit - await self._usage.used(workspace_id, self._today()))
+        day = self._today()
+        return self._learn(workspace_id, day, await self._usage.used(workspace_id, day))
 
     async def check(self, workspace_id: str) -> None:
         """Raise DailyBudgetSpent when the workspace has no tokens left today."""
-        left = await self.left(workspace_id)
+        self._refuse_if_spent(await self.left(workspace_id))
+
+    async def admit(self, workspace_id: str) -> None:
+        """`check` before one model call, answered from what this process last learnt when
+        that is recent and far from the limit (no read); otherwise `check` itself."""
+        if self.limit is None:
+            return
+        known = self._known.get(workspace_id)
+        if (
+            known is not None
+            and known.day == self._today()
+            and self._clock() - known.at <= self._trust_seconds
+            and known.left > self._near
+        ):
+            return
+        await self.check(workspace_id)
+
+    async def spend(self, workspace_id: str, tokens: int) -> None:
+        if tokens > 0:
+            day = self._today()
+            self._learn(workspace_id, day, await self._usage.add(workspace_id, day, tokens))
+
+    def _learn(self, workspace_id: str, day: date, used: int) -> int | None:
+        if self.limit is None:
+            return None
+        left = max(0, self.limit - used)
+        now = self._clock()
+        if len(self._known) >= self.KNOWN_MAX:
+            self._known = {
+                w: k for w, k in self._known.items() if now - k.at <= self._trust_seconds
+            }
+        self._known[workspace_id] = _Known(day, left, now)
+        return left
+
+    def _refuse_if_spent(self, left: int | None) -> None:
         if left is not None and left <= 0:
             raise DailyBudgetSpent(
                 f"The workspace has used its {self.limit}-token daily budget. It resets at "
                 "00:00 UTC; a new session or job does not reset it."
             )
-
-    async def spend(self, workspace_id: str, tokens: int) -> None:
-        if tokens > 0:
-            await self._usage.add(workspace_id, self._today(), tokens)
 
 
 def estimate_tokens(text: str) -> int:
@@ -192,7 +253,7 @@ class ChargedLLM(ForwardingLLM):
             async for event in self.inner.stream(request):
                 yield event
             return
-        await self._budget.check(workspace)
+        await self._budget.admit(workspace)
         text: list[str] = []
         charged = False
         try:

@@ -24,7 +24,8 @@ QubitzError                   a job ends with its error event, state `failed`, c
         └── JobLost           the engine says the job cannot run and its log never ended
 
 Any other exception that escapes a pipeline is an internal error (INTERNAL_ERROR); its text
-goes to the log only.
+goes to the log only. A class whose message is always the same says so in `default_message`
+(raise it without arguments); the others take the message.
 """
 
 from __future__ import annotations
@@ -32,8 +33,19 @@ from __future__ import annotations
 
 class QubitzError(Exception):
     code: str = "internal_error"
+    default_message: str | None = None  # the message when raised without one
 
-    def __init__(self, message: str, *, code: str | None = None, details: list[str] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: list[str] | None = None,
+    ):
+        if message is None:
+            if self.default_message is None:
+                raise TypeError(f"{type(self).__name__} needs a message")
+            message = self.default_message
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -78,9 +90,7 @@ class PipelineFailed(QubitzError):
 
 class JobCancelled(QubitzError):
     code = "cancelled"
-
-    def __init__(self, message: str = "The job was cancelled by the client.") -> None:
-        super().__init__(message)
+    default_message = "The job was cancelled by the client."
 
 
 class SessionError(QubitzError):
@@ -117,6 +127,4 @@ class InternalError(SessionError):
 
 class JobLost(InternalError):
     code = "job_lost"
-
-    def __init__(self, message: str = "The job stopped without finishing.") -> None:
-        super().__init__(message)
+    default_message = "The job stopped without finishing."

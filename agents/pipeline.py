@@ -37,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 from agents.protocol import Event, StrictRequest
 
 RequestT = TypeVar("RequestT", bound=StrictRequest, contravariant=True)
+OutputT = TypeVar("OutputT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,13 @@ class Checkpoint:
 
     value: Any = None
     replayed: bool = True  # the output was recorded before (a failover); the body did not run
+
+    def output(self, kind: type[OutputT]) -> OutputT:
+        """The step's output, typed. A body that ends without raising always yields its
+        `StepOutput`, so anything else here is a bug in that body, not a case to handle."""
+        if not isinstance(self.value, kind):
+            raise TypeError(f"the step left {type(self.value).__name__}, not {kind.__name__}")
+        return self.value
 
 
 async def stage(

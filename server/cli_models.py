@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from agents.llm.port import Capabilities
 from agents.llm.registry import describe_models
 from server.settings import load_settings
 
@@ -34,5 +35,17 @@ def models_command(args: argparse.Namespace) -> int:
             mark = "ok " if s.usable else "NO "
             print(f"{mark} {s.provider:<9} {s.model}")
             print(f"    roles: {', '.join(s.roles)}")
+            if s.capabilities is not None:
+                print(f"    can: {describe_capabilities(s.capabilities)}")
             print(f"    {s.reason}")
     return 0 if all(s.usable for s in statuses) else 1
+
+
+def describe_capabilities(can: Capabilities) -> str:
+    """One line: `structured output by tool, web search, prompt caching, 200000-token window`."""
+    parts = [f"structured output by {can.structured_output}"]
+    if can.web_search:
+        parts.append("web search")
+    if can.prompt_caching:
+        parts.append("prompt caching")
+    return ", ".join([*parts, f"{can.context_window}-token window"])

@@ -14,7 +14,7 @@ from tests.support.pipelines import as_wiring, default_pipelines
 from tests.support.server import RunningServer, run_server
 
 # Any real network model call is an error unless a test opts in (allow_model_requests).
-pytest_plugins = ["tests.support.no_network_models"]
+pytest_plugins = ["tests.support.no_network_models", "tests.support.replicas"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

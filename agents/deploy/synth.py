@@ -55,9 +55,6 @@ class SynthCheckFailed(PipelineFailed):
 
     code = "synth_failed"
 
-    def __init__(self, message: str, *, step: str, details: list[str] | None = None) -> None:
-        super().__init__(message, step=step, code="synth_failed", details=details)
-
 
 @dataclass(frozen=True)
 class StepResult:

@@ -40,6 +40,18 @@ from agents.llm.structured import validate_structured
 PROVIDER = "anthropic"
 DEFAULT_MODEL = "claude-sonnet-4-6"
 WEB_SEARCH_TOOL = "web_search_20250305"
+CONTEXT_WINDOW = 200_000
+
+
+def capabilities_for(*, context_window: int = CONTEXT_WINDOW) -> Capabilities:
+    """What an Anthropic model does here: the server-side search tool, a forced tool call for
+    structured output, `cache_control` on the system prompt."""
+    return Capabilities(
+        web_search=True,
+        structured_output="tool",
+        context_window=context_window,
+        prompt_caching=True,
+    )
 
 
 class AnthropicLLM(RetryingProvider):
@@ -57,7 +69,7 @@ class AnthropicLLM(RetryingProvider):
         timeout: float = 600.0,
         connect_timeout: float = 10.0,
         # Limits
-        context_window: int = 200_000,
+        context_window: int = CONTEXT_WINDOW,
     ) -> None:
         self._model = model
         self._retry = retry or RetryPolicy()
@@ -69,12 +81,7 @@ class AnthropicLLM(RetryingProvider):
             # the SDK's own HTTP stack (httpx2 today) is reached only through the SDK
             timeout=anthropic.Timeout(timeout, connect=connect_timeout),
         )
-        self._capabilities = Capabilities(
-            web_search=True,
-            structured_output="tool",
-            context_window=context_window,
-            prompt_caching=True,
-        )
+        self._capabilities = capabilities_for(context_window=context_window)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -244,6 +251,7 @@ def _build(ctx: BuildContext) -> AnthropicLLM:
 
 DECLARATION = ProviderDeclaration(
     name="anthropic",
+    capabilities=lambda _config, _model: capabilities_for(),
     problem=_problem,
     build=_build,
     where=lambda c: f"API key set; {c.anthropic_base_url or 'api.anthropic.com'}",

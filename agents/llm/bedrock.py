@@ -40,6 +40,18 @@ from agents.llm.threaded import ThreadedIterator
 
 PROVIDER = "bedrock"
 DEFAULT_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+CONTEXT_WINDOW = 200_000
+
+
+def capabilities_for(*, context_window: int = CONTEXT_WINDOW) -> Capabilities:
+    """What a Bedrock model does here: a forced tool call for structured output, a `cachePoint`
+    after the system prompt; ConverseStream has no server-side web search."""
+    return Capabilities(
+        web_search=False,
+        structured_output="tool",
+        context_window=context_window,
+        prompt_caching=True,
+    )
 
 
 class BedrockLLM(RetryingProvider):
@@ -61,7 +73,7 @@ class BedrockLLM(RetryingProvider):
         timeout: float = 600.0,
         connect_timeout: float = 10.0,
         # Limits
-        context_window: int = 200_000,
+        context_window: int = CONTEXT_WINDOW,
         max_concurrent_streams: int = 16,
     ) -> None:
         self._model = model
@@ -89,12 +101,7 @@ class BedrockLLM(RetryingProvider):
                 ),
             )
         self._client = client
-        self._capabilities = Capabilities(
-            web_search=False,
-            structured_output="tool",
-            context_window=context_window,
-            prompt_caching=True,
-        )
+        self._capabilities = capabilities_for(context_window=context_window)
 
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         params = build_params(request, self._model)
@@ -226,5 +233,9 @@ def _build(ctx: BuildContext) -> BedrockLLM:
 
 
 DECLARATION = ProviderDeclaration(
-    name="bedrock", problem=_problem, build=_build, where=lambda c: f"region {c.bedrock_region}"
+    name="bedrock",
+    capabilities=lambda _config, _model: capabilities_for(),
+    problem=_problem,
+    build=_build,
+    where=lambda c: f"region {c.bedrock_region}",
 )

@@ -67,6 +67,12 @@ from agents.llm.threaded import ThreadedIterator
 PROVIDER = "local"
 
 
+def capabilities_for(*, n_ctx: int = 8192) -> Capabilities:
+    """What the embedded model does: grammar-constrained structured output in an `n_ctx` window;
+    no web search; the evaluated prefix is reused, which is not the API's prompt caching."""
+    return Capabilities(web_search=False, structured_output="grammar", context_window=n_ctx)
+
+
 @dataclass
 class GenerationStats:
     """What the last generation did (for tests and benchmarks)."""
@@ -119,9 +125,7 @@ class LocalLLM(RetryingProvider):
         self._waiting = 0
         self._llama: Any = None
         self.last_stats = GenerationStats()
-        self._capabilities = Capabilities(
-            web_search=False, structured_output="grammar", context_window=n_ctx
-        )
+        self._capabilities = capabilities_for(n_ctx=n_ctx)
 
     @property
     def model(self) -> str:
@@ -442,6 +446,7 @@ def _label(model: str) -> str:
 
 DECLARATION = ProviderDeclaration(
     name="local",
+    capabilities=lambda config, _model: capabilities_for(n_ctx=config.local_n_ctx),
     problem=_problem,
     build=_build,
     where=lambda _c: "embedded llama.cpp",

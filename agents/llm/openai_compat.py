@@ -43,6 +43,25 @@ from agents.llm.structured import parse_structured
 
 PROVIDER = "openai"
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
+CONTEXT_WINDOW = 8192
+
+
+def capabilities_for(
+    base_url: str,
+    *,
+    structured_mode: StructuredMode = "json_schema",
+    context_window: int = CONTEXT_WINDOW,
+    responses_web_search: bool | None = None,
+) -> Capabilities:
+    """What a model behind `base_url` does here: web search only on OpenAI itself (or when
+    `responses_web_search` says so), structured output by `response_format` unless the schema
+    goes into the prompt; no prompt caching of ours."""
+    web_search = is_openai(base_url) if responses_web_search is None else responses_web_search
+    return Capabilities(
+        web_search=web_search,
+        structured_output="prompt" if structured_mode == "prompt" else "json_schema",
+        context_window=context_window,
+    )
 
 
 class OpenAICompatibleLLM(RetryingProvider):
@@ -61,13 +80,16 @@ class OpenAICompatibleLLM(RetryingProvider):
         timeout: float = 600.0,
         connect_timeout: float = 10.0,
         # Limits
-        context_window: int = 8192,
+        context_window: int = CONTEXT_WINDOW,
         responses_web_search: bool | None = None,  # None: when base_url is OpenAI's
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._responses_url = base_url.rstrip("/") + "/responses"
-        self._web_search = (
-            is_openai(base_url) if responses_web_search is None else bool(responses_web_search)
+        self._capabilities = capabilities_for(
+            base_url,
+            structured_mode=structured_mode,
+            context_window=context_window,
+            responses_web_search=responses_web_search,
         )
         self._model = model
         self._api_key = api_key
@@ -78,18 +100,13 @@ class OpenAICompatibleLLM(RetryingProvider):
         self._structured_mode = structured_mode
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
-        self._capabilities = Capabilities(
-            web_search=self._web_search,
-            structured_output="prompt" if structured_mode == "prompt" else "json_schema",
-            context_window=context_window,
-        )
 
     async def aclose(self) -> None:
         if self._own_client:
             await self._client.aclose()
 
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        if request.web_search is not None and self._web_search:
+        if request.web_search is not None and self._capabilities.web_search:
             async for event in self._web_search_attempt(request):
                 yield event
             return
@@ -333,6 +350,18 @@ def _build(ctx: BuildContext) -> OpenAICompatibleLLM:
     )
 
 
+def _capabilities(config: LLMConfig, _model: str) -> Capabilities:
+    return capabilities_for(
+        config.openai_base_url or "",
+        structured_mode=config.openai_structured,
+        context_window=config.openai_context_window,
+    )
+
+
 DECLARATION = ProviderDeclaration(
-    name="openai", problem=_problem, build=_build, where=lambda c: f"server {c.openai_base_url}"
+    name="openai",
+    capabilities=_capabilities,
+    problem=_problem,
+    build=_build,
+    where=lambda c: f"server {c.openai_base_url}",
 )

@@ -1,4 +1,5 @@
-"""Build the LLM for each role from an `LLMConfig`, and tell which configured models are usable.
+"""Build the LLM for each role from an `LLMConfig`, and tell which configured models are usable
+and what each can do (its declared capabilities; nothing is built for that).
 
 One provider instance per (provider, model): roles that share a model share its instance, so the
 embedded model is loaded once and serves one generation at a time across all roles. Which
@@ -15,7 +16,7 @@ import httpx
 
 from agents.llm.config import PROVIDERS, LLMConfig, Provider
 from agents.llm.errors import LLMConfigurationError
-from agents.llm.port import LLM, Role
+from agents.llm.port import LLM, Capabilities, Role
 from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import RetryPolicy
 
@@ -36,6 +37,7 @@ class ModelStatus:
     usable: bool
     reason: str
     roles: tuple[str, ...] = ()
+    capabilities: Capabilities | None = None  # None: the provider's package is not installed
 
 
 def declaration(provider: Provider) -> ProviderDeclaration:
@@ -112,11 +114,13 @@ def describe_models(config: LLMConfig) -> list[ModelStatus]:
         except LLMConfigurationError as exc:
             statuses.append(ModelStatus(provider, model, False, exc.message, tuple(roles)))
             continue
+        can = declared.capabilities(config, model)
         problem = declared.problem(config, model)
         if problem:
-            statuses.append(ModelStatus(provider, model, False, problem, tuple(roles)))
+            statuses.append(ModelStatus(provider, model, False, problem, tuple(roles), can))
             continue
         usable, why = declared.usable(config, model)
         reason = why or declared.where(config)
-        statuses.append(ModelStatus(provider, declared.label(model), usable, reason, tuple(roles)))
+        label = declared.label(model)
+        statuses.append(ModelStatus(provider, label, usable, reason, tuple(roles), can))
     return statuses

@@ -23,15 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agents.llm.port import LLM, CompletionRequest, Message
+from agents.llm.stream import Notice
 from agents.pipeline import Checkpoint, JobContext, Pipeline, StepOutput, stage
-from agents.protocol import (
-    Ack,
-    AckData,
-    ArchitectureData,
-    ArchitectureEvent,
-    Event,
-    GetSpecRequest,
-)
+from agents.protocol import Event, GetSpecRequest
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
 from agents.spec.llm_format import (
@@ -48,11 +42,12 @@ from agents.spec.sequence import (
     GENERATION_FAILED,
     Begun,
     SpecRun,
+    ack,
+    architecture_event,
     design_and_store,
     generation_failed,
     stream_rationale,
 )
-from agents.spec.store import SpecVersion
 from agents.spec.validation import validate_spec
 
 __all__ = [
@@ -106,14 +101,7 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
         return validate_spec(spec)
 
     async def begin(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Any]:
-        yield Ack(
-            data=AckData(
-                user_id=request.user_id,
-                session_id=request.session_id or ctx.job_id,
-                project_id=request.project_id,
-                action="generate",
-            )
-        )
+        yield ack(request, ctx, "generate")
         report: str | None = None
         if request.s3_uri:
             report = truncate_report(
@@ -136,28 +124,21 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             temperature=0.0,
         )
 
-    async def finish(llm: LLM, final: CompletionRequest) -> Architecture:
-        result = await structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs)
-        if isinstance(result.value, BadReferences):
-            repairs_left = deps.max_repairs - (result.attempts - 1)
-            return await fix_references(llm, final, result, repairs_left)
-        return result.value
+    async def finish(llm: LLM, final: CompletionRequest) -> AsyncIterator[Notice | Architecture]:
+        async for item in structured_with_repair(llm, final, convert, max_repairs=deps.max_repairs):
+            if isinstance(item, Notice):
+                yield item
+            elif isinstance(item.value, BadReferences):
+                repairs_left = deps.max_repairs - (item.attempts - 1)
+                async for fixed in fix_references(llm, final, item, repairs_left):
+                    yield fixed
+            else:
+                yield item.value
 
     async def run(request: GetSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
         begun = Checkpoint()
         async for event in stage(ctx.step, BEGIN, begin(request, ctx), begun):
             yield event
-
-        def announce(stored: SpecVersion) -> ArchitectureEvent:
-            return ArchitectureEvent(
-                data=ArchitectureData(
-                    user_id=request.user_id,
-                    project_id=request.project_id,
-                    architecture=stored.architecture(),
-                    status=stored.status,
-                    version=stored.version,
-                )
-            )
 
         spec_run = SpecRun(
             action="generate",
@@ -168,7 +149,7 @@ def getspec_pipeline(deps: SpecDeps) -> Pipeline:
             empty_draft="(none)",
             structured=structured,
             finish=finish,
-            announce=announce,
+            announce=lambda stored: architecture_event(request, stored),
         )
         async for event in design_and_store(
             deps, ctx, spec_run, begun.value, user_id=request.user_id, project_id=request.project_id
@@ -189,8 +170,9 @@ class BadReferences:
 
 async def fix_references(
     llm: LLM, request: CompletionRequest, answer: Attempted[Any], repairs_left: int
-) -> Architecture:
-    """Ask again for only the orchestration and targets, with the defined ids as an enum.
+) -> AsyncIterator[Notice | Architecture]:
+    """Ask again for only the orchestration and targets, with the defined ids as an enum; yields
+    the calls' notices, then the fixed spec.
 
     The model's answer goes back verbatim, so the local model reuses the whole conversation.
     """
@@ -224,5 +206,5 @@ async def fix_references(
         fixed["gateway_config"] = {**spec["gateway_config"], "targets": unique_paths(targets)}
         return validate_spec(fixed)
 
-    result = await structured_with_repair(llm, fix, apply, max_repairs=repairs_left - 1)
-    return result.value
+    async for item in structured_with_repair(llm, fix, apply, max_repairs=repairs_left - 1):
+        yield item if isinstance(item, Notice) else item.value

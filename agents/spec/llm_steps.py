@@ -1,18 +1,20 @@
 """The two model steps every spec pipeline uses: a streamed draft, then validated JSON.
 
 `structured_with_repair` asks for structured output, converts and validates it, and on failure
-sends the errors back to the model for at most `max_repairs` further attempts.
+sends the errors back to the model for at most `max_repairs` further attempts. Every call is
+read through `ModelStream`, so it yields the calls' `Notice`s (retries, queue waits) as they
+happen, and last the `Attempted` value; the caller turns the notices into status events.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from agents.llm.port import LLM, CompletionRequest, CompletionResult, Message
-from agents.llm.stream import ModelStream
+from agents.llm.stream import ModelStream, Notice
 from agents.spec.prompts import repair_message
 from agents.spec.validation import SpecValidationError, extract_json_object
 
@@ -52,15 +54,6 @@ def _echo(result: CompletionResult) -> str:
     return json.dumps(result.structured) if result.structured is not None else "(empty reply)"
 
 
-async def run_to_result(llm: LLM, request: CompletionRequest) -> CompletionResult:
-    stream = ModelStream(llm, request)
-    async for _ in stream:
-        pass
-    if stream.result is None:
-        raise SpecGenerationFailed("the model's stream ended without a result", [], 1)
-    return stream.result
-
-
 async def structured_with_repair(
     llm: LLM,
     request: CompletionRequest,
@@ -68,18 +61,27 @@ async def structured_with_repair(
     *,
     max_repairs: int,
     repair: Callable[[Sequence[str]], str] = repair_message,
-) -> Attempted[T]:
-    """Ask, convert (raising SpecValidationError on bad output), repair up to `max_repairs`."""
+) -> AsyncIterator[Notice | Attempted[T]]:
+    """Ask, convert (raising SpecValidationError on bad output), repair up to `max_repairs`.
+    Yields each call's notices, then one `Attempted`; raises SpecGenerationFailed (still
+    invalid) or LLMError (the provider failed, retries included)."""
     messages = list(request.messages)
     errors: list[str] = []
     attempts = 0
     for attempt in range(max_repairs + 1):
         attempts = attempt + 1
-        result = await run_to_result(llm, replace(request, messages=tuple(messages)))
+        stream = ModelStream(llm, replace(request, messages=tuple(messages)))
+        async for item in stream:
+            if isinstance(item, Notice):
+                yield item
+        result = await stream.final_result()
         try:
-            return Attempted(convert(reply_object(result)), attempts, _echo(result))
+            value = convert(reply_object(result))
         except SpecValidationError as exc:
             errors = exc.errors or [str(exc)]
+        else:
+            yield Attempted(value, attempts, _echo(result))
+            return
         messages += [
             Message("assistant", _echo(result)),
             Message("user", repair(errors)),

@@ -3,7 +3,8 @@
 begin (the pipeline's own: ack, what the design starts from) → design (stream_start, the
 model's rationale or plan as stream_chunks) → validate (structured output in the same
 conversation, converted and validated, repaired at most `deps.max_repairs` times) → store
-(stream_end, the new version, the architecture event).
+(stream_end, the new version, the architecture event). Both model steps read every call
+through `ModelStream`: a retry or a wait in the local model's queue is a `status` event.
 
 Each step's output is plain data (`Begun`, `Designed`, `Validated`), so a job recovered after a
 failover goes on from the interrupted step. The store step is idempotent: a version this job
@@ -13,8 +14,9 @@ bytes, action and instruction) is returned instead of storing it again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agents.errors import PipelineFailed
 from agents.llm.errors import LLMError
@@ -22,8 +24,12 @@ from agents.llm.port import LLM, CompletionRequest, Message, Role
 from agents.llm.stream import ModelStream, Notice
 from agents.pipeline import Checkpoint, JobContext, StepOutput, stage
 from agents.protocol import (
+    Ack,
+    AckData,
+    ArchitectureData,
     ArchitectureEvent,
     Event,
+    GetSpecRequest,
     SpecStatus,
     SpecStatusData,
     StreamChunk,
@@ -32,8 +38,10 @@ from agents.protocol import (
     StreamEndData,
     StreamStart,
     StreamStartData,
+    UpdateSpecRequest,
 )
 from agents.spec.deps import SpecDeps
+from agents.spec.diff import spec_diff
 from agents.spec.llm_steps import SpecGenerationFailed
 from agents.spec.schema import Architecture
 from agents.spec.store import SpecAction, SpecStore, SpecVersion
@@ -45,6 +53,42 @@ GENERATION_FAILED = "generation_failed"
 
 def generation_failed(message: str, details: list[str] | None = None) -> PipelineFailed:
     return PipelineFailed(message, step="design", code=GENERATION_FAILED, details=details)
+
+
+SpecRequest = GetSpecRequest | UpdateSpecRequest
+
+
+def ack(request: SpecRequest, ctx: JobContext, action: SpecAction) -> Ack:
+    """The first event of every spec job."""
+    return Ack(
+        data=AckData(
+            user_id=request.user_id,
+            session_id=request.session_id or ctx.job_id,
+            project_id=request.project_id,
+            action=action,
+        )
+    )
+
+
+def architecture_event(
+    request: SpecRequest, stored: SpecVersion, *, previous: dict[str, Any] | None = None
+) -> ArchitectureEvent:
+    """The last event of a spec job: the stored version (with its diff from `previous`)."""
+    return ArchitectureEvent(
+        data=ArchitectureData(
+            user_id=request.user_id,
+            project_id=request.project_id,
+            architecture=stored.architecture(),
+            status=stored.status,
+            version=stored.version,
+            diff=spec_diff(previous, stored.spec_dict()) if previous is not None else None,
+        )
+    )
+
+
+def spec_status(notice: Notice) -> SpecStatus:
+    """A model-side notice (retry, queue wait) as the spec endpoints' `status` event."""
+    return SpecStatus(data=SpecStatusData(message=notice.sentence))
 
 
 async def stream_rationale(
@@ -69,7 +113,7 @@ async def stream_rationale(
 
     async for item in ModelStream(llm, request):
         if isinstance(item, Notice):
-            yield SpecStatus(data=SpecStatusData(message=item.sentence))
+            yield spec_status(item)
         else:
             parts.append(item.text)
             now = deps.clock()
@@ -102,7 +146,7 @@ class Designed:
 
 @dataclass(frozen=True)
 class Validated:
-    spec_json: str | None  # None: the model gave no valid spec (the step sent the error)
+    spec_json: str  # the valid spec's canonical JSON (an invalid one ends the step raising)
     seconds: float
 
 
@@ -118,8 +162,9 @@ class SpecRun:
     empty_draft: str  # the assistant turn when the model wrote no rationale
     # (first message, rationale turn) -> the structured request of the validate step
     structured: Callable[[Message, Message], CompletionRequest]
-    # the structured request -> the valid spec (raises SpecGenerationFailed, LLMError)
-    finish: Callable[[LLM, CompletionRequest], Awaitable[Architecture]]
+    # the structured request -> the calls' notices, then the valid spec (raises
+    # SpecGenerationFailed, LLMError)
+    finish: Callable[[LLM, CompletionRequest], AsyncIterator[Notice | Architecture]]
     announce: Callable[[SpecVersion], ArchitectureEvent]
     expect_latest: bool = False  # store only on top of `Begun.latest` (else Conflict)
 
@@ -139,17 +184,13 @@ async def design_and_store(
     designed = Checkpoint()
     async for event in stage(ctx.step, DESIGN, _design(deps, llm, run, first), designed):
         yield event
-    draft: Designed | None = designed.value
-    if draft is None:
-        return
+    draft = designed.output(Designed)
 
     validated = Checkpoint()
     body = _validate(deps, llm, run, first, draft)
     async for event in stage(ctx.step, VALIDATE, body, validated):
         yield event
-    valid: Validated = validated.value
-    if valid.spec_json is None:
-        return
+    valid = validated.output(Validated)
 
     async def store() -> AsyncIterator[Event]:
         yield StreamEnd(
@@ -157,7 +198,6 @@ async def design_and_store(
                 total_chunks=draft.chunks, completion_time=round(draft.seconds + valid.seconds, 3)
             )
         )
-        assert valid.spec_json is not None
         stored = await store_once(
             deps.store,
             ctx.workspace_id,
@@ -199,12 +239,17 @@ async def _validate(
     started = deps.clock()
     final = run.structured(first, Message("assistant", draft.rationale))
     try:
-        spec = await run.finish(llm, final)
+        async for item in run.finish(llm, final):
+            if isinstance(item, Notice):
+                yield spec_status(item)
+            else:
+                yield StepOutput(Validated(canonical_json(item), deps.clock() - started))
+                return
     except SpecGenerationFailed as exc:
         raise generation_failed(exc.message, exc.errors or None) from exc
     except LLMError as exc:
         raise generation_failed(f"The architect model failed: {exc.message}") from exc
-    yield StepOutput(Validated(canonical_json(spec), deps.clock() - started))
+    raise generation_failed("The architect model gave no spec.")
 
 
 async def store_once(

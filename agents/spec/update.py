@@ -26,23 +26,24 @@ from typing import Any
 
 from agents.errors import NotFound
 from agents.llm.port import LLM, CompletionRequest, Message
+from agents.llm.stream import Notice
 from agents.pipeline import Checkpoint, JobContext, Pipeline, StepOutput, stage
-from agents.protocol import (
-    Ack,
-    AckData,
-    ArchitectureData,
-    ArchitectureEvent,
-    Event,
-    UpdateSpecRequest,
-)
+from agents.protocol import Event, UpdateSpecRequest
 from agents.spec import prompts
 from agents.spec.deps import SpecDeps
-from agents.spec.diff import spec_diff
 from agents.spec.edits import apply_edits, edit_schema
 from agents.spec.llm_steps import structured_with_repair
 from agents.spec.schema import Architecture
-from agents.spec.sequence import BEGIN, STORE, Begun, SpecRun, design_and_store, store_once
-from agents.spec.store import SpecVersion
+from agents.spec.sequence import (
+    BEGIN,
+    STORE,
+    Begun,
+    SpecRun,
+    ack,
+    architecture_event,
+    design_and_store,
+    store_once,
+)
 
 NO_ARCHITECTURE_MESSAGE = "No architecture spec found. Generate one first with /getspec."
 
@@ -51,34 +52,12 @@ def no_architecture() -> NotFound:
     return NotFound(NO_ARCHITECTURE_MESSAGE, code="no_architecture")
 
 
-def _event(
-    request: UpdateSpecRequest, stored: SpecVersion, previous: dict[str, Any]
-) -> ArchitectureEvent:
-    return ArchitectureEvent(
-        data=ArchitectureData(
-            user_id=request.user_id,
-            project_id=request.project_id,
-            architecture=stored.architecture(),
-            status=stored.status,
-            version=stored.version,
-            diff=spec_diff(previous, stored.spec_dict()),
-        )
-    )
-
-
 def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
     models = deps.allowed_models
 
     async def begin(request: UpdateSpecRequest, ctx: JobContext) -> AsyncIterator[Any]:
-        """Ack, then the current spec (None: there is none, the error event is sent)."""
-        yield Ack(
-            data=AckData(
-                user_id=request.user_id,
-                session_id=request.session_id or ctx.job_id,
-                project_id=request.project_id,
-                action="rollback" if request.rollback_to is not None else "update",
-            )
-        )
+        """Ack, then the current spec (raises NotFound when there is none)."""
+        yield ack(request, ctx, "rollback" if request.rollback_to is not None else "update")
         current = await deps.store.current(ctx.workspace_id, request.project_id)
         if current is None:
             raise no_architecture()
@@ -107,16 +86,14 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             spec_json=target.spec_json,
             expect_latest=True,
         )
-        yield _event(request, stored, json.loads(begun.previous))
+        yield architecture_event(request, stored, previous=json.loads(begun.previous))
 
     async def run(request: UpdateSpecRequest, ctx: JobContext) -> AsyncIterator[Event]:
         started = Checkpoint()
         async for event in stage(ctx.step, BEGIN, begin(request, ctx), started):
             yield event
-        begun: Begun | None = started.value
-        if begun is None:
-            return
-        assert begun.previous is not None
+        begun = started.output(Begun)
+        assert begun.previous is not None  # update's begin always gives the current spec
         if request.rollback_to is not None:
             async for event in stage(ctx.step, STORE, rollback(request, ctx, begun), Checkpoint()):
                 yield event
@@ -136,12 +113,14 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
                 temperature=0.0,
             )
 
-        async def finish(llm: LLM, change: CompletionRequest) -> Architecture:
-            result = await structured_with_repair(
+        async def finish(
+            llm: LLM, change: CompletionRequest
+        ) -> AsyncIterator[Notice | Architecture]:
+            async for item in structured_with_repair(
                 llm, change, convert, max_repairs=deps.max_repairs,
                 repair=prompts.edit_repair_message,
-            )  # fmt: skip
-            return result.value
+            ):  # fmt: skip
+                yield item if isinstance(item, Notice) else item.value
 
         spec_run = SpecRun(
             action="update",
@@ -152,7 +131,7 @@ def updatespec_pipeline(deps: SpecDeps) -> Pipeline:
             empty_draft="(no plan)",
             structured=structured,
             finish=finish,
-            announce=lambda stored: _event(request, stored, previous),
+            announce=lambda stored: architecture_event(request, stored, previous=previous),
             expect_latest=True,
         )
         async for event in design_and_store(

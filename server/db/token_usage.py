@@ -1,15 +1,18 @@
 """Per-workspace daily token usage on SQL (implements agents.budget.WorkspaceTokenUsage).
 
-One row per (workspace, UTC day); `add` is one UPDATE `tokens = tokens + :n` (inserting the
-row on the day's first turn; a concurrent first insert is caught and turned into the update).
+One row per (workspace, UTC day). `add` is one statement, one round trip: an upsert
+`INSERT … ON CONFLICT (workspace_id, day) DO UPDATE SET tokens = tokens + :n RETURNING tokens`
+(SQLite 3.35+ and PostgreSQL alike), so concurrent first charges of the day cannot collide and
+the new total comes back with the charge.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, String, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, Date, String
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +27,13 @@ class WorkspaceTokenUsageRow(Base):
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# The dialects' own INSERT, both with ON CONFLICT … DO UPDATE and RETURNING.
+_INSERT: dict[str, Callable[[type[Base]], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
 class SqlWorkspaceTokenUsage:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -34,25 +44,13 @@ class SqlWorkspaceTokenUsage:
             return row.tokens if row is not None else 0
 
     async def add(self, workspace_id: str, day: date, tokens: int) -> int:
-        for _attempt in range(3):
-            try:
-                return await self._add(workspace_id, day, tokens)
-            except IntegrityError:
-                continue
-        return await self._add(workspace_id, day, tokens)
-
-    async def _add(self, workspace_id: str, day: date, tokens: int) -> int:
         t = WorkspaceTokenUsageRow
-        where = (t.workspace_id == workspace_id, t.day == day)
         async with self._sessions.begin() as s:
-            result = await s.execute(
-                update(t)
-                .where(*where)
-                .values(tokens=t.tokens + tokens)
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(result, "rowcount", 0) == 0:
-                s.add(t(workspace_id=workspace_id, day=day, tokens=tokens))
-                await s.flush()
-            total = await s.scalar(select(t.tokens).where(*where))
+            insert = _INSERT[s.get_bind().dialect.name]
+            new = insert(t).values(workspace_id=workspace_id, day=day, tokens=tokens)
+            upsert = new.on_conflict_do_update(
+                index_elements=[t.workspace_id, t.day],
+                set_={"tokens": t.tokens + new.excluded.tokens},
+            ).returning(t.tokens)
+            total = await s.scalar(upsert)
             return int(total or 0)

@@ -14,7 +14,7 @@ from agents.llm.config import llm_config_from_env
 from agents.llm.errors import LLMConfigurationError
 from agents.llm.local import LocalLLM
 from agents.llm.openai_compat import OpenAICompatibleLLM
-from agents.llm.port import Role
+from agents.llm.port import Capabilities, Role
 from agents.llm.registry import build_registry, describe_models
 from server import cli_models as cli
 
@@ -165,3 +165,63 @@ def test_a_provider_whose_sdk_is_missing_is_unusable_with_the_reason(
     assert not status.usable and "boto3 is not installed" in status.reason
     with pytest.raises(LLMConfigurationError, match="boto3 is not installed"):
         build_registry(llm_config_from_env(env, tmp_path))
+
+
+BUILDABLE = [
+    {"QUBITZ_LLM": "anthropic", "ANTHROPIC_API_KEY": "sk-x"},
+    {
+        "QUBITZ_LLM": "bedrock",
+        "QUBITZ_BEDROCK_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDTEST",  # given: boto3 looks for no instance credentials
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    },
+    {
+        "QUBITZ_LLM": "openai",
+        "QUBITZ_MODEL": "qwen",
+        "QUBITZ_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "QUBITZ_OPENAI_STRUCTURED": "prompt",
+        "QUBITZ_OPENAI_CONTEXT_WINDOW": "32768",
+    },
+    {
+        "QUBITZ_LLM": "openai",
+        "QUBITZ_MODEL": "gpt-x",
+        "QUBITZ_OPENAI_BASE_URL": "https://api.openai.com/v1",
+    },
+    {"QUBITZ_LLM": "local", "QUBITZ_LOCAL_CTX": "4096"},
+]
+
+
+@pytest.mark.parametrize("env", BUILDABLE, ids=lambda env: env["QUBITZ_LLM"])
+def test_a_built_provider_can_what_its_declaration_says(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Capabilities are known from the settings alone (`qubitz models` shows them, nothing is
+    built), and the model the registry builds reports exactly those."""
+    from agents.llm.registry import declaration
+
+    config = llm_config_from_env(env, tmp_path)
+    choice = config.for_role(Role.CHAT)
+    declared = declaration(choice.provider).capabilities(config, choice.model)
+    (status,) = describe_models(config)
+    assert status.capabilities == declared
+    assert build_registry(config).for_role(Role.CHAT).capabilities == declared
+
+
+def test_declared_capabilities_follow_the_settings(tmp_path: Path) -> None:
+    """What differs between settings shows in the declaration: the window, web search on OpenAI
+    itself only, schema in the prompt."""
+    caps = {
+        env.get("QUBITZ_OPENAI_BASE_URL", env["QUBITZ_LLM"]): s.capabilities
+        for env in BUILDABLE
+        for s in describe_models(llm_config_from_env(env, tmp_path))
+    }
+    assert caps["anthropic"] == Capabilities(
+        web_search=True, structured_output="tool", context_window=200_000, prompt_caching=True
+    )
+    local = caps["http://127.0.0.1:9/v1"]
+    assert local is not None and not local.web_search
+    assert (local.structured_output, local.context_window) == ("prompt", 32768)
+    openai = caps["https://api.openai.com/v1"]
+    assert openai is not None and openai.web_search and openai.structured_output == "json_schema"
+    assert caps["local"] is not None and caps["local"].context_window == 4096
+    assert caps["bedrock"] is not None and not caps["bedrock"].web_search

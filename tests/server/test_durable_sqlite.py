@@ -5,36 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.support.replicas import make_key, start_replica
-from tests.support.server import free_port
+from tests.support.replicas import SqliteReplica
 from tests.support.wsclient import RESEARCH, Outcome, read_all
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_the_engine_database_is_in_wal_mode_and_keeps_its_jobs(tmp_path: Path) -> None:
-    env = {**os.environ, "QUBITZ_REPLICA_ID": "replica-wal"}
-    data_dir = tmp_path / "data"
-    key = make_key(data_dir, env)
-    port = free_port()
-    proc = start_replica(data_dir, port, env)
+async def test_the_engine_database_is_in_wal_mode_and_keeps_its_jobs(
+    sqlite_replica: SqliteReplica,
+) -> None:
+    data_dir = sqlite_replica.data_dir
     out = Outcome()
-    try:
-        async with connect(f"ws://127.0.0.1:{port}/research?api_key={key}") as ws:
-            await ws.send(json.dumps(RESEARCH))
-            await read_all(ws, out)
-        job_id = out.events[0]["job_id"]
-        status = await _workflow_status(data_dir / "dbos.sqlite", job_id, until="SUCCESS")
-    finally:
-        proc.kill()
-        proc.wait(10)
+    async with connect(sqlite_replica.ws()) as ws:
+        await ws.send(json.dumps(RESEARCH))
+        await read_all(ws, out)
+    job_id = out.events[0]["job_id"]
+    status = await _workflow_status(data_dir / "dbos.sqlite", job_id, until="SUCCESS")
+    sqlite_replica.kill()
     with sqlite3.connect(data_dir / "dbos.sqlite") as db:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"

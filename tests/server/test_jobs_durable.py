@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -23,8 +21,8 @@ from tests.support.pipelines import (
     stepped,
     stepped_messages,
 )
-from tests.support.replicas import make_key, start_replica
-from tests.support.server import free_port, run_server
+from tests.support.replicas import SqliteReplica
+from tests.support.server import run_server
 from tests.support.wsclient import RESEARCH, Outcome, read_all, run
 
 pytestmark = pytest.mark.anyio
@@ -40,34 +38,20 @@ async def test_a_stepped_job_streams_every_step_once(tmp_path: Path) -> None:
     assert out.close_code == 1000
 
 
-async def test_a_killed_server_resumes_its_job_on_restart(tmp_path: Path) -> None:
-    env = {**os.environ, "QUBITZ_REPLICA_ID": "replica-a"}
-    data_dir = tmp_path / "data"
-    key = make_key(data_dir, env)
-    port = free_port()
-    proc = start_replica(data_dir, port, env)
+async def test_a_killed_server_resumes_its_job_on_restart(sqlite_replica: SqliteReplica) -> None:
     first = Outcome()
-    try:
-        async with connect(f"ws://127.0.0.1:{port}/research?api_key={key}") as ws:
-            await ws.send(json.dumps(RESEARCH))
-            await read_all(ws, first, limit=6)  # inside step s1
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
-            await read_all(ws, first)
-    finally:
-        proc.kill()
+    async with connect(sqlite_replica.ws()) as ws:
+        await ws.send(json.dumps(RESEARCH))
+        await read_all(ws, first, limit=6)  # inside step s1
+        sqlite_replica.kill()
+        await read_all(ws, first)
     job_id = first.events[0]["job_id"]
     since = first.seqs()[-1]
-    port = free_port()
-    proc = start_replica(data_dir, port, env)
-    try:
-        rest = await asyncio.wait_for(
-            run(f"ws://127.0.0.1:{port}/research?api_key={key}&job_id={job_id}&since={since}"),
-            timeout=30,
-        )
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    sqlite_replica.start()
+    rest = await asyncio.wait_for(
+        run(sqlite_replica.ws(query=f"&job_id={job_id}&since={since}")), timeout=30
+    )
+    sqlite_replica.stop()
     events = first.events + rest.events
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), "no gap, no repeat"
     resumed = [e for e in rest.events if e.get("resumed")]

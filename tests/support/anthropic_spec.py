@@ -60,6 +60,28 @@ def overloaded_then_design(peer: AnthropicPeer) -> None:
     )
 
 
+def design_then_overloaded(peer: AnthropicPeer) -> None:
+    """The rationale call streams; the structured design call fails once with 529 (overloaded),
+    then answers with the spec's tool call."""
+    peer.enqueue(
+        Reply(
+            events=[
+                message_start(input_tokens=40),
+                *text_block(0, RATIONALE[:30], RATIONALE[30:]),
+                *message_end(output_tokens=17),
+            ]
+        ),
+        Reply(status=529, body=error_body("overloaded_error", "Overloaded")),
+        Reply(
+            events=[
+                message_start(input_tokens=90),
+                *tool_use_block(0, "architecture", json.dumps(design("triage", "router"))),
+                *message_end(stop_reason="tool_use", output_tokens=60),
+            ]
+        ),
+    )
+
+
 def spec_wiring(
     peer: AnthropicPeer, wrap: Callable[[Pipeline], Pipeline] = lambda p: p
 ) -> Callable[[Any], Any]:

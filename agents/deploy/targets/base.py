@@ -27,16 +27,6 @@ DeploymentStatus = Literal["deploying", "deployed", "failed", "destroying", "des
 class DeployError(PipelineFailed):
     code = "deploy_failed"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        step: str,
-        code: str | None = None,
-        details: list[str] | None = None,
-    ) -> None:
-        super().__init__(message, step=step, code=code, details=details)
-
 
 class TargetUnavailable(DeployError):
     code = "target_unavailable"
