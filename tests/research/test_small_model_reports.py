@@ -27,11 +27,22 @@ from agents.sources.corpus import SAMPLE_CORPUS_DIR, read_document
 from agents.sources.search.base import SearchBackend
 from agents.sources.search.brave import BraveBackend
 from agents.sources.search.tavily import TavilyBackend
+from bench.research_peers import (
+    ABOUT,
+    CAREERS,
+    HOME,
+    SERVICES,
+    Peer,
+    Response,
+    brave_page,
+    page,
+    running_peer,
+    searxng_page,
+    serve_company_site,
+    tavily_page,
+)
 from tests.research.support import WORKSPACE, Models, QuotingResearcher, of_type
 from tests.research.test_web_research import ARTICLES, PLAN, report_of, run
-from tests.sources.peers import Peer, Response, running_peer
-from tests.sources.site_pages import ABOUT, CAREERS, HOME, SERVICES, page, serve_company_site
-from tests.sources.test_search_backends import brave_page, searxng_page, tavily_page
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 COMPANY = "Northwind Freight"

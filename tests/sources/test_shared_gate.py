@@ -18,7 +18,7 @@ from agents.sources.budget import ReadBudget
 from agents.sources.politeness import Gate, HostGate
 from agents.sources.reader import PageReader, ReadPolicy
 from agents.sources.shared_gate import SharedHostGate
-from tests.sources.peers import Peer, Response, running_peer
+from bench.research_peers import Peer, Response, running_peer
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.anyio
