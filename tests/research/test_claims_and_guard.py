@@ -12,6 +12,7 @@ import pytest
 from agents.research.claims import check_claims, quote_found
 from agents.research.guard import ReportGuard, split_sentences
 from agents.sources.base import Source
+from agents.sources.shared_gate import SharedHostGate
 from server.settings import SettingsError, load_settings
 from tests.research.support import QuotingResearcher, make_deps, of_type, request, run_job
 from tests.research.support import scripted_models as models_for
@@ -132,6 +133,18 @@ def test_research_settings_read_providers_keys_and_depths() -> None:
     assert (s.depths()["quick"].rounds, s.depths()["quick"].pages) == (2, 5)
     assert s.depths()["standard"].rounds == 2
     assert load_settings({}).research.search().providers == ()
+
+
+def test_the_host_gate_is_shared_through_redis_only_when_there_is_redis() -> None:
+    import redis.asyncio as aioredis
+
+    s = load_settings(
+        {"QUBITZ_RESEARCH_HOST_CONCURRENCY": "3", "QUBITZ_RESEARCH_POLITENESS_DELAY": "0.5"}
+    ).research
+    assert s.host_gate(None) is None  # each reader keeps its own gate
+    client = aioredis.from_url("redis://127.0.0.1:1/0")  # no connection is made here
+    gate = s.host_gate(client)
+    assert isinstance(gate, SharedHostGate) and (gate.per_host, gate.delay) == (3, 0.5)
 
 
 @pytest.mark.parametrize(
