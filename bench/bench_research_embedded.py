@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from agents.errors import PipelineFailed
 from agents.llm.local import LocalLLM
 from agents.llm.local_models import select_model
 from agents.llm.port import (
@@ -199,8 +200,16 @@ async def offline_job(
         )  # fmt: skip
         ctx = JobContext(job_id="bench", workspace_id=WORKSPACE, endpoint="research")
         start = time.perf_counter()
-        events = [e async for e in research_pipeline(deps)(request, ctx)]
+        events: list[Event] = []
+        failure = ""
+        try:
+            events = [e async for e in research_pipeline(deps)(request, ctx)]
+        except PipelineFailed as exc:  # one topic's failure is a row, not the end of the run
+            failure = exc.message
         seconds = time.perf_counter() - start
+    if failure:
+        return {"topic": topic, "seconds": round(seconds, 1), "outcome": "error",
+                "load": round(os.getloadavg()[0], 1), "error": failure}  # fmt: skip
     row: dict[str, Any] = {"topic": topic, "seconds": round(seconds, 1),
                            "outcome": events[-1].type if events else "none",
                            "load": round(os.getloadavg()[0], 1)}  # fmt: skip
