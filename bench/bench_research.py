@@ -41,7 +41,7 @@ from agents.research.deps import ResearchDeps
 from agents.research.pipeline import research_pipeline
 from agents.sources.corpus import CorpusProvider
 from bench.model_peer import MODEL, paced_model
-from bench.research_quality import MemoryProjects
+from bench.research_store import MemoryProjectStore
 from server.storage.local import LocalArtifactStore
 
 
@@ -91,7 +91,7 @@ async def one_run(depth: str, delay: float, real_pdf: bool, tmp: Path) -> tuple[
                 llms=StaticRegistry(default=timed, by_role={role: timed for role in Role}),
                 artifacts=LocalArtifactStore(tmp / "artifacts", "http://127.0.0.1:8000"),
                 sources=[CorpusProvider(None)],
-                projects=MemoryProjects(),
+                projects=MemoryProjectStore(),
                 limits=ResearchLimits(concurrency=3),
                 render_pdf=render_pdf_async if real_pdf else stub_pdf,
             )

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from agents.errors import PipelineFailed
 from agents.llm.local import LocalLLM
 from agents.llm.local_models import select_model
 from agents.llm.port import (
@@ -53,8 +54,9 @@ from agents.research.pipeline import research_pipeline
 from agents.sources.reader import ReadPolicy
 from agents.sources.search.base import CallLimits
 from agents.sources.search.searxng import SearxngBackend
-from bench.research_peers import article_site, company_site, searxng, serving, sitemap
-from bench.research_quality import MemoryProjects, quality
+from bench.research_peers import article_site, company_site, searxng, serving
+from bench.research_quality import quality
+from bench.research_store import MemoryProjectStore
 from bench.research_topics import TOPICS, corpus_texts, topic_quality
 from server.storage.local import LocalArtifactStore
 
@@ -123,7 +125,6 @@ async def one_job(
         serving(searxng(web.url)) as search,
         serving(company_site(up=site_up)) as site,
     ):
-        sitemap(site)
         company_url = site.url + "/" if site_up else closed_port_url()
         registry = StaticRegistry(default=recorder)
         async with httpx.AsyncClient(trust_env=False) as client:
@@ -137,7 +138,7 @@ async def one_job(
                 llms=registry,
                 artifacts=LocalArtifactStore(out / "artifacts", public_base_url="http://bench"),
                 sources=sources,
-                projects=MemoryProjects(),
+                projects=MemoryProjectStore(),
             )
             request = ResearchRequest(
                 prompt=TOPIC, company_name=COMPANY, company_url=company_url, depth=depth,
@@ -191,7 +192,7 @@ async def offline_job(
             llms=registry,
             artifacts=LocalArtifactStore(out / "artifacts", public_base_url="http://bench"),
             sources=sources,
-            projects=MemoryProjects(),
+            projects=MemoryProjectStore(),
         )
         request = ResearchRequest(
             prompt=topic, company_name=company, company_url=closed_port_url(), depth=depth,
@@ -199,14 +200,23 @@ async def offline_job(
         )  # fmt: skip
         ctx = JobContext(job_id="bench", workspace_id=WORKSPACE, endpoint="research")
         start = time.perf_counter()
-        events = [e async for e in research_pipeline(deps)(request, ctx)]
+        events: list[Event] = []
+        failure = ""
+        try:
+            events = [e async for e in research_pipeline(deps)(request, ctx)]
+        except PipelineFailed as exc:  # one topic's failure is a row, not the end of the run
+            failure = exc.message
         seconds = time.perf_counter() - start
+    if failure:
+        return {"topic": topic, "seconds": round(seconds, 1), "outcome": "error",
+                "load": round(os.getloadavg()[0], 1), "error": failure}  # fmt: skip
     row: dict[str, Any] = {"topic": topic, "seconds": round(seconds, 1),
-                           "outcome": events[-1].type if events else "none"}  # fmt: skip
+                           "outcome": events[-1].type if events else "none",
+                           "load": round(os.getloadavg()[0], 1)}  # fmt: skip
     project = getattr(events[-1], "project_id", "") if events else ""
     root = out / "artifacts" / WORKSPACE / project
     if row["outcome"] == "complete" and root.is_dir():
-        row.update(topic_quality(root, corpus_texts()))
+        row.update(topic_quality(root, corpus_texts(), company))
     else:
         row["error"] = getattr(events[-1], "message", "") if events else ""
     return row
@@ -215,18 +225,21 @@ async def offline_job(
 async def run_topics(recorder: Recorder, count: int, depth: Depth) -> list[dict[str, Any]]:
     rows = []
     print(f"\n### {count} topics, depth={depth}, offline (bundled corpus, site unreachable)")
-    print("| topic | outcome | s | words | sections | citations (distinct) | resolving | "
-          "claims kept/dropped |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| topic | outcome | s | load | words | sections | citations (distinct) | "
+          "resolving | claims kept/dropped | uncited company sentences | "
+          "distinct cited sentences |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for topic, company in TOPICS[:count]:
         with tempfile.TemporaryDirectory() as tmp:
             row = await offline_job(recorder, topic, company, depth, Path(tmp))
             keep(Path(tmp), f"topic-{len(rows) + 1}")
         rows.append(row)
-        print(f"| {topic} | {row['outcome']} | {row['seconds']} | {row.get('words', '-')} | "
+        print(f"| {topic} | {row['outcome']} | {row['seconds']} | {row['load']} | "
+              f"{row.get('words', '-')} | "
               f"{row.get('sections', '-')}/4 | {row.get('citations', '-')} "
               f"({row.get('distinct', '-')}) | {row.get('resolving', '-')} | "
-              f"{row.get('claims kept', '-')}/{row.get('claims dropped', '-')} |",
+              f"{row.get('claims kept', '-')}/{row.get('claims dropped', '-')} | "
+              f"{row.get('uncited company', '-')} | {row.get('distinct sentences', '-')} |",
               flush=True)  # fmt: skip
     return rows
 

@@ -16,68 +16,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agents.errors import NotFound
 from agents.protocol import Event, UseCasesComplete
 from agents.research.claims import normalize, quote_found
-from agents.research.store import NewProject, ProjectRecord, ReportRef
-from bench.research_peers import ARTICLES, COMPANY, Peer, page_text
+from bench.research_peers import ARTICLES, COMPANY_PAGES, Peer, page_text
 
 SECTIONS = ("## Executive Summary", "## Market Analysis", "## Key Findings", "## Recommendations")
 _CITE = re.compile(r"(?<!\\)\[(\d+)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-class MemoryProjects:
-    """A ProjectStore in memory (the bench stores no projects in a database)."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, ProjectRecord] = {}
-
-    async def create_project(self, workspace_id: str, project: NewProject) -> str:
-        pid = f"project{len(self.records) + 1}"
-        now = datetime.now(UTC)
-        self.records[pid] = ProjectRecord(
-            pid, workspace_id, project.user_id, project.session_id, project.company_name,
-            project.company_url, project.prompt, project.depth, project.language, "running",
-            now, now,
-        )  # fmt: skip
-        return pid
-
-    async def add_report(self, workspace_id: str, project_id: str, report: ReportRef) -> None:
-        rec = await self.get_project(workspace_id, project_id)
-        self.records[project_id] = replace(rec, reports={**rec.reports, report.file_type: report})
-
-    async def complete_project(
-        self, workspace_id: str, project_id: str, *,
-        use_cases: Sequence[Mapping[str, Any]], usage: Mapping[str, Any],
-    ) -> None:  # fmt: skip
-        rec = await self.get_project(workspace_id, project_id)
-        self.records[project_id] = replace(rec, status="complete")
-
-    async def fail_project(self, workspace_id: str, project_id: str, *, error: str) -> None:
-        rec = await self.get_project(workspace_id, project_id)
-        self.records[project_id] = replace(rec, status="failed")
-
-    async def get_project(self, workspace_id: str, project_id: str) -> ProjectRecord:
-        rec = self.records.get(project_id)
-        if rec is None or rec.workspace_id != workspace_id:
-            raise NotFound(project_id)
-        return rec
-
-    async def list_projects(
-        self, workspace_id: str, *, user_id: str | None = None, limit: int = 50
-    ) -> list[ProjectRecord]:
-        return [r for r in self.records.values() if r.workspace_id == workspace_id][:limit]
-
-    async def find_report_by_url(
-        self, workspace_id: str, url: str
-    ) -> tuple[ProjectRecord, ReportRef] | None:
-        return None
 
 
 def sentences(text: str) -> list[str]:
@@ -87,14 +35,14 @@ def sentences(text: str) -> list[str]:
 def _served_texts(peers: Mapping[str, Peer]) -> dict[str, str]:
     texts: dict[str, str] = {}
     for base, peer in peers.items():
-        hit_paths = {h.split("?")[0] for h in peer.hits}
-        for path, (_, paras) in {**ARTICLES, **COMPANY}.items():
+        hit_paths = {r.path for r in peer.requests}
+        for path, (_, paras) in {**ARTICLES, **COMPANY_PAGES}.items():
             if path in peer.routes and path in hit_paths:
                 texts[base + path] = page_text(paras)
     return texts
 
 
-def _company_sentences(text: str, company: str, company_ns: set[int]) -> list[str]:
+def company_sentences(text: str, company: str, company_ns: set[int]) -> list[str]:
     out = []
     for s in sentences(text):
         if s.startswith(("#", "*")) or normalize(company) not in normalize(s):  # meta lines
@@ -133,7 +81,7 @@ def quality(
     quotes = [(c["url"], q["quote"]) for c in sidecar["citations"] for q in c["claims"]]
     quotes_missing = [q[:80] for url, q in quotes if not quote_found(q, served.get(url, ""))]
     company_ns = {c["n"] for c in sidecar["citations"] if c.get("company_page")}
-    unsupported = _company_sentences(body, company, company_ns) + _company_sentences(
+    unsupported = company_sentences(body, company, company_ns) + company_sentences(
         discovery.partition("## Sources")[0], company, company_ns
     )
     done = [e for e in events if isinstance(e, UseCasesComplete)]

@@ -2,7 +2,10 @@
 paired with a company, answered offline from the bundled sample corpus (no search provider,
 company site unreachable), and the figures scored per report: words of the report body, the
 four required sections present, inline citations, and how many of them resolve to a gathered
-source whose every sidecar quote is found in that source's text."""
+source whose every sidecar quote is found in that source's text; sentences of the report body
+and the discovery report naming the company without a company-page citation (the site is
+unreachable here, so any such sentence is unsourced); and the distinct cited sentences of the
+body (composition from few claims repeats few sentences)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agents.research.claims import quote_found
+from agents.research.claims import normalize, quote_found
 from agents.sources.corpus import SAMPLE_CORPUS_DIR, read_document
-from bench.research_quality import SECTIONS
+from bench.research_quality import SECTIONS, company_sentences, sentences
 
 TOPICS: tuple[tuple[str, str], ...] = (
     ("How banks use AI for fraud detection and credit scoring", "Harbor Savings Bank"),
@@ -42,10 +45,11 @@ def corpus_texts() -> dict[str, str]:
     return out
 
 
-def topic_quality(root: Path, texts: dict[str, str]) -> dict[str, Any]:
+def topic_quality(root: Path, texts: dict[str, str], company: str) -> dict[str, Any]:
     """The figures of one stored job (see module docstring)."""
     report = (root / "deep_research_report.md").read_text()
     body = report.partition("## Method")[0]
+    discovery = (root / "ai_discovery_report.md").read_text().partition("## Sources")[0]
     sidecar = json.loads((root / "citations.json").read_text())
     by_n = {c["n"]: c for c in sidecar["citations"]}
     cited = [int(n) for n in _CITE.findall(body)]
@@ -64,5 +68,10 @@ def topic_quality(root: Path, texts: dict[str, str]) -> dict[str, Any]:
         "distinct": len(set(cited)),
         "resolving": sum(1 for n in set(cited) if resolves(n)),
         "claims kept": sidecar["claims_kept"],
+        "uncited company": len(company_sentences(body, company, set()))
+        + len(company_sentences(discovery, company, set())),
+        "distinct sentences": len(
+            {normalize(_CITE.sub("", x)) for x in sentences(body) if _CITE.search(x)}
+        ),
         "claims dropped": sidecar["claims_dropped"],
     }

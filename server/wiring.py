@@ -136,6 +136,7 @@ async def wire_pipelines(core: Core) -> AsyncIterator[Wired]:
                     site_pages=research.site_pages,
                     search_results=search.results,
                     read_pages=search.read_pages,
+                    host_gate=research.host_gate(core.redis),  # shared by replicas via Redis
                 ),
                 projects=ResearchRepository(sessions),
                 policy=research.content_policy(),

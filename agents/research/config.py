@@ -42,6 +42,10 @@ DEPTHS: dict[str, DepthProfile] = {
 class ResearchLimits:
     # Concurrency
     concurrency: int = 3  # research questions worked at the same time
+    # The questions' claims calls one at a time (each then sees the sentences the others kept,
+    # and is not offered them again). None: when the researcher is the embedded model, which
+    # runs one call at a time anyway; searches and reads still overlap.
+    serial_claims: bool | None = None
     # Limits
     excerpt_chars: int = 1500  # of one source, in the researcher's prompt
     notes_chars: int = 2500  # of one question's notes, in the writer's prompt

@@ -18,6 +18,7 @@ from agents.research.policy import ContentPolicy
 from agents.research.store import ProjectStore
 from agents.sources.base import SourceProvider
 from agents.sources.corpus import CorpusProvider
+from agents.sources.politeness import Gate
 from agents.sources.reader import PageReader, ReadPolicy
 from agents.sources.search.base import SearchBackend
 from agents.sources.search.provider import SearchApiProvider
@@ -59,10 +60,13 @@ def default_sources(
     site_pages: int = 6,
     search_results: int = 8,
     read_pages: int = 3,
+    host_gate: Gate | None = None,
 ) -> list[SourceProvider]:
     """The standard providers: the company site and given URLs, the document corpus, the
-    configured search APIs (their pages read), and model web search where the model has it."""
-    reader = PageReader(http_client, fetch_policy=fetch_policy, policy=read_policy)
+    configured search APIs (their pages read), and model web search where the model has it.
+    `host_gate`: the per-host politeness gate shared by the replicas (`SharedHostGate`), if
+    any; else the reader keeps its own."""
+    reader = PageReader(http_client, fetch_policy=fetch_policy, policy=read_policy, gate=host_gate)
     providers: list[SourceProvider] = [
         CompanySiteProvider(reader, max_pages=site_pages, max_urls=max(0, max_urls - 1)),
         CorpusProvider(corpus_dir),

@@ -6,6 +6,7 @@
 - nothing said about the company that no source said: a sentence naming the company (in any
   section, advisory ones included) is dropped unless it cites a source allowed to speak of it
   (`company_sources`: the company's own pages and sources whose kept quote names it).
+  `CompanyRule` is that rule alone; the use cases' texts pass it too (write.py).
 
 Runs after the citation filter, so `[n]` left in the text names a gathered source.
 """
@@ -45,13 +46,43 @@ def _folded(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+class CompanyRule:
+    """Nothing said about the company that no source said: a sentence naming the company is
+    unsupported unless it cites (`[n]`) a source allowed to speak of it (`company_sources`)."""
+
+    def __init__(self, company: str, company_sources: Set[int] = frozenset()) -> None:
+        self._company = _folded(company)
+        self._company_sources = company_sources
+        self.dropped = 0
+
+    def unsupported(self, sentence: str) -> bool:
+        if not self._company or f" {self._company} " not in f" {_folded(sentence)} ":
+            return False
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
+        return not cited & self._company_sources
+
+    def filter(self, text: str) -> str:
+        """`text` without its unsupported sentences (counted in `dropped`), line by line."""
+        lines: list[str] = []
+        for line in text.splitlines():
+            prefix_match = _LIST_PREFIX.match(line)
+            prefix = prefix_match.group(1) if prefix_match else ""
+            kept = []
+            for sentence in split_sentences(line[len(prefix) :]):
+                if self.unsupported(sentence):
+                    self.dropped += 1
+                else:
+                    kept.append(sentence)
+            if kept:
+                lines.append(prefix + " ".join(kept))
+        return "\n".join(lines)
+
+
 class ReportGuard:
     def __init__(
         self, *, title: str = "", company: str = "", company_sources: Set[int] = frozenset()
     ) -> None:
-        self._company = _folded(company)
-        self._company_sources = company_sources
-        self.uncited_company = 0
+        self._rule = CompanyRule(company, company_sources)
         self._pending = ""
         self._headings: set[str] = {_key(title)} if title else set()
         self._sentences: set[str] = set()
@@ -92,8 +123,8 @@ class ReportGuard:
             if not self._advisory and len(key.split()) >= 4 and not _CITED.search(sentence):
                 self.uncited += 1
                 continue
-            if self._unsupported_company(sentence):
-                self.uncited_company += 1
+            if self._rule.unsupported(sentence):
+                self._rule.dropped += 1
                 continue
             self._sentences.add(key)
             kept.append(sentence)
@@ -102,11 +133,10 @@ class ReportGuard:
         self._blank = False
         return prefix + " ".join(kept)
 
-    def _unsupported_company(self, sentence: str) -> bool:
-        if not self._company or f" {self._company} " not in f" {_folded(sentence)} ":
-            return False
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
-        return not cited & self._company_sources
+    @property
+    def uncited_company(self) -> int:
+        """Sentences dropped because they name the company without a company source."""
+        return self._rule.dropped
 
     def _lines(self, lines: list[str]) -> str:
         out = [processed for line in lines if (processed := self._line(line)) is not None]

@@ -11,7 +11,10 @@ per round gives the round and the counts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from agents.llm.errors import LLMError, LLMStructuredOutputError
 from agents.llm.port import LLMEvent, Role
@@ -94,6 +97,22 @@ async def _claims_round(
     return selected_claims(call.result.structured, ids), True
 
 
+LOCAL_PROVIDER = "local"  # the embedded model (agents/llm/local.py)
+
+
+def serial_claims(state: JobState) -> bool:
+    """Whether the questions' claims calls take turns (ResearchLimits.serial_claims)."""
+    configured = state.deps.limits.serial_claims
+    if configured is not None:
+        return configured
+    return state.llm(Role.RESEARCHER).provider == LOCAL_PROVIDER
+
+
+def _claims_turn(state: JobState) -> AbstractAsyncContextManager[Any]:
+    """The job's claims turn when calls are serial (see `serial_claims`), else no wait."""
+    return state.claims_turn if serial_claims(state) else contextlib.nullcontext()
+
+
 async def research_question(
     state: JobState, index: int, question: str, emit: Emit
 ) -> QuestionResult | None:
@@ -120,15 +139,16 @@ async def research_question(
         numbered = state.registry.add_all([*state.job_sources, *found])
         result.sources = numbered
         shown = rank_sources(numbered, f"{question} {state.topic}", limit=limit)
-        structured, ok = await _claims_round(state, question, shown, result.claims, emit)
+        async with _claims_turn(state):
+            structured, ok = await _claims_round(state, question, shown, result.claims, emit)
+            check = check_claims(
+                structured, sources=dict(shown), question=question, topic=state.topic,
+                company=state.company,
+            )  # fmt: skip
+            known = {normalize(c.text) for c in result.claims}
+            result.claims.extend(c for c in check.kept if normalize(c.text) not in known)
+            state.kept_sentences.update(normalize(c.quote) for c in check.kept)
         answered = answered or ok
-        check = check_claims(
-            structured, sources=dict(shown), question=question, topic=state.topic,
-            company=state.company,
-        )  # fmt: skip
-        known = {normalize(c.text) for c in result.claims}
-        result.claims.extend(c for c in check.kept if normalize(c.text) not in known)
-        state.kept_sentences.update(normalize(c.quote) for c in check.kept)
         result.dropped += len(check.dropped)
         state.dropped_reasons.extend(r for _, r in check.dropped)
         emit(

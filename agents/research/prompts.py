@@ -318,6 +318,8 @@ def use_cases_request(
         "roi_basis (the cited facts the estimate rests on, or empty), evidence (the citation "
         "numbers from the report that back the use case), cost, risk (low, medium or high) "
         "and fit (strong, partial or weak fit with what the sources say about the company).\n"
+        f"Describe what each use case does; a sentence that names {company} must cite its "
+        "website [n] (sentences stating unsourced facts about the company are removed).\n"
         f"{RUBRIC_TEXT}\n"
         'Answer as JSON: {"use_cases": [{"title": "...", ...}]}'
     )

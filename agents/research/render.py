@@ -1,8 +1,9 @@
 """Step 6: render each report to Markdown and PDF, store the eight files, record them.
 
-Each stored file is recorded in the project as it is stored (ProjectStore.add_report), so the
-step, run again after a failover, renders and stores only the files not recorded yet (and the
-citation sidecar only when no file was).
+Each stored file is recorded in the project as it is stored (ProjectStore.add_report), the
+citation sidecar too (as `citations`, not a protocol file type), so the step, run again after a
+failover, renders and stores only the files not recorded yet, and announces the others (and
+the sidecar's URL in `complete.all_s3_urls.citations_url`) from the record.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agents.research.state import JobState, StepFailed, describe_error
 from agents.research.store import ReportRef
 
 RENDER = "rendering"
+SIDECAR_FILE_TYPE = "citations"  # the sidecar's record in the project; not a protocol file_type
 
 MARKDOWN = "text/markdown; charset=utf-8"
 PDF = "application/pdf"
@@ -130,14 +132,25 @@ async def render_and_store(state: JobState) -> AsyncIterator[Event]:
             return texts[file_type].encode("utf-8")
         return await state.pdf_tasks[file_type]
 
-    if not done:
+    recorded = done.get(SIDECAR_FILE_TYPE)
+    if recorded is not None:  # stored before a failover: its URL, not a second upload
+        state.sidecar = StoredArtifact(
+            recorded.key, recorded.url, recorded.size, recorded.content_type
+        )
+    else:
         key = artifact_key(state.ctx.workspace_id, state.project_id, SIDECAR_NAME)
         state.sidecar = await deps.artifacts.put(key, sidecar_bytes(state), SIDECAR_TYPE)
-        yield state.status(
-            f"Citation sidecar stored ({len(state.claims)} claims with quotes): {state.sidecar.url}"
-        )
-    # A rendering step re-run after a failover (some files already recorded) does not store the
-    # sidecar again, and then `complete.all_s3_urls` carries no `citations_url` (known gap).
+        await deps.projects.add_report(
+            state.ctx.workspace_id,
+            state.project_id,
+            ReportRef(
+                SIDECAR_FILE_TYPE, state.sidecar.key, state.sidecar.url,
+                state.sidecar.content_type, state.sidecar.size,
+            ),
+        )  # fmt: skip
+    yield state.status(
+        f"Citation sidecar stored ({len(state.claims)} claims with quotes): {state.sidecar.url}"
+    )
     for n, spec in enumerate(ARTIFACTS, start=1):
         is_pdf = spec.name.endswith(".pdf")
         ref = done.get(spec.file_type)

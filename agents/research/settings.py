@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from pydantic import model_validator
 
@@ -18,6 +19,7 @@ from agents.sources.reader import ReadPolicy
 from agents.sources.search.brave import BRAVE_URL
 from agents.sources.search.factory import SearchConfig
 from agents.sources.search.tavily import TAVILY_URL
+from agents.sources.shared_gate import SharedHostGate
 
 _DEPTH_FIELDS = {f.name for f in dataclasses.fields(DepthProfile)}
 
@@ -97,6 +99,11 @@ class ResearchSettings(SettingsGroup):
             delay=self.politeness_delay,
             max_chars=self.page_chars,
         )
+
+    def host_gate(self, redis: Any) -> SharedHostGate | None:
+        """The per-host politeness gate shared by the replicas through `redis` (the service's
+        Redis client), or None without Redis (each reader keeps its own)."""
+        return SharedHostGate.for_policy(redis, self.read()) if redis is not None else None
 
     def depths(self) -> dict[str, DepthProfile]:
         raw = {"quick": self.depth_quick, "standard": self.depth_standard, "deep": self.depth_deep}

@@ -74,6 +74,7 @@ class JobState:
     claims_dropped: int = 0
     dropped_reasons: list[str] = field(default_factory=list)
     kept_sentences: set[str] = field(default_factory=set)  # not offered to researchers again
+    claims_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # see serial_claims
     use_case_scoring: dict[str, str] = field(default_factory=dict)  # use case id → rubric line
     cited_by_report: dict[str, set[int]] = field(default_factory=dict)  # step → numbers cited
     providers_used: list[str] = field(default_factory=list)

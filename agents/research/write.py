@@ -29,7 +29,7 @@ from agents.research.compose import (
     report_sections,
     risk_section,
 )
-from agents.research.guard import ReportGuard
+from agents.research.guard import CompanyRule, ReportGuard
 from agents.research.method import method_note
 from agents.research.render import discovery_title, prerender, report_title
 from agents.research.rubric import RubricContext, score
@@ -209,11 +209,27 @@ async def discover(state: JobState) -> AsyncIterator[Event]:
     )  # fmt: skip
 
 
+# The model's prose in a use case: each passes the company rule (the title is a name, not a
+# statement; `evidence`, `cost`, `risk` and `fit` are ratings).
+USE_CASE_PROSE = ("description", "business_value", "implementation", "estimated_roi", "roi_basis")
+
+
+def without_unsourced_company_facts(item: dict[str, Any], rule: CompanyRule) -> dict[str, Any]:
+    """The use case with every sentence of its prose that names the company without citing a
+    company source removed (as the report guard does in the reports)."""
+    return {
+        k: rule.filter(v) if k in USE_CASE_PROSE and isinstance(v, str) else v
+        for k, v in item.items()
+    }
+
+
 def validate_use_cases(
-    structured: Any, *, limit: int, rubric: RubricContext
+    structured: Any, *, limit: int, rubric: RubricContext, rule: CompanyRule | None = None
 ) -> tuple[list[UseCase], list[str], dict[str, str]]:
     """Valid use cases (ids uc_1..) scored by the rubric, what was wrong with the rest, and
-    the one-line scoring justification per use case id."""
+    the one-line scoring justification per use case id. With `rule`, sentences that state
+    something about the company no source said are removed first; a use case left with an
+    empty field is not valid."""
     raw = structured.get("use_cases") if isinstance(structured, dict) else None
     if not isinstance(raw, list):
         return [], ['the answer must be an object with a "use_cases" list'], {}
@@ -224,11 +240,20 @@ def validate_use_cases(
         if not isinstance(item, dict):
             problems.append(f"use case {i} is not an object")
             continue
+        before = rule.dropped if rule is not None else 0
+        if rule is not None:
+            item = without_unsourced_company_facts(item, rule)
         fields = {k: item.get(k) for k in prompts.USE_CASE_FIELDS if k != "estimated_roi"}
         for key, value in fields.items():
             if isinstance(value, str):
                 fields[key] = value.strip()
         empty = [k for k, v in fields.items() if isinstance(v, str) and not v]
+        if empty and rule is not None and rule.dropped > before:
+            problems.append(
+                f"use case {i}: {', '.join(empty)} only stated facts about the company that "
+                "no source gives (name the company only with a citation of its website)"
+            )
+            continue
         if empty:
             problems.append(f"use case {i}: empty {', '.join(empty)}")
             continue
@@ -294,7 +319,9 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
     async for event in _ask(state, request, answer):
         yield event
     rubric = rubric_context(state)
-    valid, problems, lines = validate_use_cases(answer[0], limit=count, rubric=rubric)
+    allowed = company_sources(state.claims, state.registry.numbered(), state.company)
+    rule = CompanyRule(state.company, allowed)
+    valid, problems, lines = validate_use_cases(answer[0], limit=count, rubric=rubric, rule=rule)
     if problems and len(valid) >= min(MIN_USE_CASES, count):
         yield state.status(f"Dropped {len(problems)} invalid use case(s): {problems[0]}")
     elif len(valid) < min(MIN_USE_CASES, count):
@@ -306,11 +333,19 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
             state, prompts.use_cases_repair_request(request, answer[1], problems), repaired
         ):
             yield event
-        again, _, again_lines = validate_use_cases(repaired[0], limit=count, rubric=rubric)
+        rule_again = CompanyRule(state.company, allowed)
+        again, _, again_lines = validate_use_cases(
+            repaired[0], limit=count, rubric=rubric, rule=rule_again
+        )
         if len(again) > len(valid):
-            valid, lines = again, again_lines
+            valid, lines, rule = again, again_lines, rule_again
     if not valid:
         raise StepFailed(USE_CASES, "the model gave no valid use case, even when asked again")
+    if rule.dropped:
+        yield state.status(
+            f"{USE_CASES}: dropped {rule.dropped} sentence(s) about the company without a "
+            "company source"
+        )
     state.use_cases = valid
     state.use_case_scoring = lines
     yield MultiagentProgress(

@@ -2,7 +2,9 @@
 the previous one started and after the previous one ended.
 
 Shared by every job of the process (hosts are the unit of politeness, not jobs). A host's
-robots.txt `Crawl-delay` raises its delay, up to `max_delay`.
+robots.txt `Crawl-delay` raises its delay, up to `max_delay`. With several replicas the same
+rules hold across all of them through Redis (agents/sources/shared_gate.py, `SharedHostGate`),
+which the wiring injects where Redis is configured; both are a `Gate`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Gate(Protocol):
+    """Where page fetches wait their turn per host."""
+
+    def set_crawl_delay(self, host: str, seconds: float | None) -> None: ...
+
+    def slot(self, host: str) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass

@@ -22,7 +22,7 @@ from agents.sources.budget import ReadBudget
 from agents.sources.canonical import canonical_url, same_site, site_of
 from agents.sources.extract import extract_html
 from agents.sources.fetch import document_text
-from agents.sources.politeness import HostGate
+from agents.sources.politeness import Gate, HostGate
 from agents.sources.robots import RobotsCache
 
 _HTML = ("text/html", "application/xhtml+xml")
@@ -93,11 +93,13 @@ class PageReader:
         *,
         fetch_policy: FetchPolicy | None = None,
         policy: ReadPolicy | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.client = client
         self.fetch_policy = fetch_policy or FetchPolicy()
         self.policy = policy or ReadPolicy()
-        self.gate = HostGate(
+        # Given: shared by the replicas (SharedHostGate over Redis); else this process's own.
+        self.gate: Gate = gate or HostGate(
             per_host=self.policy.per_host,
             delay=self.policy.delay,
             max_delay=self.policy.max_crawl_delay,

@@ -4,16 +4,28 @@ per depth, and the research settings."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from agents.llm.port import CompletionRequest, LLMEvent
 from agents.research.claims import check_claims, quote_found
 from agents.research.guard import ReportGuard, split_sentences
 from agents.sources.base import Source
+from agents.sources.shared_gate import SharedHostGate
 from server.settings import SettingsError, load_settings
-from tests.research.support import QuotingResearcher, make_deps, of_type, request, run_job
+from tests.research.support import (
+    WORKSPACE,
+    QuotingResearcher,
+    make_deps,
+    of_type,
+    request,
+    run_job,
+)
 from tests.research.support import scripted_models as models_for
 
 PAGE = (
@@ -134,6 +146,18 @@ def test_research_settings_read_providers_keys_and_depths() -> None:
     assert load_settings({}).research.search().providers == ()
 
 
+def test_the_host_gate_is_shared_through_redis_only_when_there_is_redis() -> None:
+    import redis.asyncio as aioredis
+
+    s = load_settings(
+        {"QUBITZ_RESEARCH_HOST_CONCURRENCY": "3", "QUBITZ_RESEARCH_POLITENESS_DELAY": "0.5"}
+    ).research
+    assert s.host_gate(None) is None  # each reader keeps its own gate
+    client = aioredis.from_url("redis://127.0.0.1:1/0")  # no connection is made here
+    gate = s.host_gate(client)
+    assert isinstance(gate, SharedHostGate) and (gate.per_host, gate.delay) == (3, 0.5)
+
+
 @pytest.mark.parametrize(
     ("env", "why"),
     [
@@ -200,3 +224,38 @@ def test_sentences_are_offered_by_id_and_kept_ones_not_again() -> None:
     assert claims[1]["source"] is None  # an id that was not offered
     again, _ = number_sentences([(3, text)], skip={normalize(ids["3.1"][1])})
     assert [s for _, s in again.values()] == [ids["3.2"][1]]
+
+
+@dataclass
+class SlowResearcher(QuotingResearcher):
+    """The careful researcher, taking a moment per claims answer (as a real model does), so
+    that questions run in parallel overlap."""
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        if request.schema_name == "research_claims":
+            await asyncio.sleep(0.05)
+        async for event in super().stream(request):
+            yield event
+
+
+@pytest.mark.parametrize("provider", ["local", "anthropic"])
+def test_on_the_embedded_model_each_question_is_offered_only_sentences_not_yet_kept(
+    tmp_path: Path, provider: str
+) -> None:
+    """The embedded model runs one call at a time, so the questions' claims calls take turns:
+    each is built after the previous one's claims were kept and offers none of them again, so
+    no sentence is kept for two questions. An API model's calls run in parallel, built at the
+    same time: the same sentence is kept for several questions."""
+    models = models_for()
+    models.researcher = SlowResearcher(provider=provider)
+    events = asyncio.run(run_job(make_deps(models, tmp_path)))
+    assert events[-1].type == "complete", events[-1]
+    root = tmp_path / "artifacts" / WORKSPACE / events[-1].project_id
+    sidecar = json.loads((root / "citations.json").read_text())
+    kept = [claim for c in sidecar["citations"] for claim in c["claims"]]
+    assert kept
+    shared = [k["quote"] for k in kept if len(k["questions"]) > 1]
+    if provider == "local":
+        assert shared == [], "a sentence kept for one question was offered to another"
+    else:
+        assert shared, "built at the same time, the prompts offer the same sentences"

@@ -100,7 +100,8 @@ def test_full_job_follows_the_reference_order(tmp_path: Path) -> None:
     # The project is recorded complete, with its reports and use cases.
     record = projects.projects[complete.project_id]
     assert record.status == "complete" and record.workspace_id == WORKSPACE
-    assert {r.url for r in record.reports.values()} == set(urls.values())
+    assert {r.url for r in record.reports.values()} == {*urls.values(), sidecar_url}
+    assert record.reports["citations"].content_type == "application/json"
     assert [u["id"] for u in record.use_cases] == ["uc_1", "uc_2", "uc_3"]
 
 

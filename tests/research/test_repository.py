@@ -123,7 +123,8 @@ def test_pipeline_persists_the_project_and_report_urls(tmp_path: Path) -> None:
         record = await repo.get_project(WORKSPACE, complete.project_id)
         assert record.status == "complete" and record.user_id == "user123"
         assert record.reports["deep_research_markdown"].url == complete.s3_deep_research_report_url
-        assert len(record.reports) == 8
+        assert len(record.reports) == 9  # the eight files and the citations sidecar
+        assert record.reports["citations"].url == complete.all_s3_urls["citations_url"]
         assert [u["id"] for u in record.use_cases] == ["uc_1", "uc_2", "uc_3"]
         assert record.usage["total"]["total_tokens"] > 0
 

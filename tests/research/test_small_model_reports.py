@@ -27,11 +27,22 @@ from agents.sources.corpus import SAMPLE_CORPUS_DIR, read_document
 from agents.sources.search.base import SearchBackend
 from agents.sources.search.brave import BraveBackend
 from agents.sources.search.tavily import TavilyBackend
+from bench.research_peers import (
+    ABOUT,
+    CAREERS,
+    HOME,
+    SERVICES,
+    Peer,
+    Response,
+    brave_page,
+    page,
+    running_peer,
+    searxng_page,
+    serve_company_site,
+    tavily_page,
+)
 from tests.research.support import WORKSPACE, Models, QuotingResearcher, of_type
 from tests.research.test_web_research import ARTICLES, PLAN, report_of, run
-from tests.sources.peers import Peer, Response, running_peer
-from tests.sources.site_pages import ABOUT, CAREERS, HOME, SERVICES, page, serve_company_site
-from tests.sources.test_search_backends import brave_page, searxng_page, tavily_page
 from tests.support.scripted_llm import Reply, ScriptedLLM
 
 COMPANY = "Northwind Freight"
@@ -310,3 +321,88 @@ def test_offline_on_the_bundled_corpus_the_reports_cite_corpus_documents(
         for claim in entry["claims"]:
             assert quote_found(claim["quote"], texts[entry["document"]]), claim["quote"]
     assert not company_sentences(body)
+
+
+INVENTED_FACT = "Northwind Freight already runs 600 electric trucks from 12 depots."
+INVENTED_SAVING = "Northwind Freight saved 2 million dollars with AI last year."
+_PROFILE_PAGE = re.compile(r"About the company \(from its website, cite as \[n\]\):\n\[(\d+)\]")
+
+
+@dataclass
+class InventingAnalyst(SmallProse):
+    """The small model's analyst, whose use cases state facts about the company that no source
+    gave (uncited) beside one fact from the company's own site that cites that page."""
+
+    sourced: list[str] | None = None  # the sourced sentence it wrote, once known
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
+        if request.schema_name == "use_cases":
+            found = _PROFILE_PAGE.search(request.messages[-1].content)
+            answer = same_ratings()
+            first, second = answer["use_cases"][0], answer["use_cases"][1]
+            first["description"] += f" {INVENTED_FACT}"
+            first["business_value"] = f"{INVENTED_SAVING} {first['business_value']}."
+            first["roi_basis"] = INVENTED_SAVING
+            if found:
+                sentence = (
+                    f"Northwind Freight plans about 900 delivery routes every night [{found[1]}]."
+                )
+                self.sourced = [sentence]
+                second["description"] += f" {sentence}"
+            self.replies.appendleft(Reply(text=json.dumps(answer), structured=answer))
+            async for event in ScriptedLLM.stream(self, request):
+                yield event
+            return
+        async for event in super().stream(request):
+            yield event
+
+
+def test_use_cases_carry_no_company_fact_that_no_source_gave(
+    tmp_path: Path, web: Peer, site: Peer, searx: Peer
+) -> None:
+    """The analyst writes invented facts about the company into a use case's description,
+    business value and ROI basis: none reaches the use-case event, the stored files or the
+    project; a company fact citing the company's own page stays."""
+    analyst = InventingAnalyst(text=SMALL_DISCOVERY)
+    models = small_models()
+    models.analyst = analyst
+    events = run(tmp_path, models, searx.url, site.url + "/")
+    assert events[-1].type == "complete", events[-1]
+    root = tmp_path / "artifacts" / WORKSPACE / events[-1].project_id
+    (done,) = of_type(events, "use_cases_complete")
+    stored = {
+        name: (root / name).read_text() for name in ("use_cases.md", "report.md", "citations.json")
+    }
+    shown = json.dumps([u.model_dump() for u in done.use_cases])
+    for text in (shown, *stored.values()):
+        assert "600 electric trucks" not in text
+        assert "2 million dollars" not in text
+    by_title = {u.title: u for u in done.use_cases}
+    route = by_title["Nightly route optimisation"]
+    assert route.description.startswith("Machine learning plans the nightly delivery routes")
+    assert route.business_value == "Fewer kilometres driven and lower fuel spend."
+    assert route.estimated_roi == "not estimated"  # its only basis was the invented saving
+    assert analyst.sourced, "the site was read and the analyst shown its pages"
+    assert analyst.sourced[0] in by_title["Dynamic dispatch"].description
+    assert analyst.sourced[0] in stored["use_cases.md"]
+    statuses = [e.message for e in of_type(events, "status")]
+    assert "use_cases: dropped 3 sentence(s) about the company without a company source" in (
+        statuses
+    )
+
+
+def test_a_use_case_left_with_only_unsourced_company_facts_is_not_kept(
+    tmp_path: Path, web: Peer, searx: Peer, closed_port: str
+) -> None:
+    """With the site unreachable no source may speak of the company: a use case whose
+    description was nothing but a company fact is dropped, and the model is told why."""
+    answer = same_ratings()
+    answer["use_cases"][2]["description"] = INVENTED_FACT
+    models = small_models()
+    models.analyst = SmallProse(text=SMALL_DISCOVERY).enqueue(answer, same_ratings())
+    events = run(tmp_path, models, searx.url, closed_port)
+    assert events[-1].type == "complete", events[-1]
+    repair = models.analyst.requests[-1].messages[-1].content
+    assert "use case 3: description only stated facts about the company" in repair
+    (done,) = of_type(events, "use_cases_complete")
+    assert all("600 electric trucks" not in u.description for u in done.use_cases)

@@ -21,6 +21,17 @@ from agents.sources.search.base import CallLimits, SearchBackend
 from agents.sources.search.brave import BraveBackend
 from agents.sources.search.searxng import SearxngBackend
 from agents.sources.search.tavily import TavilyBackend
+from bench.research_peers import (
+    ARTICLES,
+    Peer,
+    Response,
+    brave_page,
+    page,
+    running_peer,
+    searxng_page,
+    serve_company_site,
+    tavily_page,
+)
 from tests.research.support import (
     WORKSPACE,
     ClaimWriter,
@@ -31,38 +42,8 @@ from tests.research.support import (
     request,
     run_job,
 )
-from tests.sources.peers import Peer, Response, running_peer
-from tests.sources.site_pages import page, serve_company_site
-from tests.sources.test_search_backends import brave_page, searxng_page, tavily_page
 from tests.support.scripted_llm import ScriptedLLM
 
-ARTICLES = {
-    "/articles/route-optimisation": (
-        "How AI route optimisation cuts fuel costs",
-        [
-            "Route optimisation software that uses machine learning reduced total driven "
-            "kilometres by 12 percent for regional carriers in a 2025 industry survey.",
-            "Carriers with fleets of 200 to 500 trucks reported payback periods of 9 to 14 "
-            "months for AI route planning tools.",
-        ],
-    ),
-    "/articles/dynamic-dispatch": (
-        "Dynamic dispatch with live traffic data",
-        [
-            "Dynamic dispatch systems replan delivery routes every 15 minutes using live "
-            "traffic and order data, which raised on-time delivery rates to 96 percent.",
-            "Planners keep the final decision: the AI suggests route changes and a human "
-            "dispatcher approves them.",
-        ],
-    ),
-    "/articles/planning-costs": (
-        "What AI route planning software costs",
-        [
-            "Licences for AI route planning software cost between 30 and 80 dollars per "
-            "vehicle per month for mid-size logistics firms.",
-        ],
-    ),
-}
 PLAN = {
     "questions": [
         "How much do logistics firms save with AI route planning?",

@@ -19,8 +19,16 @@ from agents.sources.budget import ReadBudget
 from agents.sources.canonical import canonical_url, dedupe_key, near_duplicate
 from agents.sources.reader import PageReader, ReadPolicy
 from agents.sources.site import CompanySiteProvider, rank_site_urls
-from tests.sources.peers import Peer, Response, running_peer
-from tests.sources.site_pages import ABOUT, HOME, SERVICES, page, serve_company_site
+from bench.research_peers import (
+    ABOUT,
+    HOME,
+    SERVICES,
+    Peer,
+    Response,
+    page,
+    running_peer,
+    serve_company_site,
+)
 
 LOOPBACK = FetchPolicy(allow_private=True, timeout=5.0)
 FAST = ReadPolicy(delay=0.0)

@@ -21,51 +21,15 @@ from agents.sources.search.errors import (
 )
 from agents.sources.search.searxng import SearxngBackend
 from agents.sources.search.tavily import TavilyBackend
-from tests.sources.peers import Peer, Response, running_peer
-
-Hit = tuple[str, str, str]  # url, title, snippet
-
-
-def searxng_page(hits: list[Hit], *, more: bool = True) -> dict[str, Any]:
-    return {
-        "query": "q",
-        "number_of_results": len(hits),
-        "results": [
-            {"url": u, "title": t, "content": c, "engine": "duckduckgo", "score": 1.0,
-             "parsed_url": ["https", "x", "/", "", "", ""], "engines": ["duckduckgo"]}
-            for u, t, c in hits
-        ],
-        "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
-        "unresponsive_engines": [],
-    }  # fmt: skip
-
-
-def tavily_page(hits: list[Hit], *, more: bool = True) -> dict[str, Any]:
-    return {
-        "query": "q",
-        "answer": None,
-        "images": [],
-        "results": [
-            {"title": t, "url": u, "content": c, "score": 0.8, "raw_content": None}
-            for u, t, c in hits
-        ],
-        "response_time": 0.4,
-    }
-
-
-def brave_page(hits: list[Hit], *, more: bool = True) -> dict[str, Any]:
-    return {
-        "type": "search",
-        "query": {"original": "q", "more_results_available": more},
-        "web": {
-            "type": "search",
-            "results": [
-                {"title": t, "url": u, "description": f"<strong>{c}</strong>", "age": "2 days",
-                 "type": "search_result", "language": "en", "family_friendly": True}
-                for u, t, c in hits
-            ],
-        },
-    }  # fmt: skip
+from bench.research_peers import (
+    Hit,
+    Peer,
+    Response,
+    brave_page,
+    running_peer,
+    searxng_page,
+    tavily_page,
+)
 
 
 @dataclass(frozen=True)
