@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.bench_jobs --kills 5 --starts 50 --failover 3
 
-Runs the tests/replicas harness (three qubitz processes behind HAProxy, all on loopback):
+Runs three qubitz replicas behind HAProxy, all on loopback (bench/replicas.py; each replica is
+`python -m bench.ws_servers replica`, with the scripted pipelines of bench/ws_servers.py):
 
 - failover: a research job of 4 durable steps runs on replica 0, which is SIGKILLed after its
   third event; the figure is kill → the `resumed` event of the replica that took the job over,
@@ -28,8 +29,9 @@ from pathlib import Path
 import asyncpg
 from websockets.asyncio.client import connect
 
-import tests.replicas.cluster as harness
-from tests.support.wsclient import CHAT, RESEARCH
+from bench import replicas as harness
+from bench.ws_servers import CHAT_REQUEST as CHAT
+from bench.ws_servers import RESEARCH_REQUEST as RESEARCH
 
 
 def pct(values: list[float], q: float) -> float:
@@ -80,7 +82,6 @@ async def run(args: argparse.Namespace) -> None:
     plain = base.replace("postgresql+asyncpg://", "postgresql://")
     admin = await asyncpg.connect(plain)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    harness.FAILOVER_SECONDS = args.failover
     try:
         with (
             tempfile.TemporaryDirectory() as tmp,
@@ -88,6 +89,7 @@ async def run(args: argparse.Namespace) -> None:
                 Path(tmp),
                 base.rsplit("/", 1)[0] + "/" + name,
                 os.environ["QUBITZ_TEST_REDIS_URL"],
+                failover_seconds=args.failover,
             ) as cluster,
         ):
             latencies = await start_latency(cluster, args.starts)

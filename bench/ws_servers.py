@@ -2,6 +2,12 @@
 
 python -m bench.ws_servers bare PORT N        bare Starlette: N small JSON messages per socket
 python -m bench.ws_servers qubitz PORT DATA   qubitz with benchmark pipelines
+python -m bench.ws_servers research PORT DATA MODE MODEL_URL
+                                              /research on an OpenAI-compatible model at
+                                              MODEL_URL, its stages as durable steps (MODE
+                                              steps) or run as one step (MODE one-step)
+python -m bench.ws_servers replica PORT DATA  one replica of bench/replicas.py (settings from the
+                                              environment: PostgreSQL, Redis, replica id)
 """
 
 from __future__ import annotations
@@ -20,9 +26,23 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from agents.pipeline import JobContext
-from agents.protocol import ChatChunk, Event, StatusEvent
+from agents.pipeline import JobContext, Pipeline, StepOutput
+from agents.protocol import ChatChunk, ChatStatus, Event, StatusEvent
 from server.composition import Wired
+
+RESEARCH_REQUEST = {
+    "prompt": "Latest AI Trends 2026",
+    "company_name": "BenchCompany",
+    "company_url": "https://example.com/",
+    "user_id": "bench",
+    "session_id": "bench",
+}
+CHAT_REQUEST = {
+    "messages": [{"role": "user", "content": "Summarize"}],
+    "report": "# Report\n\nText.",
+    "user_id": "bench",
+    "session_id": "bench",
+}
 
 
 def bare_app(count: int) -> Starlette:
@@ -62,10 +82,16 @@ def idle_job() -> Any:
 
 
 def token_stream(tokens: int, rate: float) -> Any:
-    """Chat-shaped: `tokens` chunks at `rate` per second; each carries its due time."""
+    """Chat-shaped: `tokens` chunks at `rate` per second; each carries its emission time. A
+    message `at:<epoch seconds>` holds the tokens until then (after one `chat_status` event), so
+    that streams started one after another all stream at once."""
 
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
+        content = request.messages[-1].content
+        if content.startswith("at:"):
+            yield ChatStatus(message="started", session_id=request.session_id)
+            await asyncio.sleep(max(0.0, float(content[3:]) - time.time()))
         start = loop.time()
         for i in range(tokens):
             due = start + i / rate
@@ -78,6 +104,97 @@ def token_stream(tokens: int, rate: float) -> Any:
         yield ChatChunk(chunk="", is_final=True, session_id=request.session_id)
 
     return run
+
+
+def stepped(steps: int = 4, events: int = 3, delay: float = 0.15) -> Pipeline:
+    """Research-shaped, in durable steps: step `s<i>` sends `events` status events, `delay`
+    seconds apart, then `s<i> done`."""
+
+    async def stage(index: int, session_id: str) -> AsyncIterator[Event | StepOutput]:
+        for j in range(events):
+            await asyncio.sleep(delay)
+            yield StatusEvent(message=f"s{index}.{j}", session_id=session_id)
+        yield StatusEvent(message=f"s{index} done", session_id=session_id)
+        yield StepOutput(index)
+
+    async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
+        for index in range(steps):
+            async for item in ctx.step(f"s{index}", stage(index, request.session_id)):
+                if not isinstance(item, StepOutput):
+                    yield item
+        yield StatusEvent(message="finished", session_id=request.session_id)
+
+    return run
+
+
+def short_chat(chunks: int = 5) -> Pipeline:
+    async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
+        yield ChatStatus(message="Processing chat request...", session_id=request.session_id)
+        for i in range(chunks):
+            yield ChatChunk(chunk=f"w{i} ", is_final=False, session_id=request.session_id)
+        yield ChatChunk(chunk="", is_final=True, session_id=request.session_id)
+
+    return run
+
+
+def research(data_dir: Path, mode: str, model_url: str) -> Any:
+    """The wiring of `research`: the product pipeline on the loopback model, stub PDFs."""
+    import dataclasses
+
+    import httpx
+
+    from agents.llm.openai_compat import OpenAICompatibleLLM
+    from agents.llm.port import Role, StaticRegistry
+    from agents.pipeline import inline_steps
+    from agents.research.config import ResearchLimits
+    from agents.research.deps import ResearchDeps
+    from agents.research.pipeline import research_pipeline
+    from agents.sources.corpus import CorpusProvider
+    from bench.bench_research import stub_pdf
+    from bench.model_peer import MODEL
+    from bench.research_quality import MemoryProjects
+    from server.storage.local import LocalArtifactStore
+
+    @contextlib.asynccontextmanager
+    async def wiring(_infra: Any) -> AsyncIterator[Wired]:
+        async with httpx.AsyncClient(timeout=60) as http:
+            model = OpenAICompatibleLLM(base_url=model_url, model=MODEL, http_client=http)
+            deps = ResearchDeps(
+                llms=StaticRegistry(default=model, by_role={role: model for role in Role}),
+                artifacts=LocalArtifactStore(data_dir / "bench-artifacts", "http://127.0.0.1"),
+                sources=[CorpusProvider(None)],
+                projects=MemoryProjects(),
+                limits=ResearchLimits(concurrency=3),
+                render_pdf=stub_pdf,
+            )
+            pipeline = research_pipeline(deps)
+            if mode == "steps":
+                yield Wired(pipelines={"research": pipeline})
+                return
+
+            async def one_step(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
+                async for event in pipeline(request, dataclasses.replace(ctx, step=inline_steps)):
+                    yield event
+
+            yield Wired(pipelines={"research": one_step})
+
+    return wiring
+
+
+def serve(settings: Any, pipelines: dict[str, Pipeline] | Any) -> None:
+    """Run qubitz with these pipelines (or this wiring) instead of the product's."""
+    from server.app import create_app
+    from server.serve import _Server, uvicorn_config
+
+    @contextlib.asynccontextmanager
+    async def fixed(_infra: Any) -> AsyncIterator[Wired]:
+        yield Wired(pipelines=pipelines)
+
+    wiring = fixed if isinstance(pipelines, dict) else pipelines
+    config = uvicorn_config(settings, create_app(settings, wiring=wiring))
+    config.log_level = "warning"
+    config.backlog = 4096
+    _Server(config).run()
 
 
 def main() -> None:
@@ -96,22 +213,20 @@ def main() -> None:
     if kind == "bare":
         uvicorn.run(bare_app(int(sys.argv[3])), **config_kw)
         return
-    from server.app import create_app
-    from server.serve import _Server, uvicorn_config
     from server.settings import load_settings
 
-    count = 2000
     settings = load_settings(data_dir=Path(sys.argv[3]), port=port, host="127.0.0.1")
-    pipelines = {"research": events(count), "getspec": idle_job(), "chat": token_stream(100, 100.0)}
-
-    @contextlib.asynccontextmanager
-    async def wiring(_infra: Any) -> AsyncIterator[Wired]:
-        yield Wired(pipelines=pipelines)  # these benchmark pipelines instead of the product's
-
-    config = uvicorn_config(settings, create_app(settings, wiring=wiring))
-    config.log_level = "warning"
-    config.backlog = 4096
-    _Server(config).run()
+    if kind == "replica":
+        serve(settings, {"research": stepped(), "chat": short_chat()})
+        return
+    if kind == "research":
+        serve(settings, research(Path(sys.argv[3]), sys.argv[4], sys.argv[5]))
+        return
+    count = 2000
+    serve(
+        settings,
+        {"research": events(count), "getspec": idle_job(), "chat": token_stream(100, 100.0)},
+    )
 
 
 if __name__ == "__main__":

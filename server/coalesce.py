@@ -15,21 +15,27 @@ from typing import Any
 from agents.protocol import Event, event_to_dict
 
 Emit = Callable[[dict[str, Any]], None]
+EmitEvent = Callable[[Event], None]
+# Events the coalescer merges or rewrites: handled as dicts. Every other event goes on as the
+# model, for the event log to serialise once, straight to JSON (EventLog.append_event).
+REWRITTEN = frozenset({"chat_chunk", "stream_chunk", "stream_end"})
 
 
-def _merge_key(event: dict[str, Any]) -> tuple[str, ...] | None:
-    kind = event.get("type")
-    if kind == "chat_chunk" and not event.get("is_final"):
-        return ("chat_chunk", str(event.get("session_id")))
+def _merge_key(event: Event) -> tuple[str, ...] | None:
+    """Events that merge share a key: a chat turn's chunks, one step's report chunks."""
+    kind = event.type
+    if kind == "chat_chunk" and not getattr(event, "is_final", False):
+        return ("chat_chunk", str(getattr(event, "session_id", None)))
     if kind == "stream_chunk":
-        data = event.get("data", {})
-        return ("stream_chunk", str(data.get("step")), str(event.get("session_id")))
+        step = getattr(getattr(event, "data", None), "step", None)
+        return ("stream_chunk", str(step), str(getattr(event, "session_id", None)))
     return None
 
 
 class Coalescer:
-    def __init__(self, emit: Emit, window: float) -> None:
+    def __init__(self, emit: Emit, window: float, emit_event: EmitEvent | None = None) -> None:
         self._emit = emit
+        self._emit_event = emit_event
         self._window = window
         self._pending: dict[str, Any] | None = None
         self._pending_key: tuple[str, ...] | None = None
@@ -37,18 +43,21 @@ class Coalescer:
         self._chunk_counts: dict[str, int] = {}
 
     def push(self, event: Event) -> None:
-        payload = event_to_dict(event)
-        key = _merge_key(payload)
+        if self._emit_event is not None and event.type not in REWRITTEN:
+            self.flush()
+            self._emit_event(event)
+            return
+        key = _merge_key(event)
         if key is not None and self._window > 0:
             if self._pending is not None and self._pending_key == key:
-                self._merge_into(self._pending, payload)
+                self._merge_into(self._pending, event)  # a token: no dict of its own
                 return
             self.flush()
-            self._pending, self._pending_key = payload, key
+            self._pending, self._pending_key = event_to_dict(event), key
             self._timer = asyncio.get_running_loop().call_later(self._window, self.flush)
             return
         self.flush()
-        self._send(payload)
+        self._send(event_to_dict(event))
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -59,11 +68,11 @@ class Coalescer:
             self._send(pending)
 
     @staticmethod
-    def _merge_into(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    def _merge_into(target: dict[str, Any], extra: Any) -> None:
         if target["type"] == "chat_chunk":
-            target["chunk"] += extra["chunk"]
+            target["chunk"] += extra.chunk
         else:
-            target["data"]["chunk"] += extra["data"]["chunk"]
+            target["data"]["chunk"] += extra.data.chunk
 
     def _send(self, payload: dict[str, Any]) -> None:
         kind = payload.get("type")

@@ -26,9 +26,10 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from agents.errors import InternalError, JobLost
+from agents.protocol import Event, event_to_dict
 from server.failures import JobEnd as JobEnd
 from server.failures import outcome
-from server.secretmask import masked_for_storage
+from server.secretmask import SECRET_EVENT_TYPES, masked_for_storage
 
 log = logging.getLogger("qubitz.eventlog")
 
@@ -57,6 +58,11 @@ class JobStream:
     committed: int = 0  # entries[:committed] are in every sink, and visible
     closing: JobEnd | None = None  # end appended here, not yet committed
     follower: asyncio.Task[None] | None = None  # set while the job runs elsewhere
+    # what follows an event's own fields in its stored JSON: `,"job_id":"…","seq":` (+ seq})
+    tail: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tail = ',"job_id":' + orjson.dumps(self.job_id).decode() + ',"seq":'
 
     @property
     def ended(self) -> bool:
@@ -236,9 +242,7 @@ class EventLog:
         return stream
 
     def append(self, job_id: str, event: dict[str, Any]) -> LogEntry:
-        stream = self._streams[job_id]
-        if stream.ended or stream.follower is not None:
-            raise RuntimeError(f"job {job_id} has ended or is written elsewhere; cannot append")
+        stream = self._writable(job_id)
         seq = len(stream.entries) + 1
         event["job_id"] = job_id
         event["seq"] = seq
@@ -250,8 +254,30 @@ class EventLog:
             entry = LogEntry(
                 seq, orjson.dumps(stored).decode(), orjson.dumps(event).decode(), appended=now
             )
+        return self._add(stream, entry)
+
+    def append_event(self, job_id: str, event: Event) -> LogEntry:
+        """`append` for a pipeline's event model: serialised once, by pydantic straight to JSON,
+        with `job_id` and `seq` written after its fields (the same JSON as `append` makes of
+        its dict, without the dict). Events that may carry a secret take `append`'s path."""
+        if event.type in SECRET_EVENT_TYPES:
+            return self.append(job_id, event_to_dict(event))
+        stream = self._writable(job_id)
+        seq = len(stream.entries) + 1
+        body = event.model_dump_json(exclude_none=True)  # '{"type":…}': never empty
+        return self._add(
+            stream, LogEntry(seq, f"{body[:-1]}{stream.tail}{seq}}}", appended=time.monotonic())
+        )
+
+    def _writable(self, job_id: str) -> JobStream:
+        stream = self._streams[job_id]
+        if stream.ended or stream.follower is not None:
+            raise RuntimeError(f"job {job_id} has ended or is written elsewhere; cannot append")
+        return stream
+
+    def _add(self, stream: JobStream, entry: LogEntry) -> LogEntry:
         stream.entries.append(entry)
-        self._pending.entries.append((job_id, entry))
+        self._pending.entries.append((stream.job_id, entry))
         self._kick.set()
         return entry
 
@@ -397,27 +423,34 @@ class EventLog:
             if batch:
                 for backlog in self._backlogs:
                     backlog.extend(batch)
+                last: dict[str, int] = {}  # each job's last seq in the batch
                 for job_id, entry in batch.entries:
+                    last[job_id] = entry.seq
+                for job_id, seq in last.items():
                     _seq, end = self._unconfirmed.get(job_id, (0, None))
-                    self._unconfirmed[job_id] = (entry.seq, end)
+                    self._unconfirmed[job_id] = (seq, end)
                 for job_id, end_ in batch.ends:
                     seq, _end = self._unconfirmed.get(job_id, (0, None))
                     self._unconfirmed[job_id] = (seq, end_)
-            failure: Exception | None = None
-            for index, sink in enumerate(self._sinks):
-                backlog = self._backlogs[index]
-                if not backlog:
-                    continue
-                try:
-                    await sink.write(backlog)
-                except Exception as exc:  # keep this sink's backlog; the others go on
-                    failure = exc
-                    continue
-                self._backlogs[index] = Batch()
-            if failure is not None:
-                raise failure
+            # The sinks are written at once (Redis and the database: one round trip of wait,
+            # not two); each keeps its backlog until it has written it.
+            writing = [i for i, backlog in enumerate(self._backlogs) if backlog]
+            if len(writing) == 1:
+                await self._write(writing[0])  # no task to start for the usual single sink
+            elif writing:
+                results = await asyncio.gather(
+                    *(self._write(i) for i in writing), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
             confirmed, self._unconfirmed = self._unconfirmed, {}
             self._publish(confirmed)
+
+    async def _write(self, index: int) -> None:
+        """Hand sink `index` its backlog; it is emptied once written (kept on failure)."""
+        await self._sinks[index].write(self._backlogs[index])
+        self._backlogs[index] = Batch()
 
     def _publish(self, confirmed: dict[str, tuple[int, JobEnd | None]]) -> None:
         """Every sink has these entries and ends now: make them visible."""

@@ -286,7 +286,10 @@ class JobRunner:
         def append(payload: dict[str, Any]) -> None:
             self._log.append(job_id, payload)
 
-        coalescer = Coalescer(append, self._window)
+        def append_event(event: Any) -> None:
+            self._log.append_event(job_id, event)
+
+        coalescer = Coalescer(append, self._window, append_event)
 
         def announce(step: str) -> None:
             if must_announce[0]:

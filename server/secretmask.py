@@ -15,6 +15,7 @@ from typing import Any
 
 MASK_SUFFIX = "…(shown once; create a new key if you missed it)"
 VISIBLE_PREFIX = 6
+SECRET_EVENT_TYPES = frozenset({"api_key_created"})  # the events masked_for_storage may change
 
 
 def mask_value(value: str) -> str:
@@ -23,7 +24,7 @@ def mask_value(value: str) -> str:
 
 def masked_for_storage(event: dict[str, Any]) -> dict[str, Any] | None:
     """A copy of `event` with its secrets masked, or None when it carries none."""
-    if event.get("type") != "api_key_created":
+    if event.get("type") not in SECRET_EVENT_TYPES:
         return None
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("api_key_value"), str):

@@ -77,6 +77,19 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
+# One row's placeholders per DBAPI parameter style (aiosqlite: qmark, asyncpg: numeric_dollar).
+_PLACEHOLDERS = {"qmark": "?, ?, ?", "numeric_dollar": "$1, $2, $3", "format": "%s, %s, %s"}
+
+
+def _insert_events_sql(conn: AsyncConnection) -> str:
+    """INSERT of job_events rows, duplicates ignored, in the driver's parameter style."""
+    marks = _PLACEHOLDERS[conn.dialect.paramstyle]
+    return (
+        f"INSERT INTO {JobEventRow.__tablename__} (job_id, seq, payload) VALUES ({marks}) "
+        "ON CONFLICT (job_id, seq) DO NOTHING"
+    )
+
+
 class JobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -112,10 +125,11 @@ class JobRepository:
                     ],
                 )
             if events:
-                await conn.execute(
-                    _insert_ignoring_duplicates(conn, cast(Table, JobEventRow.__table__)),
-                    [{"job_id": j, "seq": q, "payload": p} for j, q, p in events],
-                )
+                # The driver's own executemany of one fixed statement, in this transaction:
+                # SQLAlchemy's compiled insert built and processed a parameter dict per row in
+                # Python; the driver takes the tuples as they are (docs/benchmarks.md).
+                rows = events if isinstance(events, list) else list(events)
+                await conn.exec_driver_sql(_insert_events_sql(conn), rows)
             for job_id, end in ends:
                 last = select(func.coalesce(func.max(JobEventRow.seq), 0)).where(
                     JobEventRow.job_id == job_id

@@ -11,7 +11,6 @@ imports `dbos` except server/durable/workflow.py, which registers the job workfl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import sqlite3
@@ -74,18 +73,6 @@ def sqlite_connector(path: str) -> Callable[[], sqlite3.Connection]:
     return connect
 
 
-def use_wal(url: str) -> None:
-    """Put a SQLite system database in WAL mode (kept by the file): DBOS's own engine then
-    commits a step's record with one WAL append instead of a rollback journal's several
-    syncs (a few ms per step instead of tens on a busy disk). PostgreSQL: nothing to do."""
-    if not url.startswith("sqlite:///"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-
-
 class DurableEngine:
     _active: DurableEngine | None = None
 
@@ -117,7 +104,6 @@ class DurableEngine:
             await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=0)
         DurableEngine._active = self
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(use_wal, self.url)
         config: DBOSConfig = {
             "name": "qubitz",
             "system_database_url": self.url,
@@ -129,6 +115,8 @@ class DurableEngine:
         }
         if self.url.startswith("sqlite:///"):
             path = self.url[len("sqlite:///") :]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # every connection sets WAL (kept by the file) and synchronous=NORMAL
             config["db_engine_kwargs"] = {"creator": sqlite_connector(path)}
         DBOS(config=config)
         # launch() adopts the running loop: recovered and dequeued jobs run on it.

@@ -102,20 +102,16 @@ def test_qubitz_client_comes_from_one_distribution() -> None:
     # test_base_install.py checks the installed files of a real (non-editable) install
 
 
-# bench_jobs drives the three-replica harness of tests/replicas (HAProxy, replicas running the
-# scripted durable pipelines of tests/support); bench_steps runs the research pipeline on the
-# scripted models and test server of tests/ to price durable steps. Both move once those
-# harnesses settle (#14); every other bench stands on product code only.
-BENCH_ON_THE_TEST_HARNESS = {"bench/bench_jobs.py", "bench/bench_steps.py"}
-
-
 def test_bench_imports_nothing_of_tests() -> None:
+    """bench/ measures the product: its harnesses and scripted pipelines are its own."""
     found = [
         f"{path.relative_to(ROOT)} imports {module}"
         for path, module in _imports(ROOT / "bench")
-        if module == "tests" and str(path.relative_to(ROOT)) not in BENCH_ON_THE_TEST_HARNESS
+        if module == "tests"
     ]
     assert found == []
+    runs = [p for p in sorted((ROOT / "bench").rglob("*.py")) if "tests.support" in p.read_text()]
+    assert runs == [], "nor runs a module of tests/ as a subprocess"
 
 
 DOUBLE = re.compile(r"^(Memory|InMemory|Fake|Scripted|Stub|Dummy|Mock)[A-Z]")
