@@ -7,13 +7,17 @@
 
 A split model's parts (`<package>/data/partNN.bin`, found through the installed distribution's
 file list) are joined in order into `<data_dir>/models/<file>` on first use; the joined file's
-sha256 must equal the pinned one before it is loaded, otherwise it is refused.
+sha256 must equal the pinned one before it is loaded, otherwise it is refused. A file that
+passed is stamped (`<file>.verified`: its sha256, size and modification time), so later loads
+skip hashing 1 GB (about 1 s here) unless the file changed since; the stamp guards against
+corruption and version mix-ups, not against someone who can write the data dir.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -164,15 +168,42 @@ def ensure_model_file(source: LocalModelSource, data_dir: Path) -> Path:
         return packaged_file(source)
     target = data_dir / "models" / source.filename
     if target.is_file():
+        if is_stamped(target, source.sha256):
+            return target
         digest = sha256_of(target)
         if digest != source.sha256:
             raise LLMConfigurationError(
                 f"{target} has sha256 {digest}, expected {source.sha256}: delete it to rejoin",
                 provider=PROVIDER,
             )
+        stamp(target, digest)
         return target
     join_parts(part_files(source), target, expected_sha256=source.sha256)
+    stamp(target, source.sha256)
     return target
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _identity(path: Path, sha256: str) -> dict[str, object]:
+    info = path.stat()
+    return {"sha256": sha256, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+def stamp(path: Path, sha256: str) -> None:
+    """Record that `path`, as it is now, has `sha256`."""
+    _stamp_path(path).write_text(json.dumps(_identity(path, sha256)))
+
+
+def is_stamped(path: Path, sha256: str) -> bool:
+    """Whether `path` was verified to have `sha256` and has not changed (size, mtime) since."""
+    try:
+        recorded = json.loads(_stamp_path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(recorded == _identity(path, sha256))
 
 
 def join_parts(parts: list[Path], target: Path, *, expected_sha256: str) -> None:

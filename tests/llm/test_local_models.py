@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,48 @@ def test_an_existing_joined_file_with_the_wrong_hash_is_refused(tmp_path: Path) 
     (tmp_path / "models" / LIGHT.filename).write_bytes(b"not the model")
     with pytest.raises(LLMConfigurationError, match="expected"):
         ensure_model_file(LIGHT, tmp_path)
+
+
+def _joined(tmp_path: Path, data: bytes) -> tuple[SplitModel, Path]:
+    model = SplitModel(
+        key="t", name="t", filename="m.gguf", packages=(),
+        sha256=hashlib.sha256(data).hexdigest(), install_hint="",
+    )  # fmt: skip
+    target = tmp_path / "models" / "m.gguf"
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(data)
+    return model, target
+
+
+def test_a_verified_file_is_stamped_and_not_hashed_again_while_unchanged(tmp_path: Path) -> None:
+    """The second load trusts the stamp: same-size bytes swapped under the recorded mtime pass
+    (the stamp is about corruption and version mix-ups, see the module docstring)."""
+    model, target = _joined(tmp_path, b"GGUF-model-v1")
+    assert ensure_model_file(model, tmp_path) == target
+    assert (tmp_path / "models" / "m.gguf.verified").is_file()
+    mtime = target.stat().st_mtime_ns
+    target.write_bytes(b"GGUF-model-v2")  # same size
+    os.utime(target, ns=(mtime, mtime))
+    assert ensure_model_file(model, tmp_path) == target
+
+
+def test_a_file_changed_since_its_stamp_is_hashed_again_and_refused(tmp_path: Path) -> None:
+    model, target = _joined(tmp_path, b"GGUF-model-v1")
+    ensure_model_file(model, tmp_path)
+    target.write_bytes(b"GGUF-model-v1 and more")
+    with pytest.raises(LLMConfigurationError, match="expected"):
+        ensure_model_file(model, tmp_path)
+
+
+def test_a_stamp_for_another_version_is_not_trusted(tmp_path: Path) -> None:
+    """A new pinned sha256 (a new model version) re-verifies the file instead of trusting it."""
+    model, _ = _joined(tmp_path, b"GGUF-model-v1")
+    ensure_model_file(model, tmp_path)
+    newer = SplitModel(
+        key="t", name="t", filename="m.gguf", packages=(), sha256="0" * 64, install_hint=""
+    )
+    with pytest.raises(LLMConfigurationError, match="expected"):
+        ensure_model_file(newer, tmp_path)
 
 
 def test_missing_part_package_names_the_package_and_the_install_command(tmp_path: Path) -> None:
