@@ -221,8 +221,9 @@ async def stream_events(
             response = data.get("response")
             detail = response.get("error") if isinstance(response, dict) else None
             raise failure(detail, provider=provider)
-        elif kind == "error":
-            raise failure(data, provider=provider, what="the Responses API stream failed")
+        elif kind == "error":  # `code`, `message` on the event (or in an `error` object)
+            detail = data.get("error") if isinstance(data.get("error"), dict) else data
+            raise failure(detail, provider=provider, what="the Responses API stream failed")
     if not finished:
         raise e.LLMServerError(
             "the Responses API stream ended before the response was completed", provider=provider

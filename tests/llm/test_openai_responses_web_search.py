@@ -392,6 +392,9 @@ BEGIN = events_of(answer())[:3]  # created, in_progress, the search call added
         ([*map(sse, BEGIN),
           sse({"type": "error", "code": "rate_limit_exceeded", "message": "slow down"})],
          LLMRateLimitError, "slow down"),
+        ([*map(sse, BEGIN),
+          sse({"type": "error", "error": {"code": "rate_limit_exceeded", "message": "nested"}})],
+         LLMRateLimitError, "nested"),
         ([*map(sse, BEGIN), sse(failed("server_error"))], LLMServerError, "it broke"),
         ([*map(sse, BEGIN), sse(failed("invalid_prompt"))], LLMBadRequestError, "it broke"),
         ([*map(sse, BEGIN), "event: response.output_text.delta\ndata: {not json\n\n"],
@@ -399,8 +402,8 @@ BEGIN = events_of(answer())[:3]  # created, in_progress, the search call added
         # the body ends (cleanly) before response.completed
         ([*map(sse, BEGIN)], LLMServerError, "ended before the response was completed"),
     ],
-    ids=["error-event", "error-rate-limit", "failed", "failed-invalid-prompt", "malformed-json",
-         "no-completed"],
+    ids=["error-event", "error-rate-limit", "error-object", "failed", "failed-invalid-prompt",
+         "malformed-json", "no-completed"],
 )  # fmt: skip
 async def test_stream_errors_map_to_the_package_exceptions(
     openai: Peer, chunks: list[str], cls: type[LLMError], says: str
