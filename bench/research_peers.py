@@ -4,7 +4,10 @@ from here (bench/ imports nothing of tests/).
 
 - `Peer`: a plain HTTP/1.1 server on an ephemeral 127.0.0.1 port that answers from a script
   (`answer(path, *responses)`, the last one repeats; optional delay) and records every request
-  (method, path, query, headers, JSON body, arrival time) and the most requests in flight.
+  (method, path, query, headers, JSON body, arrival time) and the most requests in flight. A
+  `Response` with `chunks` is streamed (chunked transfer encoding, one flush per chunk): it can
+  `hold` before chunk `hold_at` until the test sets that event (`Peer.held` records whether it
+  was set in time), and `cut` the connection instead of ending the body.
 - The documented JSON answers of the search APIs: SearXNG (`/search?format=json`), Tavily
   (`POST /search`) and Brave (`/res/v1/web/search`), from a list of (url, title, snippet).
 - `ARTICLES`: article pages about AI route planning; `page()`: a page with navigation, a
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_type: str = "application/json"
+    # Streamed answers: the body is `chunks`, each written and flushed as one HTTP chunk.
+    chunks: Sequence[bytes | str] = ()
+    hold: threading.Event | None = None  # waited for before chunk `hold_at` is written
+    hold_at: int = 0
+    hold_timeout: float = 10.0
+    cut: bool = False  # drop the connection after the chunks, without the final empty chunk
 
 
 @dataclass
@@ -51,6 +60,7 @@ class Peer:
         self._lock = threading.Lock()
         self.active = 0
         self.peak = 0  # most requests in flight at once
+        self.held: list[bool] = []  # per hold: whether the test released it before the timeout
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,6 +90,9 @@ class Peer:
                     time.sleep(response.delay)
                 with peer._lock:
                     peer.active -= 1
+                if response.chunks:
+                    self._stream(response)
+                    return
                 payload = response.body
                 if isinstance(payload, dict | list):
                     data = json.dumps(payload).encode()
@@ -97,6 +110,27 @@ class Peer:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _stream(self, response: Response) -> None:
+                try:
+                    self.send_response(response.status)
+                    self.send_header("Content-Type", response.content_type)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    for k, v in response.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    for i, chunk in enumerate(response.chunks):
+                        if response.hold is not None and i == response.hold_at:
+                            peer.held.append(response.hold.wait(response.hold_timeout))
+                        data = chunk.encode() if isinstance(chunk, str) else chunk
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                    if response.cut:
+                        self.close_connection = True
+                        return
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
             do_GET = _serve
             do_POST = _serve

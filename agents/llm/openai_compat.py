@@ -7,17 +7,20 @@ SSE `data:` payloads are chat.completion.chunk objects ending with `[DONE]`. Str
 - `json_object`: `response_format={"type": "json_object", "schema": ...}` (llama-cpp-python);
 - `prompt`: the schema is put into the system prompt and the answer validated.
 Usage comes from the server's usage chunk; a server that sends none gets the output counted in
-chunks and the input as 0.
+chunks and the input as 0. On OpenAI itself `cost_usd` comes from agents/llm/pricing_openai.py
+(None for a model it has no price for, and on every other server).
 
 Web search: when the server is OpenAI itself (`api.openai.com`, or `responses_web_search=True`)
-a request with `web_search` goes to the Responses API with its web search tool instead
-(agents/llm/openai_responses.py); other servers have no web search.
+a request with `web_search` goes to the Responses API with its web search tool instead, streamed
+too (agents/llm/openai_responses.py); other servers have no web search. Both paths share the
+request, the HTTP status mapping and the transport error mapping (`_events`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any, Literal
 
 import httpx
@@ -26,7 +29,7 @@ from agents.llm import errors as e
 from agents.llm.anthropic_errors import parse_retry_after
 from agents.llm.base import RetryingProvider
 from agents.llm.config import LLMConfig
-from agents.llm.openai_responses import is_openai, parse_response, responses_body
+from agents.llm.openai_responses import is_openai, responses_body, stream_events
 from agents.llm.port import (
     Capabilities,
     Completed,
@@ -36,9 +39,10 @@ from agents.llm.port import (
     TextDelta,
     Usage,
 )
+from agents.llm.pricing_openai import cost_usd as openai_cost
 from agents.llm.provider_spec import BuildContext, ProviderDeclaration
 from agents.llm.retry import RetryPolicy
-from agents.llm.sse import decode_lines
+from agents.llm.sse import ServerSentEvent, decode_lines
 from agents.llm.structured import parse_structured
 
 PROVIDER = "openai"
@@ -107,13 +111,15 @@ class OpenAICompatibleLLM(RetryingProvider):
 
     async def _attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
         if request.web_search is not None and self._capabilities.web_search:
-            async for event in self._web_search_attempt(request):
-                yield event
+            search_body = responses_body(request, self._model)
+            async with (
+                aclosing(self._events(self._responses_url, search_body)) as lines,
+                aclosing(stream_events(lines, model=self._model, provider=PROVIDER)) as events,
+            ):
+                async for event in events:
+                    yield event
             return
         body = build_body(request, self._model, self._structured_mode)
-        headers = {"accept": "text/event-stream"}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
         texts: list[str] = []
         usage: Usage | None = None
         finish = ""
@@ -121,11 +127,8 @@ class OpenAICompatibleLLM(RetryingProvider):
         model = self._model
         chunks = 0
         try:
-            async with self._client.stream("POST", self._url, json=body, headers=headers) as resp:
-                if resp.status_code >= 400:
-                    await resp.aread()
-                    raise translate_status(resp.status_code, resp.text, resp.headers)
-                async for sse in decode_lines(resp.aiter_lines()):
+            async with aclosing(self._events(self._url, body)) as events:
+                async for sse in events:
                     if sse.data.strip() == "[DONE]":
                         done = True
                         break
@@ -142,8 +145,6 @@ class OpenAICompatibleLLM(RetryingProvider):
                         finish = choice.get("finish_reason") or finish
                     if payload.get("usage"):
                         usage = _usage(payload["usage"])
-        except httpx.HTTPError as exc:
-            raise translate_transport(exc) from exc
         except json.JSONDecodeError as exc:
             raise e.LLMServerError(f"malformed stream chunk: {exc}", provider=PROVIDER) from exc
         if not done and not finish:
@@ -162,36 +163,42 @@ class OpenAICompatibleLLM(RetryingProvider):
                     "the structured output was cut off at max_tokens", provider=PROVIDER, raw=text
                 )
             structured = parse_structured(text, request.json_schema, provider=PROVIDER)
+        usage = usage or Usage(output_tokens=chunks)
         yield Completed(
             CompletionResult(
                 text=text,
-                usage=usage or Usage(output_tokens=chunks),
+                usage=usage,
                 stop_reason=_STOP_REASONS.get(finish, finish),
                 model=model,
                 structured=structured,
+                cost_usd=self._cost(model, usage),
             )
         )
 
-    async def _web_search_attempt(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        headers = {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+    def _cost(self, model: str, usage: Usage) -> float | None:
+        """OpenAI's price for a chat completion on OpenAI itself; None on other servers."""
+        if not self._capabilities.web_search:  # i.e. the server is not OpenAI
+            return None
+        cost = openai_cost(model, usage)
+        return cost if cost is not None else openai_cost(self._model, usage)
+
+    async def _events(
+        self, url: str, body: dict[str, Any]
+    ) -> AsyncGenerator[ServerSentEvent, None]:
+        """POST `body` to `url` and decode the answer's SSE stream; an HTTP error status before
+        the stream and transport errors during it are raised as LLMErrors."""
+        headers = {"accept": "text/event-stream"}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
         try:
-            resp = await self._client.post(
-                self._responses_url, json=responses_body(request, self._model), headers=headers
-            )
+            async with self._client.stream("POST", url, json=body, headers=headers) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise translate_status(resp.status_code, resp.text, resp.headers)
+                async for sse in decode_lines(resp.aiter_lines()):
+                    yield sse
         except httpx.HTTPError as exc:
             raise translate_transport(exc) from exc
-        if resp.status_code >= 400:
-            raise translate_status(resp.status_code, resp.text, resp.headers)
-        try:
-            payload = resp.json()
-        except ValueError as exc:
-            raise e.LLMServerError(
-                f"malformed Responses API answer: {exc}", provider=PROVIDER
-            ) from exc
-        result = parse_response(payload, model=self._model, provider=PROVIDER)
-        if result.text:
-            yield TextDelta(result.text)
-        yield Completed(result)
 
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}

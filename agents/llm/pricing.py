@@ -3,6 +3,7 @@
 Cache writes (5-minute TTL) cost 1.25x the input price, cache reads 0.1x. Web searches cost
 USD 10 per 1,000. Bedrock model ids (`anthropic.claude-...-v1:0`, with or without a region prefix
 such as `us.`) are priced like the Anthropic model they name. Unknown models have no price (None).
+OpenAI's prices (and its web search fee) are in agents/llm/pricing_openai.py.
 """
 
 from __future__ import annotations
