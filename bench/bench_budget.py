@@ -16,36 +16,16 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
 from agents.budget import ChargedLLM, DailyBudget, charged_to
 from agents.llm.port import (
-    Capabilities,
-    Completed,
-    CompletionRequest,
-    CompletionResult,
-    LLMEvent,
-    Message,
-    TextDelta,
-    Usage,
     complete,
 )
+from bench.canned_llm import REQUEST, CannedLLM
 from server.db.base import Base, make_engine, make_sessionmaker
 from server.db.token_usage import SqlWorkspaceTokenUsage
-
-REQUEST = CompletionRequest(system="s", messages=(Message("user", "q"),), max_tokens=64)
-
-
-class CannedLLM:
-    provider = "canned"
-    model = "canned"
-    capabilities = Capabilities()
-
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        yield TextDelta("ok")
-        yield Completed(CompletionResult("ok", Usage(10, 2), "end_turn", "canned"))
 
 
 class CountedUsage(SqlWorkspaceTokenUsage):
@@ -63,7 +43,7 @@ async def run(calls: int, concurrency: int, trust_seconds: float) -> tuple[float
             await conn.run_sync(Base.metadata.create_all)
         usage = CountedUsage(make_sessionmaker(engine))
         budget = DailyBudget(usage, 10**12, trust_seconds=trust_seconds)
-        llm = ChargedLLM(CannedLLM(), budget)
+        llm = ChargedLLM(CannedLLM(delta="ok", output_tokens=2), budget)
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> None:

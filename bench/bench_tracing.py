@@ -16,41 +16,14 @@ import asyncio
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from agents.llm.port import (
-    Capabilities,
-    Completed,
-    CompletionRequest,
-    CompletionResult,
-    LLMEvent,
-    Message,
-    TextDelta,
-    Usage,
-)
 from agents.llm.stream import ModelStream
+from bench.canned_llm import REQUEST, CannedLLM
 from server.llm_metrics import InstrumentedLLM
 from server.metrics import Metrics
 from server.tracing import NO_TRACING, Tracing
-
-REQUEST = CompletionRequest(system="s", messages=(Message("user", "q"),), max_tokens=64)
-
-
-class CannedLLM:
-    """Streams `events` deltas and one result, without awaiting anything."""
-
-    provider = "bench"
-    model = "canned"
-    capabilities = Capabilities()
-
-    def __init__(self, events: int) -> None:
-        self.events = events
-
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[LLMEvent]:
-        for _ in range(self.events):
-            yield TextDelta("token ")
-        yield Completed(CompletionResult("text", Usage(10, self.events), "end_turn", self.model))
 
 
 def sdk_tracing() -> Tracing | None:

@@ -48,8 +48,9 @@ class GrammarCheckedSampler:
         self._one_array = llama_cpp.llama_token_data_array(
             data=self._one, size=1, selected=-1, sorted=False
         )
-        self._all = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
-        self._all["id"] = np.arange(self._n_vocab, dtype=np.int32)
+        # The full candidate buffer (1.8 MB for Qwen2.5) is allocated at the first rejection:
+        # most calls need none or a few (docs/benchmarks.md, "grammar resampled").
+        self._all: Any = None
         self.checked = 0  # tokens sampled
         self.resampled = 0  # of which the grammar rejected the unconstrained choice
 
@@ -77,6 +78,8 @@ class GrammarCheckedSampler:
         """The grammar over every candidate, then the unconstrained chain on what is left."""
         c = self._c
         logits = np.ctypeslib.as_array(c.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n_vocab,))
+        if self._all is None:
+            self._all = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
         data = self._all
         data["id"] = np.arange(self._n_vocab, dtype=np.int32)
         data["logit"] = logits
