@@ -149,14 +149,18 @@ async def one_job(
             recorder.steps.clear()
             times: dict[str, float] = {}
             start = last = time.perf_counter()
-            async for event in research_pipeline(deps)(request, ctx):
-                events.append(event)
-                step = getattr(event, "step", None)
-                moved = isinstance(step, str) and step != recorder.step
-                if event.type == "multiagent_step" and moved and isinstance(step, str):
-                    now = time.perf_counter()
-                    times[recorder.step] = times.get(recorder.step, 0.0) + now - last
-                    recorder.step, last = step, now
+            failure = ""
+            try:
+                async for event in research_pipeline(deps)(request, ctx):
+                    events.append(event)
+                    step = getattr(event, "step", None)
+                    moved = isinstance(step, str) and step != recorder.step
+                    if event.type == "multiagent_step" and moved and isinstance(step, str):
+                        now = time.perf_counter()
+                        times[recorder.step] = times.get(recorder.step, 0.0) + now - last
+                        recorder.step, last = step, now
+            except PipelineFailed as exc:  # a failed job is a result, with what led to it
+                failure = exc.message
             end = time.perf_counter()
             times[recorder.step] = times.get(recorder.step, 0.0) + end - last
             recorder.step = "setup"
@@ -166,13 +170,16 @@ async def one_job(
         figures = {
             "depth": depth,
             "company_site": "up" if site_up else "unreachable",
-            "outcome": events[-1].type if events else "none",
-            "error": getattr(events[-1], "message", "") if events[-1].type == "error" else "",
+            "outcome": "error" if failure else events[-1].type if events else "none",
+            "error": failure
+            or (getattr(events[-1], "message", "") if events[-1].type == "error" else ""),
             "total_seconds": round(end - start, 1),
             "load_after": os.getloadavg(),
             "steps": {k: asdict(v) for k, v in recorder.steps.items()},
             "statuses": [m for e in events if (m := getattr(e, "message", None))][:80],
-            "quality": quality(events, out / "artifacts", WORKSPACE, pages, COMPANY),
+            "quality": {}
+            if failure
+            else quality(events, out / "artifacts", WORKSPACE, pages, COMPANY),
         }
     return figures, events
 
@@ -223,7 +230,7 @@ async def offline_job(
 
 
 async def run_topics(recorder: Recorder, count: int, depth: Depth) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     print(f"\n### {count} topics, depth={depth}, offline (bundled corpus, site unreachable)")
     print("| topic | outcome | s | load | words | sections | citations (distinct) | "
           "resolving | claims kept/dropped | uncited company sentences | "
@@ -257,6 +264,8 @@ def print_job(fig: dict[str, Any]) -> None:
     print(f"\n### {head} in {fig['total_seconds']} s (load after {fig['load_after'][0]:.2f})")
     if fig["error"]:
         print(fig["error"])
+        for message in fig["statuses"][-6:]:
+            print(f"  status: {message}")
     print("| step | wall s | calls | prompt tok | evaluated | generated | at max_tok | model s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in fig["steps"].items():
@@ -271,7 +280,7 @@ def print_job(fig: dict[str, Any]) -> None:
 
 
 async def run_all(recorder: Recorder, runs: list[str]) -> list[dict[str, Any]]:
-    results = []
+    results: list[dict[str, Any]] = []
     for spec in runs:
         name, _, site = spec.partition(":")
         depth: Depth = "quick" if name == "quick" else "deep" if name == "deep" else "standard"

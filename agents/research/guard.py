@@ -6,7 +6,12 @@
 - nothing said about the company that no source said: a sentence naming the company (in any
   section, advisory ones included) is dropped unless it cites a source allowed to speak of it
   (`company_sources`: the company's own pages and sources whose kept quote names it).
-  `CompanyRule` is that rule alone; the use cases' texts pass it too (write.py).
+  `CompanyRule` is that rule alone; the use cases' texts pass it too (write.py), with one
+  allowance there: a use case is a proposal, so a sentence that names the company only as the
+  subject or object of a proposal ("Northwind Freight could pilot ...", "... would help
+  Northwind Freight cut ...") says what it could do, not what it is, and is kept unless it has
+  a figure or a word of fact ("has", "uses", "already" ...). The reports stay strict (their
+  writers are asked to phrase proposals without the name).
 
 Runs after the citation filter, so `[n]` left in the text names a gathered source.
 """
@@ -46,20 +51,61 @@ def _folded(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+# A proposal names what someone could do: a modal verb right after the company's name (an
+# adverb may come between) or within the three words before it ("could help <company> ...").
+_MODALS = frozenset(
+    ["could", "can", "should", "would", "may", "might", "will", "shall", "must", "need",
+     "needs", "ought"]
+)  # fmt: skip
+_ADVERBS = frozenset(["also", "then", "now", "first", "further", "therefore", "thus", "still"])
+_DIGIT = re.compile(r"\d")
+# Words that state what is, or was, the case: a sentence with one is not a mere proposal.
+_FACTUAL = frozenset(
+    ["already", "currently", "today", "recently", "successfully", "has", "have", "had", "was",
+     "were", "is", "are", "uses", "operates", "implemented", "deployed", "launched"]
+)  # fmt: skip
+
+
+def _is_proposal(words: list[str], company: list[str]) -> bool:
+    """Whether every mention of `company` in `words` is in a proposal phrase."""
+    if _FACTUAL & set(words):
+        return False
+    n = len(company)
+    mentions = [i for i in range(len(words) - n + 1) if words[i : i + n] == company]
+    for i in mentions:
+        after = words[i + n : i + n + 2]
+        before = words[max(0, i - 3) : i]
+        follows = bool(after) and (
+            after[0] in _MODALS or (after[0] in _ADVERBS and after[1:2] and after[1] in _MODALS)
+        )
+        if not follows and not any(w in _MODALS for w in before):
+            return False
+    return bool(mentions)
+
+
 class CompanyRule:
     """Nothing said about the company that no source said: a sentence naming the company is
-    unsupported unless it cites (`[n]`) a source allowed to speak of it (`company_sources`)."""
+    unsupported unless it cites (`[n]`) a source allowed to speak of it (`company_sources`),
+    or, in proposals (`proposals=True`), names it only in proposal phrases and has no figure."""
 
-    def __init__(self, company: str, company_sources: Set[int] = frozenset()) -> None:
+    def __init__(
+        self, company: str, company_sources: Set[int] = frozenset(), *, proposals: bool = False
+    ) -> None:
         self._company = _folded(company)
         self._company_sources = company_sources
+        self.proposals = proposals
         self.dropped = 0
 
     def unsupported(self, sentence: str) -> bool:
-        if not self._company or f" {self._company} " not in f" {_folded(sentence)} ":
+        folded = _folded(sentence)
+        if not self._company or f" {self._company} " not in f" {folded} ":
             return False
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
-        return not cited & self._company_sources
+        if cited & self._company_sources:
+            return False
+        figure = _DIGIT.search(_CITED.sub(" ", sentence))
+        proposal = not figure and _is_proposal(folded.split(), self._company.split())
+        return not (self.proposals and proposal)
 
     def filter(self, text: str) -> str:
         """`text` without its unsupported sentences (counted in `dropped`), line by line."""

@@ -320,7 +320,7 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
         yield event
     rubric = rubric_context(state)
     allowed = company_sources(state.claims, state.registry.numbered(), state.company)
-    rule = CompanyRule(state.company, allowed)
+    rule = CompanyRule(state.company, allowed, proposals=True)
     valid, problems, lines = validate_use_cases(answer[0], limit=count, rubric=rubric, rule=rule)
     if problems and len(valid) >= min(MIN_USE_CASES, count):
         yield state.status(f"Dropped {len(problems)} invalid use case(s): {problems[0]}")
@@ -333,7 +333,7 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
             state, prompts.use_cases_repair_request(request, answer[1], problems), repaired
         ):
             yield event
-        rule_again = CompanyRule(state.company, allowed)
+        rule_again = CompanyRule(state.company, allowed, proposals=True)
         again, _, again_lines = validate_use_cases(
             repaired[0], limit=count, rubric=rubric, rule=rule_again
         )

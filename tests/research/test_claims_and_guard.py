@@ -14,7 +14,9 @@ import pytest
 
 from agents.llm.port import CompletionRequest, LLMEvent
 from agents.research.claims import check_claims, quote_found
-from agents.research.guard import ReportGuard, split_sentences
+from agents.research.guard import CompanyRule, ReportGuard, split_sentences
+from agents.research.rubric import RubricContext
+from agents.research.write import validate_use_cases
 from agents.sources.base import Source
 from agents.sources.shared_gate import SharedHostGate
 from server.settings import SettingsError, load_settings
@@ -259,3 +261,51 @@ def test_on_the_embedded_model_each_question_is_offered_only_sentences_not_yet_k
         assert shared == [], "a sentence kept for one question was offered to another"
     else:
         assert shared, "built at the same time, the prompts offer the same sentences"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kept"),
+    [
+        ("Northwind Freight could pilot route optimisation on one depot.", True),
+        ("Northwind Freight should also train its planners first.", True),
+        ("A routing assistant would help Northwind Freight cut empty kilometres.", True),
+        # indicative: a statement of what the company is or does needs a company source
+        ("Northwind Freight uses spreadsheets to plan routes.", False),
+        ("Northwind Freight has successfully implemented AI for route planning.", False),
+        ("Northwind Freight can already track every truck.", False),
+        ("Northwind Freight, which runs regional depots, could pilot it.", False),
+        # a figure about the company in a proposal is still a fact no source gave
+        ("Northwind Freight could cut costs by 12 percent.", False),
+    ],
+)
+def test_in_proposals_the_company_may_be_named_as_what_it_could_do(
+    sentence: str, kept: bool
+) -> None:
+    """Use-case texts (proposals) keep "<company> could ..." but not indicative claims; the
+    reports, advisory sections included, need a company source for both."""
+    rule = CompanyRule("Northwind Freight", {2}, proposals=True)
+    assert (rule.filter(sentence) == sentence) is kept
+    assert CompanyRule("Northwind Freight", {2}).filter(sentence) == ""
+    guard = ReportGuard(title="R", company="Northwind Freight", company_sources={2})
+    text = f"## Recommendations\n{sentence}\n"
+    assert guard.feed(text) + guard.flush() == "## Recommendations\n"
+
+
+def test_a_use_case_written_as_a_proposal_for_the_company_is_kept() -> None:
+    """The small model names the company in every use case; with its site unreachable the use
+    cases stay when they say what it could do (the research job failed on this before)."""
+    item = {
+        "title": "Route optimisation", "description": "Northwind Freight could plan nightly "
+        "routes with a solver.", "business_value": "It would help Northwind Freight cut empty "
+        "kilometres.", "implementation": "Start with one depot.", "estimated_roi": "",
+        "cost": "low", "risk": "low", "fit": "weak", "evidence": [], "roi_basis": "",
+    }  # fmt: skip
+    rule = CompanyRule("Northwind Freight", frozenset(), proposals=True)
+    fleet = item | {"title": "Fleet", "description": "Northwind Freight operates 200 trucks."}
+    context = RubricContext(topic="AI", company="Northwind Freight")
+    valid, problems, _ = validate_use_cases(
+        {"use_cases": [item, fleet]}, limit=5, rubric=context, rule=rule
+    )
+    assert [u.title for u in valid] == ["Route optimisation"]
+    assert valid[0].description == "Northwind Freight could plan nightly routes with a solver."
+    assert "only stated facts about the company" in problems[0]
