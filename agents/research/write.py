@@ -54,7 +54,10 @@ async def _stream_report(
     uncited, repeated and unsupported company sentences dropped) + method note + the cited
     sources; the text lands in `parts`."""
     coalescer = Coalescer(state.deps.limits.chunk_chars)
-    cites = CitationFilter(state.registry.numbers())
+    # Only sources with a kept claim may be cited: the sidecar holds a quote for each of them.
+    # A gathered source the model cites without one (a small model cites what it was shown)
+    # loses the citation; the guard then judges the sentence as uncited.
+    cites = CitationFilter({c.source for c in state.claims})
     allowed = company_sources(state.claims, state.registry.numbered(), state.company)
     guard = ReportGuard(title=title, company=state.company, company_sources=allowed)
 

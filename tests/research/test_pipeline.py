@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import get_args
@@ -118,15 +119,19 @@ def test_chunks_are_coalesced_and_indexed_in_order(tmp_path: Path) -> None:
         assert all(size >= 120 for size in sizes[:-1])
 
 
-def test_citations_to_ungathered_sources_are_removed_and_counted(tmp_path: Path) -> None:
-    """[99], [42], [7] (not gathered) disappear from the reports; the count is reported."""
+def test_citations_to_ungathered_or_unquoted_sources_are_removed_and_counted(
+    tmp_path: Path,
+) -> None:
+    """[99], [42], [7] (not gathered) and [2] (gathered, but no claim of it was kept, so the
+    sidecar has no quote for it) disappear from the reports; the count is reported."""
     models = scripted_models()
     deps = make_deps(models, tmp_path, limits=ResearchLimits(concurrency=1))
     events = asyncio.run(run_job(deps))
     complete = events[-1]
     assert isinstance(complete, ResearchComplete)
-    n_sources = complete.sources_count
-    assert n_sources is not None and n_sources >= 3
+    (sidecar,) = tmp_path.rglob("citations.json")
+    quoted = {c["n"] for c in json.loads(sidecar.read_text())["citations"] if c["claims"]}
+    assert quoted and 2 not in quoted
     report = "".join(
         c.data.chunk for c in of_type(events, "stream_chunk") if c.data.step == "writing"
     )
@@ -137,13 +142,13 @@ def test_citations_to_ungathered_sources_are_removed_and_counted(tmp_path: Path)
     cited = {
         int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", body + discovery.split("## Sources")[0])
     }
-    assert cited and cited <= set(range(1, n_sources + 1))
+    assert cited and cited <= quoted
     assert "[99]" not in report and "[42]" not in report and "[7]" not in discovery
-    assert "[Source 2]" not in report and "[2]" in body  # "[Source 2]" normalised to [2]
-    # 99 and 42 in the report, 7 in the discovery report.
-    assert complete.citations_removed == 3
+    assert "[Source 2]" not in report and "[2]" not in body + discovery
+    # [2], [99], [42] and [Source 2] in the report; [2] and [7] in the discovery report.
+    assert complete.citations_removed == 6
     statuses = [e.message for e in of_type(events, "status")]
-    assert any("removed 2 citation(s)" in m for m in statuses)
+    assert any("removed 4 citation(s)" in m for m in statuses)
     # The sources section lists exactly the sources the report cites.
     section = report.split("## Sources")[1]
     listed = {int(n) for n in re.findall(r"\\\[(\d+)\\\]", section)}

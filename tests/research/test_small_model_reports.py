@@ -1,9 +1,10 @@
 """Reports a reader can trust when the model is small: the scripted models here answer the way
 the embedded 1.5B model did (issue 15) — prose with no [n] that states things about the company
-no source said, and the same cost / risk / fit for every use case. The report must still cite
-in every factual paragraph (composed from the kept claims), every [n] must resolve to a page the
-job read with its quotes in the sidecar, nothing may be said about the company without a source
-from its own site, and the use-case scores must differ with a reason each.
+no source said, advice citing every source it was shown ([1-20]), and the same cost / risk /
+fit for every use case. The report must still cite in every factual paragraph (composed from
+the kept claims), every [n] must resolve to a page the job read with its quotes in the sidecar,
+nothing may be said about the company without a source from its own site, and the use-case
+scores must differ with a reason each.
 
 The researcher picks sentence ids (extractive claims); a loopback SearXNG-format server returns
 results pointing at loopback pages; the company site is a loopback website (or a closed port)."""
@@ -97,14 +98,14 @@ SMALL_REPORT = (
     "## Key Findings\n- Northwind Freight reduced its fuel costs by a third.\n"
     "- AI helps planners make better decisions every day.\n\n"
     "## Recommendations\n- Northwind Freight should roll out AI route planning to every "
-    "depot.\n- Start with a pilot on one depot.\n"
+    "depot.\n- Start with a pilot on one depot [1-20].\n"
 )
 SMALL_DISCOVERY = (
     "## Company Context\nNorthwind Freight is the market leader in AI logistics.\n\n"
     "## AI Opportunities\n- Northwind Freight can cut delivery times in half with AI.\n"
     "- Dynamic dispatch could raise on-time rates.\n\n"
     "## Roadmap\n- Northwind Freight will be fully automated by next year.\n"
-    "- Run a pilot first.\n"
+    "- Run a pilot first [1-20].\n"
 )
 
 
