@@ -1,7 +1,9 @@
-"""Three qubitz replicas (their own processes) behind HAProxy, on one PostgreSQL and Redis, for
-bench_jobs. All on loopback. Each replica is `python -m bench.ws_servers replica` (a /research
-job of 4 durable steps, a short /chat stream). Replicas can be SIGKILLed and started again, with
-a new replica id as a new container would get.
+"""Three qubitz replicas (their own processes) behind HAProxy, on one PostgreSQL and Redis.
+
+All on loopback. The one harness for bench_jobs and tests/replicas: what a replica runs is the
+caller's (`server_args`; by default `python -m bench.ws_servers replica`, a /research job of 4
+durable steps and a short /chat stream), and so is how the API key is minted. Replicas can be
+SIGKILLed, SIGTERMed and started again, with a new replica id as a new container would get.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -37,6 +39,24 @@ class Replica:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+# The module and arguments a replica runs, given its port and data dir (`python -m ...`).
+ServerArgs = Callable[[int, Path], list[str]]
+# Mints an API key into the cluster's database (creating the schema), given a keys dir and env.
+MintKey = Callable[[Path, Mapping[str, str]], str]
+
+
+def bench_replica(port: int, data_dir: Path) -> list[str]:
+    return ["bench.ws_servers", "replica", str(port), str(data_dir)]
+
+
+def bench_key(keys: Path, env: Mapping[str, str]) -> str:
+    return mint(keys, "uct", dict(env))
+
 
 @dataclass
 class Cluster:
@@ -44,8 +64,10 @@ class Cluster:
     env: dict[str, str]
     replicas: list[Replica]
     lb_port: int
+    server_args: ServerArgs = bench_replica
     key: str = ""
     haproxy: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
 
     @property
     def lb(self) -> str:
@@ -56,7 +78,7 @@ class Cluster:
         env = {**self.env, "QUBITZ_REPLICA_ID": replica.replica_id}
         data_dir = self.root / f"r{replica.index}"
         replica.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.ws_servers", "replica", str(replica.port), str(data_dir)],
+            [sys.executable, "-m", *self.server_args(replica.port, data_dir)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -71,7 +93,7 @@ class Cluster:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{replica.port}/readyz", timeout=1).is_success:
                     return
-            if replica.proc is None or replica.proc.poll() is not None:
+            if not replica.alive:
                 raise RuntimeError(f"replica {replica.replica_id} exited at start")
             time.sleep(0.1)
         raise RuntimeError(f"replica {replica.replica_id} did not become ready")
@@ -80,6 +102,11 @@ class Cluster:
         assert replica.proc is not None
         replica.proc.send_signal(signal.SIGKILL)
         replica.proc.wait(10)
+
+    def terminate(self, replica: Replica) -> None:
+        assert replica.proc is not None
+        replica.proc.send_signal(signal.SIGTERM)
+        replica.proc.wait(30)
 
     def stop_all(self) -> None:
         for proc in [r.proc for r in self.replicas] + [self.haproxy]:
@@ -114,7 +141,15 @@ backend replicas
 
 @contextlib.contextmanager
 def running_cluster(
-    root: Path, pg_url: str, redis_url: str, *, failover_seconds: float, size: int = 3
+    root: Path,
+    pg_url: str,
+    redis_url: str,
+    *,
+    failover_seconds: float,
+    size: int = 3,
+    server_args: ServerArgs = bench_replica,
+    mint_key: MintKey = bench_key,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Cluster]:
     env = {
         **os.environ,
@@ -124,11 +159,12 @@ def running_cluster(
         "QUBITZ_SHUTDOWN_GRACE": "1",
         "QUBITZ_CONNECT_RATE_PER_MINUTE": "100000",
         "QUBITZ_CONNECT_BURST": "100000",
+        **(extra_env or {}),
     }
     replicas = [Replica(i, free_port()) for i in range(size)]
-    cluster = Cluster(root, env, replicas, free_port())
+    cluster = Cluster(root, env, replicas, free_port(), server_args)
     try:
-        cluster.key = mint(root / "keys", "uct", env)  # also creates the schema, once
+        cluster.key = mint_key(root / "keys", env)  # also creates the schema, once
         cluster.start(replicas[0])
         for replica in replicas[1:]:
             cluster.start(replica, wait=False)
