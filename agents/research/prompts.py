@@ -39,6 +39,7 @@ USE_CASE_MAX_CHARS = {
     "estimated_roi": 60, "roi_basis": 120,
 }  # fmt: skip
 USE_CASE_MAX_EVIDENCE = 4
+_NEEDED = frozenset({"title", "description", "business_value", "implementation"})
 _TOKENS_PER_USE_CASE = 330  # worst case of one bounded use case (~3.5 characters per token)
 
 
@@ -58,7 +59,12 @@ def plan_schema(count: int) -> dict[str, Any]:
 
 
 def use_cases_schema(count: int) -> dict[str, Any]:
-    bounded = {name: {"type": "string", "maxLength": n} for name, n in USE_CASE_MAX_CHARS.items()}
+    # The fields a use case needs (validate_use_cases) may not be empty: under a grammar the
+    # small model cannot write "" for them.
+    bounded = {
+        name: {"type": "string", "maxLength": n} | ({"minLength": 1} if name in _NEEDED else {})
+        for name, n in USE_CASE_MAX_CHARS.items()
+    }
     rubric = {**RUBRIC_PROPERTIES, "roi_basis": bounded.pop("roi_basis")}
     rubric["evidence"] = {**RUBRIC_PROPERTIES["evidence"], "maxItems": USE_CASE_MAX_EVIDENCE}
     return {

@@ -236,6 +236,8 @@ def validate_use_cases(
     raw = structured.get("use_cases") if isinstance(structured, dict) else None
     if not isinstance(raw, list):
         return [], ['the answer must be an object with a "use_cases" list'], {}
+    if not raw:
+        return [], ["the answer lists no use case"], {}
     valid: list[UseCase] = []
     problems: list[str] = []
     lines: dict[str, str] = {}
@@ -329,7 +331,8 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
         yield state.status(f"Dropped {len(problems)} invalid use case(s): {problems[0]}")
     elif len(valid) < min(MIN_USE_CASES, count):
         yield state.status(
-            f"Only {len(valid)} valid use case(s); asking the model to repair its answer"
+            f"Only {len(valid)} valid use case(s) ({'; '.join(problems[:3]) or 'none given'}); "
+            "asking the model to repair its answer"
         )
         repaired: list[Any] = []
         async for event in _ask(
@@ -337,13 +340,16 @@ async def find_use_cases(state: JobState) -> AsyncIterator[Event]:
         ):
             yield event
         rule_again = CompanyRule(state.company, allowed, proposals=True)
-        again, _, again_lines = validate_use_cases(
+        again, problems, again_lines = validate_use_cases(
             repaired[0], limit=count, rubric=rubric, rule=rule_again
         )
         if len(again) > len(valid):
             valid, lines, rule = again, again_lines, rule_again
     if not valid:
-        raise StepFailed(USE_CASES, "the model gave no valid use case, even when asked again")
+        why = "; ".join(problems[:3])
+        raise StepFailed(
+            USE_CASES, f"the model gave no valid use case, even when asked again ({why})"
+        )
     if rule.dropped:
         yield state.status(
             f"{USE_CASES}: dropped {rule.dropped} sentence(s) about the company without a "

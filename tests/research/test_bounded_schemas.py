@@ -83,3 +83,11 @@ def test_claims_per_round_follows_the_token_budget_of_each_depth() -> None:
         assert req.json_schema is not None
         n = req.json_schema["properties"]["facts"]["maxItems"]
         assert f"to {n} facts" in req.system
+
+
+def test_the_fields_a_use_case_needs_cannot_be_empty_under_the_grammar() -> None:
+    """minLength 1 on every field validate_use_cases requires, so a grammar-constrained model
+    cannot answer "" for them (one way the small model's use-case step failed)."""
+    item = prompts.use_cases_schema(5)["properties"]["use_cases"]["items"]["properties"]
+    needed = {"title", "description", "business_value", "implementation"}
+    assert {k for k, v in item.items() if v.get("minLength", 0) >= 1} == needed

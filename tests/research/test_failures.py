@@ -316,6 +316,9 @@ def test_invalid_use_cases_are_dropped_and_repaired_once(tmp_path: Path) -> None
     repair = models.analyst.requests[-1]
     assert repair.json_schema is not None
     assert "roi_basis" in repair.messages[-1].content
+    # The status says what was wrong, not only that a repair was asked for.
+    (asked,) = [e.message for e in of_type(events, "status") if "repair its answer" in e.message]
+    assert "use case 2 is not an object" in asked
 
 
 def test_no_valid_use_cases_after_repair_fails_the_step(tmp_path: Path) -> None:
@@ -324,6 +327,7 @@ def test_no_valid_use_cases_after_repair_fails_the_step(tmp_path: Path) -> None:
     models.analyst.enqueue({"use_cases": []})
     events = asyncio.run(run_job(make_deps(models, tmp_path)))
     assert events[-1].type == "error" and events[-1].step == "use_cases"
+    assert "(the answer lists no use case)" in events[-1].message
 
 
 def test_empty_report_fails_the_writing_step(tmp_path: Path) -> None:
