@@ -122,7 +122,7 @@ class PageReader:
             if self.policy.respect_robots:
                 rules = await self.robots.rules(url)
                 if not rules.allows(url, self.policy.robots_agent):
-                    return None, f"Skipped {url}: disallowed by its robots.txt"
+                    return None, f"Skipped {url}: {rules.refusal()}"
                 self.gate.set_crawl_delay(host, rules.crawl_delay(self.policy.robots_agent))
             if not budget.reserve_page():
                 return None, f"Skipped {url}: the job's page or byte budget is spent"

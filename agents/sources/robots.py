@@ -23,6 +23,12 @@ class RobotsRules:
     parser: Protego | None  # None: no rules (everything allowed) unless `disallow_all`
     disallow_all: bool = False
     fetched_at: float = 0.0
+    # Why everything is disallowed, for the job's status ("" when the rules say so).
+    why: str = ""
+
+    def refusal(self) -> str:
+        """What a skipped page's status says: the rules, or why there were none to read."""
+        return self.why or "disallowed by its robots.txt"
 
     def allows(self, url: str, user_agent: str) -> bool:
         if self.disallow_all:
@@ -78,8 +84,9 @@ class RobotsCache:
             doc = await fetch_url(self.client, origin + "/robots.txt", policy=self.policy)
         except FetchBlocked:
             raise
-        except FetchFailed:
-            return RobotsRules(None, disallow_all=True, fetched_at=now)
+        except FetchFailed as exc:
+            why = f"its robots.txt could not be fetched ({exc}), so the site is not read"
+            return RobotsRules(None, disallow_all=True, fetched_at=now, why=why)
         if 200 <= doc.status < 300:
             try:
                 return RobotsRules(Protego.parse(doc.text), fetched_at=now)
@@ -87,7 +94,8 @@ class RobotsCache:
                 return RobotsRules(None, fetched_at=now)
         if 400 <= doc.status < 500:
             return RobotsRules(None, fetched_at=now)
-        return RobotsRules(None, disallow_all=True, fetched_at=now)
+        why = f"its robots.txt answered HTTP {doc.status}, so the site is not read"
+        return RobotsRules(None, disallow_all=True, fetched_at=now, why=why)
 
     async def rules(self, url: str) -> RobotsRules:
         """The rules for `url`'s origin (fetched when missing or expired)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +76,7 @@ def test_robots_txt_disallow_is_honoured(site: Peer) -> None:
     read = with_reader(
         FAST, lambda r: r.read(site.url + "/private/plans", ReadBudget(), provider="t")
     )
-    assert read.source is None and "robots.txt" in (read.notice or "")
+    assert read.source is None and "disallowed by its robots.txt" in (read.notice or "")
     assert site.hits("/private/plans") == []
     assert len(site.hits("/robots.txt")) == 1
 
@@ -98,6 +99,18 @@ def test_robots_4xx_allows_and_5xx_disallows(peer: Peer, status: int, allowed: b
     read = with_reader(FAST, lambda r, url=url: r.read(url, ReadBudget(), provider="t"))
     assert (read.source is not None) is allowed
     assert len(peer.hits("/page")) == (1 if allowed else 0)
+    if not allowed:  # says why, not that the rules forbid it (RFC 9309: unreachable = disallow)
+        assert "its robots.txt answered HTTP 503" in (read.notice or "")
+
+
+def test_an_unreachable_site_is_reported_as_unreachable_not_as_disallowed() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/page"
+    read = with_reader(FAST, lambda r: r.read(url, ReadBudget(), provider="t"))
+    assert read.source is None
+    assert "its robots.txt could not be fetched" in (read.notice or "")
+    assert "disallowed" not in (read.notice or "")
 
 
 def test_a_page_is_fetched_once_per_job(site: Peer) -> None:
