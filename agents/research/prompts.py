@@ -116,7 +116,9 @@ def plan_request(topic: str, company: str, count: int) -> CompletionRequest:
     user = (
         f"Topic: {topic}\nCompany: {company}\n\n"
         f"Write {count} research questions about this topic that matter to this company. "
-        "Cover the market, competitors, technology, regulation and risks. "
+        "Cover the market, competitors, technology, regulation and risks. Ask about the sector "
+        "and the topic, not about the company itself: documents and the web rarely speak of "
+        "one company, so do not put its name in the questions. "
         'Answer as JSON: {"questions": ["...", "..."]}'
     )
     return CompletionRequest(
