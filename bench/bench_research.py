@@ -16,7 +16,7 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +74,7 @@ class Timed(ForwardingLLM):
 
 
 async def stub_pdf(
-    markdown: str, *, title: str, subtitle: str = "", meta: dict[str, str] | None = None
+    markdown: str, *, title: str, subtitle: str = "", meta: Mapping[str, str] | None = None
 ) -> bytes:
     """Not a layout: the PDF renderer's cost left out (see --real-pdf)."""
     return b"%PDF-1.4\n% bench stub\n" + markdown.encode()

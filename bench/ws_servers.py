@@ -152,7 +152,7 @@ def research(data_dir: Path, mode: str, model_url: str) -> Any:
     from agents.sources.corpus import CorpusProvider
     from bench.bench_research import stub_pdf
     from bench.model_peer import MODEL
-    from bench.research_quality import MemoryProjects
+    from bench.research_store import MemoryProjectStore
     from server.storage.local import LocalArtifactStore
 
     @contextlib.asynccontextmanager
@@ -163,7 +163,7 @@ def research(data_dir: Path, mode: str, model_url: str) -> Any:
                 llms=StaticRegistry(default=model, by_role={role: model for role in Role}),
                 artifacts=LocalArtifactStore(data_dir / "bench-artifacts", "http://127.0.0.1"),
                 sources=[CorpusProvider(None)],
-                projects=MemoryProjects(),
+                projects=MemoryProjectStore(),
                 limits=ResearchLimits(concurrency=3),
                 render_pdf=stub_pdf,
             )

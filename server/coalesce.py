@@ -15,7 +15,7 @@ from typing import Any
 from agents.protocol import Event, event_to_dict
 
 Emit = Callable[[dict[str, Any]], None]
-EmitEvent = Callable[[Event], None]
+EmitEvent = Callable[[Event], object]
 # Events the coalescer merges or rewrites: handled as dicts. Every other event goes on as the
 # model, for the event log to serialise once, straight to JSON (EventLog.append_event).
 REWRITTEN = frozenset({"chat_chunk", "stream_chunk", "stream_end"})

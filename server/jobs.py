@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -286,10 +287,8 @@ class JobRunner:
         def append(payload: dict[str, Any]) -> None:
             self._log.append(job_id, payload)
 
-        def append_event(event: Any) -> None:
-            self._log.append_event(job_id, event)
-
-        coalescer = Coalescer(append, self._window, append_event)
+        # bound in C (partial): no Python frame of its own per event
+        coalescer = Coalescer(append, self._window, partial(self._log.append_event, job_id))
 
         def announce(step: str) -> None:
             if must_announce[0]:
@@ -306,13 +305,14 @@ class JobRunner:
         )
 
         def emit(payload: Any) -> None:
-            if isinstance(payload, ERROR_EVENTS):
+            if _is_error_event(type(payload)):
                 # one writer of error events: the failure map (server/failures.py)
                 raise TypeError(
                     f"the {endpoint.name} pipeline yielded {type(payload).__name__}; pipelines "
                     "raise an agents.errors exception instead"
                 )
-            announce(steps.current)
+            if must_announce[0]:
+                announce(steps.current)
             coalescer.push(payload)
 
         def ended(result: Outcome) -> JobEnd:
@@ -436,6 +436,18 @@ class JobRunner:
 
     async def queue_position(self, job_id: str) -> int | None:
         return await self.engine.queue_position(job_id)
+
+
+_ERROR_TYPES: dict[type, bool] = {}
+
+
+def _is_error_event(kind: type) -> bool:
+    """`issubclass(kind, ERROR_EVENTS)`, remembered per type: an `isinstance` of a pydantic
+    model goes through ABCMeta's check: 0.3 µs per event against 0.1 µs."""
+    known = _ERROR_TYPES.get(kind)
+    if known is None:
+        known = _ERROR_TYPES[kind] = issubclass(kind, ERROR_EVENTS)
+    return known
 
 
 def _end_dict(end: JobEnd) -> dict[str, Any]:
