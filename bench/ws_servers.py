@@ -107,8 +107,9 @@ def token_stream(tokens: int, rate: float) -> Any:
 
 
 def stepped(steps: int = 4, events: int = 3, delay: float = 0.15) -> Pipeline:
-    """Research-shaped, in durable steps: step `s<i>` sends `events` status events, `delay`
-    seconds apart, then `s<i> done`."""
+    """Research-shaped, all in durable steps: step `s<i>` sends `s<i>.<j>` (`delay` seconds
+    apart) then `s<i> done`; the last event sums the steps' checkpointed outputs (so a replayed
+    step still counts). Also the scripted research of tests/replicas and tests/server."""
 
     async def stage(index: int, session_id: str) -> AsyncIterator[Event | StepOutput]:
         for j in range(events):
@@ -118,11 +119,14 @@ def stepped(steps: int = 4, events: int = 3, delay: float = 0.15) -> Pipeline:
         yield StepOutput(index)
 
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
+        total = 0
         for index in range(steps):
             async for item in ctx.step(f"s{index}", stage(index, request.session_id)):
-                if not isinstance(item, StepOutput):
+                if isinstance(item, StepOutput):
+                    total += int(item.value)
+                else:
                     yield item
-        yield StatusEvent(message="finished", session_id=request.session_id)
+        yield StatusEvent(message=f"total {total}", session_id=request.session_id)
 
     return run
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents.errors import QubitzError
-from agents.pipeline import JobContext, Pipeline, StepOutput
+from agents.pipeline import JobContext, Pipeline
 from agents.protocol import (
     ApiKeyCreated,
     ApiKeyCreatedData,
@@ -25,6 +25,7 @@ from agents.protocol import (
     StatusEvent,
 )
 from agents.spec.schema import AgentConfig, Architecture
+from bench.ws_servers import stepped  # the research-shaped durable pipeline, one definition
 from server.composition import Wired
 
 
@@ -132,30 +133,6 @@ def control_hub_pipelines() -> dict[str, Pipeline]:
     }
 
 
-def stepped(steps: int = 4, events: int = 3, delay: float = 0.05) -> Pipeline:
-    """Research-shaped, all in durable steps: step `s<i>` sends `s<i>.<j>` then `s<i> done`;
-    the last event sums the steps' checkpointed outputs (so a replayed step still counts)."""
-
-    async def stage(index: int, session_id: str) -> AsyncIterator[Event | StepOutput]:
-        for j in range(events):
-            await asyncio.sleep(delay)
-            yield StatusEvent(message=f"s{index}.{j}", session_id=session_id)
-        yield StatusEvent(message=f"s{index} done", session_id=session_id)
-        yield StepOutput(index)
-
-    async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        total = 0
-        for index in range(steps):
-            async for item in ctx.step(f"s{index}", stage(index, request.session_id)):
-                if isinstance(item, StepOutput):
-                    total += int(item.value)
-                else:
-                    yield item
-        yield StatusEvent(message=f"total {total}", session_id=request.session_id)
-
-    return run
-
-
 def settle(events: list[dict[str, Any]]) -> list[str]:
     """What a client keeps of a `stepped` job: on a `resumed` status it drops the events of the
     interrupted step that it already had (docs/protocol.md)."""
@@ -188,4 +165,7 @@ def as_wiring(pipelines: dict[str, Pipeline]) -> Callable[[Any], Any]:
     return wiring
 
 
-__all__ = ["QubitzError", "as_wiring", "default_pipelines", "forever", "quiet", "raising", "ticker"]
+__all__ = [
+    "QubitzError", "as_wiring", "default_pipelines", "forever", "quiet", "raising", "stepped",
+    "ticker",
+]  # fmt: skip
