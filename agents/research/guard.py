@@ -103,9 +103,10 @@ class CompanyRule:
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", sentence)}
         if cited & self._company_sources:
             return False
+        if not self.proposals:
+            return True
         figure = _DIGIT.search(_CITED.sub(" ", sentence))
-        proposal = not figure and _is_proposal(folded.split(), self._company.split())
-        return not (self.proposals and proposal)
+        return bool(figure) or not _is_proposal(folded.split(), self._company.split())
 
     def filter(self, text: str) -> str:
         """`text` without its unsupported sentences (counted in `dropped`), line by line."""

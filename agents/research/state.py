@@ -86,6 +86,12 @@ class JobState:
     pdf_tasks: dict[FileType, asyncio.Future[bytes]] = field(default_factory=dict)
 
     @property
+    def claimed_sources(self) -> set[int]:
+        """The numbers of the sources with a kept claim: the only ones a report may cite (the
+        sidecar holds a quote for each)."""
+        return {c.source for c in self.claims}
+
+    @property
     def sid(self) -> str:
         return self.request.session_id
 

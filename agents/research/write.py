@@ -57,7 +57,7 @@ async def _stream_report(
     # Only sources with a kept claim may be cited: the sidecar holds a quote for each of them.
     # A gathered source the model cites without one (a small model cites what it was shown)
     # loses the citation; the guard then judges the sentence as uncited.
-    cites = CitationFilter({c.source for c in state.claims})
+    cites = CitationFilter(state.claimed_sources)
     allowed = company_sources(state.claims, state.registry.numbered(), state.company)
     guard = ReportGuard(title=title, company=state.company, company_sources=allowed)
 
@@ -135,7 +135,7 @@ def answered(state: JobState) -> list[Answered]:
 def claimed_sources(state: JobState) -> list[tuple[int, Source]]:
     """The sources the writer may cite: those of kept claims and the company's pages (a small
     model otherwise cites titles in the list that no verified claim comes from)."""
-    claimed = {c.source for c in state.claims}
+    claimed = state.claimed_sources
     return [(n, s) for n, s in state.registry.numbered() if n in claimed or s.company]
 
 
@@ -145,7 +145,7 @@ async def write_report(state: JobState) -> AsyncIterator[Event]:
     )
     limits = state.deps.limits
     notes = [(q, prompts.clip(n, limits.notes_chars)) for q, n in state.notes]
-    composed = report_sections(answered(state), sources=len({c.source for c in state.claims}))
+    composed = report_sections(answered(state), sources=len(state.claimed_sources))
     request = prompts.report_request(
         topic=state.topic,
         company=state.company,
