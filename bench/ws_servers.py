@@ -131,7 +131,10 @@ def stepped(steps: int = 4, events: int = 3, delay: float = 0.15) -> Pipeline:
     return run
 
 
-def short_chat(chunks: int = 5) -> Pipeline:
+def chatty(chunks: int = 5) -> Pipeline:
+    """Chat-shaped: a status, `chunks` word chunks at once, the final chunk. Also the scripted
+    chat of tests/server."""
+
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
         yield ChatStatus(message="Processing chat request...", session_id=request.session_id)
         for i in range(chunks):
@@ -221,7 +224,7 @@ def main() -> None:
 
     settings = load_settings(data_dir=Path(sys.argv[3]), port=port, host="127.0.0.1")
     if kind == "replica":
-        serve(settings, {"research": stepped(), "chat": short_chat()})
+        serve(settings, {"research": stepped(), "chat": chatty()})
         return
     if kind == "research":
         serve(settings, research(Path(sys.argv[3]), sys.argv[4], sys.argv[5]))

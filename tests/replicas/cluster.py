@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bench import replicas as harness
 from bench.replicas import Cluster, Replica
-from tests.support.replicas import make_key
 
 __all__ = ["FAILOVER_SECONDS", "Cluster", "JobTrace", "Replica", "follow_job", "running_cluster"]
 
@@ -28,10 +27,6 @@ FAILOVER_SECONDS = 3.0
 
 def stepped_replica(port: int, data_dir: Path) -> list[str]:
     return ["tests.support.serve_app", str(data_dir), str(port), "stepped"]
-
-
-def minted_key(keys: Path, env: Mapping[str, str]) -> str:
-    return make_key(keys, dict(env))
 
 
 @contextlib.contextmanager
@@ -43,7 +38,6 @@ def running_cluster(root: Path, pg_url: str, redis_url: str, size: int = 3) -> I
         failover_seconds=FAILOVER_SECONDS,
         size=size,
         server_args=stepped_replica,
-        mint_key=minted_key,
         extra_env={"QUBITZ_JOB_CANCEL_POLL_SECONDS": "0.3"},
     ) as cluster:
         yield cluster

@@ -16,8 +16,6 @@ from agents.protocol import (
     ApiKeyDeletedData,
     ArchitectureData,
     ArchitectureEvent,
-    ChatChunk,
-    ChatStatus,
     Complete,
     DeploymentStarted,
     DeploymentStartedData,
@@ -25,7 +23,7 @@ from agents.protocol import (
     StatusEvent,
 )
 from agents.spec.schema import AgentConfig, Architecture
-from bench.ws_servers import stepped  # the research-shaped durable pipeline, one definition
+from bench.ws_servers import chatty, stepped  # one definition each, for bench and tests
 from server.composition import Wired
 
 
@@ -68,16 +66,6 @@ def raising(exc: Exception) -> Pipeline:
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
         yield StatusEvent(message="about to fail", session_id=request.session_id)
         raise exc
-
-    return run
-
-
-def chatty(chunks: int = 50) -> Pipeline:
-    async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        yield ChatStatus(message="Processing chat request...", session_id=request.session_id)
-        for i in range(chunks):
-            yield ChatChunk(chunk=f"w{i} ", is_final=False, session_id=request.session_id)
-        yield ChatChunk(chunk="", is_final=True, session_id=request.session_id)
 
     return run
 
@@ -166,6 +154,6 @@ def as_wiring(pipelines: dict[str, Pipeline]) -> Callable[[Any], Any]:
 
 
 __all__ = [
-    "QubitzError", "as_wiring", "default_pipelines", "forever", "quiet", "raising", "stepped",
-    "ticker",
+    "QubitzError", "as_wiring", "chatty", "default_pipelines", "forever", "quiet", "raising",
+    "stepped", "ticker",
 ]  # fmt: skip

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.bench_ws import mint
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +45,8 @@ def start_replica(
 
 
 def make_key(data_dir: Path, env: dict[str, str]) -> str:
-    command = ["keys", "create", "--scope", "uct", "--data-dir", str(data_dir)]
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
+    """A new `uct` key, by the CLI (which also creates the schema): bench's `mint`."""
+    return mint(data_dir, "uct", env)
 
 
 @dataclass
