@@ -6,6 +6,9 @@ answer one of the calls with 529 (overloaded) first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from qubitz_client import QubitzClient
 from qubitz_client.events import SpecStatus
@@ -25,12 +28,19 @@ from tests.support.server import run_server
 pytestmark = [pytest.mark.anyio, pytest.mark.allow_model_requests]
 
 
-async def test_a_retry_notice_during_generation_reaches_the_client(settings: Settings) -> None:
+async def getspec_through(
+    settings: Settings, script: Callable[[AnthropicPeer], object]
+) -> tuple[list[Any], AnthropicPeer]:
+    """A /getspec job on a server whose architect is the peer, scripted by `script`."""
     async with AnthropicPeer() as peer:
-        overloaded_then_design(peer)
+        script(peer)
         with run_server(settings, spec_wiring(peer)) as srv:
             async with QubitzClient(srv.http, mint(srv, Scope.CONTROL_HUB)) as client:
-                events = await client.get_spec(**GETSPEC).events()
+                return list(await client.get_spec(**GETSPEC).events()), peer
+
+
+async def test_a_retry_notice_during_generation_reaches_the_client(settings: Settings) -> None:
+    events, peer = await getspec_through(settings, overloaded_then_design)
     kinds = [e.type for e in events]
     assert kinds[:3] == ["ack", "stream_start", "status"], kinds
     assert kinds[-2:] == ["stream_end", "architecture"], kinds
@@ -50,11 +60,7 @@ async def test_a_retry_of_the_structured_design_call_reaches_the_client(
 ) -> None:
     """The JSON half of the sequence (the validate step) reports its retry too: after the
     rationale's chunks, before stream_end."""
-    async with AnthropicPeer() as peer:
-        design_then_overloaded(peer)
-        with run_server(settings, spec_wiring(peer)) as srv:
-            async with QubitzClient(srv.http, mint(srv, Scope.CONTROL_HUB)) as client:
-                events = await client.get_spec(**GETSPEC).events()
+    events, peer = await getspec_through(settings, design_then_overloaded)
     kinds = [e.type for e in events]
     assert kinds[:3] == ["ack", "stream_start", "stream_chunk"], kinds
     assert kinds[-3:] == ["status", "stream_end", "architecture"], kinds
