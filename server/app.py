@@ -208,6 +208,10 @@ def create_app(settings: Settings, *, wiring: Wiring | None = None) -> Starlette
         db: AsyncEngine | None = getattr(request.state, "engine", None)
         if db is None:
             return JSONResponse({"status": "fail"}, status_code=503)
+        services: Services | None = getattr(request.state, "services", None)
+        if services is not None and not services.accepting:
+            # shutting down: the load balancer takes this replica out before it stops
+            return JSONResponse({"status": "draining"}, status_code=503)
         try:
             async with db.connect() as conn:
                 await conn.execute(text("SELECT 1"))

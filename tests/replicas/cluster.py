@@ -50,6 +50,9 @@ class JobTrace:
     events: list[dict[str, Any]] = field(default_factory=list)
     closes: list[int | None] = field(default_factory=list)
     reconnects: int = 0
+    # what came on connections refused before a job started (e.g. SERVER_SHUTTING_DOWN from a
+    # replica the load balancer had not yet taken out): submitted again, as the clients do
+    refusals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def job_id(self) -> str:
@@ -93,9 +96,11 @@ async def follow_job(
         trace.closes.append(code)
         if code == 1000:
             return trace
-        if not trace.events:
+        if not any("job_id" in e for e in trace.events):
             if send is None:
                 raise AssertionError(f"job vanished: {trace}")
+            trace.refusals += trace.events
+            trace.events = []
             await asyncio.sleep(0.2)
             continue  # refused before the job started: submit again
         send = None

@@ -63,3 +63,18 @@ async def test_readiness_never_echoes_the_database_error(tmp_path: Path) -> None
     assert res.status_code == 503
     assert res.json() == {"status": "fail"}
     assert "unable" not in res.text and "qubitz.db" not in res.text
+
+
+async def test_readiness_fails_once_the_replica_stops_accepting(tmp_path: Path) -> None:
+    """A replica shutting down says so to the load balancer's check at once, so new sockets go
+    to the other replicas instead of being refused with GOING_AWAY."""
+    settings = make_settings(tmp_path / "data")
+    with run_server(settings, as_wiring(default_pipelines())) as srv:
+        async with httpx.AsyncClient(base_url=srv.http) as http:
+            assert (await http.get("/readyz")).status_code == 200
+            srv.loop.call_soon_threadsafe(srv.services.stop_accepting)
+            res = await http.get("/readyz")
+            health = await http.get("/health")
+    assert res.status_code == 503
+    assert res.json() == {"status": "draining"}
+    assert health.json() == {"status": "ok"}  # alive, only not taking new work
