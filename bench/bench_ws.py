@@ -2,7 +2,7 @@
 coalesced token streams. Prints figures and ratios against a bare Starlette/uvicorn handler
 measured in the same run. Loopback only, bounded counts.
 
-    .venv/bin/python -m bench.bench_ws [--jobs 5] [--idle 10000] [--streams 1000]
+    .venv/bin/python -m bench.bench_ws [--jobs 5] [--rounds 5] [--idle 10000] [--streams 1000]
                                        [--only cpu,latency,idle,streams]
 """
 
@@ -104,19 +104,53 @@ class CpuPerEvent:
     events: int = 1
 
 
-async def cpu_per_event(url: str, pid: int, jobs: int, idle: float = 3.0) -> CpuPerEvent:
-    await drain(url, REQUEST)  # warm up
-    await asyncio.sleep(0.5)
+async def idle_rate(pid: int, seconds: float = 3.0) -> float:
+    """CPU seconds per wall second of a server with no job (its pollers)."""
     idle_from, idle_start = cpu_seconds(pid), time.monotonic()
-    await asyncio.sleep(idle)
-    idle_rate = (cpu_seconds(pid) - idle_from) / (time.monotonic() - idle_start)
+    await asyncio.sleep(seconds)
+    return (cpu_seconds(pid) - idle_from) / (time.monotonic() - idle_start)
+
+
+async def cpu_per_event(url: str, pid: int, jobs: int, idle: float = 0.0) -> CpuPerEvent:
     before, start = cpu_seconds(pid), time.monotonic()
     received = 0
     for _ in range(jobs):
         received += await drain(url, REQUEST)
     await asyncio.sleep(0.3)  # let batched persistence finish
     wall = time.monotonic() - start
-    return CpuPerEvent((cpu_seconds(pid) - before) / received, idle_rate, wall, received)
+    return CpuPerEvent((cpu_seconds(pid) - before) / received, idle, wall, received)
+
+
+@dataclass
+class PairedCpu:
+    """Rounds that alternate a round of bare jobs with a round of qubitz jobs: the machine's
+    speed drifts by tens of percent over minutes here (a shared VM), which made a bare figure
+    measured before the qubitz one say little about their ratio; a round's ratio compares the
+    two in the same half-minute, and the median over rounds is the figure to read."""
+
+    bare: list[CpuPerEvent] = field(default_factory=list)
+    qubitz: list[CpuPerEvent] = field(default_factory=list)
+
+    def ratios(self, busy: bool = False) -> list[float]:
+        return [
+            (q.busy / b.busy) if busy else (q.raw / b.raw)
+            for b, q in zip(self.bare, self.qubitz, strict=True)
+        ]
+
+
+async def paired_cpu(
+    bare: tuple[str, int], qubitz: tuple[str, int], jobs: int, rounds: int
+) -> PairedCpu:
+    (bare_url, bare_pid), (q_url, q_pid) = bare, qubitz
+    await drain(bare_url, REQUEST)  # warm up
+    await drain(q_url, REQUEST)
+    await asyncio.sleep(0.5)
+    idle = await idle_rate(bare_pid), await idle_rate(q_pid)
+    out = PairedCpu()
+    for _ in range(rounds):
+        out.bare.append(await cpu_per_event(bare_url, bare_pid, jobs, idle[0]))
+        out.qubitz.append(await cpu_per_event(q_url, q_pid, jobs, idle[1]))
+    return out
 
 
 def mint(data_dir: Path, scope: str, env: dict[str, str] | None = None) -> str:
@@ -252,19 +286,18 @@ async def main_async(args: argparse.Namespace) -> None:
     unknown = only - set(PHASES)
     if unknown:
         raise SystemExit(f"--only: unknown phase(s) {sorted(unknown)}; choose from {PHASES}")
-    bare_cpu = q_cpu = CpuPerEvent(0.0, 0.0, 0.0)
+    cpu = PairedCpu()
     bare_lat: list[float] = []
     q_lat: list[float] = []
+    bare: Proc | None = None
+    bare_url = ""
     if only & {"cpu", "latency"}:
         bare = Proc("bare", str(EVENTS_PER_JOB))
         bare.wait_ready("/")
         say("bare server up")
-        url = f"ws://127.0.0.1:{bare.port}/research"
-        if "cpu" in only:
-            bare_cpu = await cpu_per_event(url, bare.proc.pid, args.jobs)
+        bare_url = f"ws://127.0.0.1:{bare.port}/research"
         if "latency" in only:
-            bare_lat = await first_event_latency(url, args.samples)
-        bare.stop()
+            bare_lat = await first_event_latency(bare_url, args.samples)
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -281,7 +314,15 @@ async def main_async(args: argparse.Namespace) -> None:
         base = f"ws://127.0.0.1:{q.port}"
         say(f"qubitz server up (pid {q.proc.pid})")
         if "cpu" in only:
-            q_cpu = await cpu_per_event(f"{base}/research?api_key={uct}", q.proc.pid, args.jobs)
+            assert bare is not None
+            cpu = await paired_cpu(
+                (bare_url, bare.proc.pid),
+                (f"{base}/research?api_key={uct}", q.proc.pid),
+                args.jobs,
+                args.rounds,
+            )
+        if bare is not None:
+            bare.stop()
         if "latency" in only:
             q_lat = await first_event_latency(f"{base}/research?api_key={uct}", args.samples)
         say("cpu and latency measured")
@@ -295,16 +336,21 @@ async def main_async(args: argparse.Namespace) -> None:
         q.stop()
 
     if "cpu" in only:
-        print(
-            f"CPU per event      bare {bare_cpu.raw * 1e6:7.1f} us   qubitz {q_cpu.raw * 1e6:7.1f} "
-            f"us   ratio {q_cpu.raw / bare_cpu.raw:.2f}x  (goal <= 1.3x; qubitz includes seq, "
-            "event log, SQLite persistence)"
+        raw, busy = cpu.ratios(), cpu.ratios(busy=True)
+        per_round = "  ".join(
+            f"{b.raw * 1e6:.1f}/{q.raw * 1e6:.1f}"
+            for b, q in zip(cpu.bare, cpu.qubitz, strict=True)
         )
         print(
-            f"  less idle pollers bare {bare_cpu.busy * 1e6:5.1f} us   qubitz "
-            f"{q_cpu.busy * 1e6:7.1f} us   ratio {q_cpu.busy / bare_cpu.busy:.2f}x  (idle CPU "
-            f"bare {bare_cpu.idle_rate * 1e3:.1f}, qubitz {q_cpu.idle_rate * 1e3:.1f} ms/s; "
-            f"jobs' wall bare {bare_cpu.wall:.1f} s, qubitz {q_cpu.wall:.1f} s)"
+            f"CPU per event      {args.rounds} rounds of {args.jobs} x {EVENTS_PER_JOB} events, "
+            f"bare and qubitz alternating; bare/qubitz us per round: {per_round}"
+        )
+        print(
+            f"  ratio qubitz/bare median {statistics.median(raw):.2f}x (rounds "
+            f"{min(raw):.2f}-{max(raw):.2f}x; goal <= 1.3x; qubitz includes seq, event log, SQLite "
+            f"persistence); less idle pollers median {statistics.median(busy):.2f}x (idle CPU "
+            f"bare {cpu.bare[0].idle_rate * 1e3:.1f}, qubitz {cpu.qubitz[0].idle_rate * 1e3:.1f} "
+            "ms/s)"
         )
     if "latency" in only:
         print(
@@ -331,7 +377,10 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=5, help=f"jobs of {EVENTS_PER_JOB} events")
+    parser.add_argument(
+        "--jobs", type=int, default=5, help=f"jobs of {EVENTS_PER_JOB} events per CPU round"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="CPU rounds, bare and qubitz each")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--streams", type=int, default=1000)

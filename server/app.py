@@ -196,6 +196,7 @@ def create_app(settings: Settings, *, wiring: Wiring | None = None) -> Starlette
                 await revocations.close()
                 await scheduler.stop()
                 await event_log.close()
+                jobs.close()
         if redis is not None:
             await redis.aclose()
         await db.dispose()

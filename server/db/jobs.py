@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Integer, String, Table, Text, delete, func, select, update
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, utcnow
+from server.db.batchwriter import SQLiteBatchWriter, Statement
 from server.eventlog import JobEnd, JobMeta
 
 
@@ -32,11 +44,18 @@ class JobRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
 
 
-class JobEventRow(Base):
-    __tablename__ = "job_events"
+class JobEventBlockRow(Base):
+    """A run of one job's events with consecutive seqs, `first_seq` to `last_seq`: their stored
+    JSON texts, one per line (JSON text never holds a raw newline). One row per job per flush
+    of the event log, not one per event: a row per event was most of what persisting an event
+    cost (docs/benchmarks.md, "Event blocks"). A flush that is retried after a failure writes
+    its block again from the same `first_seq`, with the same or more events."""
+
+    __tablename__ = "job_event_blocks"
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
 
 
@@ -78,73 +97,190 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Any:
 
 
 # One row's placeholders per DBAPI parameter style (aiosqlite: qmark, asyncpg: numeric_dollar).
-_PLACEHOLDERS = {"qmark": "?, ?, ?", "numeric_dollar": "$1, $2, $3", "format": "%s, %s, %s"}
+_PLACEHOLDERS = {
+    "qmark": "?, ?, ?, ?",
+    "numeric_dollar": "$1, $2, $3, $4",
+    "format": "%s, %s, %s, %s",
+}
 
 
-def _insert_events_sql(conn: AsyncConnection) -> str:
-    """INSERT of job_events rows, duplicates ignored, in the driver's parameter style."""
-    marks = _PLACEHOLDERS[conn.dialect.paramstyle]
+def _insert_blocks_sql_for(paramstyle: str) -> str:
+    """INSERT of event blocks in a driver's parameter style. A block written again (a retried
+    flush) replaces the stored one only if it holds more events: the same events, never fewer."""
+    marks = _PLACEHOLDERS[paramstyle]
+    table = JobEventBlockRow.__tablename__
     return (
-        f"INSERT INTO {JobEventRow.__tablename__} (job_id, seq, payload) VALUES ({marks}) "
-        "ON CONFLICT (job_id, seq) DO NOTHING"
+        f"INSERT INTO {table} (job_id, first_seq, last_seq, payload) VALUES ({marks}) "
+        "ON CONFLICT (job_id, first_seq) DO UPDATE SET last_seq = excluded.last_seq, "
+        f"payload = excluded.payload WHERE excluded.last_seq > {table}.last_seq"
     )
+
+
+def _insert_blocks_sql(conn: AsyncConnection) -> str:
+    return _insert_blocks_sql_for(conn.dialect.paramstyle)
+
+
+EventRow = tuple[str, int, str]  # (job_id, seq, stored JSON text)
+Block = tuple[str, int, int, str]  # (job_id, first_seq, last_seq, texts joined by newlines)
+
+
+def blocks_of(events: Iterable[EventRow]) -> list[Block]:
+    """Each job's events of a batch as runs of consecutive seqs, one block each (a batch holds
+    one run per job, its entries in seq order; a gap would start a new block)."""
+    runs: dict[str, list[Any]] = {}  # job -> [first seq, last seq, texts]
+    out: list[Block] = []
+    for job_id, seq, text in events:
+        run = runs.get(job_id)
+        if run is not None and seq == run[1] + 1:
+            run[1] = seq
+            run[2].append(text)
+            continue
+        if run is not None:
+            out.append((job_id, run[0], run[1], "\n".join(run[2])))
+        runs[job_id] = [seq, seq, [text]]
+    out.extend(
+        (job_id, first, last, "\n".join(texts)) for job_id, (first, last, texts) in runs.items()
+    )
+    return out
+
+
+def _events_of(rows: Any, since: int) -> list[tuple[int, str]]:
+    """(seq, text) after `since` from blocks ordered by first_seq; a seq held by two blocks (a
+    writer that lost its job went on writing) is taken from the first."""
+    out: list[tuple[int, str]] = []
+    last = since
+    for first, _last, payload in rows:
+        for offset, text in enumerate(payload.split("\n")):
+            seq = first + offset
+            if seq > last:
+                out.append((seq, text))
+                last = seq
+    return out
+
+
+async def _write_batch(
+    conn: AsyncConnection,
+    created: Sequence[JobMeta],
+    blocks: list[Block],
+    ends: Sequence[tuple[str, JobEnd]],
+    now: datetime,
+) -> None:
+    """The batch by SQLAlchemy Core (PostgreSQL: asyncpg, no thread between)."""
+    if created:
+        await conn.execute(
+            _insert_ignoring_duplicates(conn, cast(Table, JobRow.__table__)),
+            [
+                {
+                    "id": j.job_id,
+                    "workspace_id": j.workspace_id,
+                    "endpoint": j.endpoint,
+                    "owner": j.owner,
+                    "state": "running",
+                    "created_at": now,
+                    "last_seq": 0,
+                    "idempotency_key": j.idempotency_key,
+                }
+                for j in created
+            ],
+        )
+    if blocks:
+        # The driver's own executemany of one fixed statement (SQLAlchemy's compiled insert
+        # built and processed a parameter dict per row in Python).
+        await conn.exec_driver_sql(_insert_blocks_sql(conn), blocks)
+    for job_id, end in ends:
+        last = select(func.coalesce(func.max(JobEventBlockRow.last_seq), 0)).where(
+            JobEventBlockRow.job_id == job_id
+        )
+        await conn.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(
+                state=end.state,
+                close_code=int(end.close_code),
+                error=end.error,
+                last_seq=last.scalar_subquery(),
+                finished_at=now,
+            )
+        )
+
+
+# The same batch as plain SQL for the SQLite writer (server/db/batchwriter.py); datetimes in
+# the text form SQLAlchemy stores on SQLite, by SQLAlchemy's own bind processor.
+_sqlite_datetime = (
+    DateTime(timezone=True).dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+)
+_SQLITE_CREATE = (
+    "INSERT INTO jobs (id, workspace_id, endpoint, owner, state, created_at, last_seq, "
+    "idempotency_key) VALUES (?, ?, ?, ?, 'running', ?, 0, ?) ON CONFLICT DO NOTHING"
+)
+_SQLITE_END = (
+    "UPDATE jobs SET state = ?, close_code = ?, error = ?, finished_at = ?, last_seq = "
+    "(SELECT coalesce(max(last_seq), 0) FROM job_event_blocks WHERE job_id = ?) WHERE id = ?"
+)
+
+
+def _sqlite_statements(
+    created: Sequence[JobMeta],
+    blocks: list[Block],
+    ends: Sequence[tuple[str, JobEnd]],
+    now: datetime,
+) -> list[Statement]:
+    assert _sqlite_datetime is not None
+    stamp = _sqlite_datetime(now)
+    out: list[Statement] = []
+    if created:
+        rows = [
+            (j.job_id, j.workspace_id, j.endpoint, j.owner, stamp, j.idempotency_key)
+            for j in created
+        ]
+        out.append((_SQLITE_CREATE, rows))
+    if blocks:
+        out.append((_insert_blocks_sql_for("qmark"), blocks))
+    if ends:
+        out.append(
+            (
+                _SQLITE_END,
+                [
+                    (end.state, int(end.close_code), end.error, stamp, job_id, job_id)
+                    for job_id, end in ends
+                ],
+            )
+        )
+    return out
 
 
 class JobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        engine: AsyncEngine = sessions.kw["bind"]
+        url = engine.url
+        self._sqlite: SQLiteBatchWriter | None = None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            self._sqlite = SQLiteBatchWriter(url.database)
 
     async def write_batch(
         self,
         created: Sequence[JobMeta],
-        events: Sequence[tuple[str, int, str]],
+        events: Sequence[EventRow],
         ends: Sequence[tuple[str, JobEnd]],
     ) -> None:
         """New jobs, events and ends in one transaction; rows already written are kept as they
-        are, so a batch that failed half way (or was written already) can be written again."""
+        are, so a batch that failed half way (or was written already) can be written again.
+        On SQLite the transaction is the SQLite batch writer's (server/db/batchwriter.py)."""
         if not (created or events or ends):
             return
         now = utcnow()
+        blocks = blocks_of(events) if events else []
+        if self._sqlite is not None:
+            await self._sqlite.write(_sqlite_statements(created, blocks, ends, now))
+            return
         async with self._sessions.begin() as s:
-            conn = await s.connection()
-            if created:
-                await conn.execute(
-                    _insert_ignoring_duplicates(conn, cast(Table, JobRow.__table__)),
-                    [
-                        {
-                            "id": j.job_id,
-                            "workspace_id": j.workspace_id,
-                            "endpoint": j.endpoint,
-                            "owner": j.owner,
-                            "state": "running",
-                            "created_at": now,
-                            "last_seq": 0,
-                            "idempotency_key": j.idempotency_key,
-                        }
-                        for j in created
-                    ],
-                )
-            if events:
-                # The driver's own executemany of one fixed statement, in this transaction:
-                # SQLAlchemy's compiled insert built and processed a parameter dict per row in
-                # Python; the driver takes the tuples as they are (docs/benchmarks.md).
-                rows = events if isinstance(events, list) else list(events)
-                await conn.exec_driver_sql(_insert_events_sql(conn), rows)
-            for job_id, end in ends:
-                last = select(func.coalesce(func.max(JobEventRow.seq), 0)).where(
-                    JobEventRow.job_id == job_id
-                )
-                await conn.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job_id)
-                    .values(
-                        state=end.state,
-                        close_code=int(end.close_code),
-                        error=end.error,
-                        last_seq=last.scalar_subquery(),
-                        finished_at=now,
-                    )
-                )
+            await _write_batch(await s.connection(), created, blocks, ends, now)
+
+    def close(self) -> None:
+        """Close the SQLite batch writer's connections and thread."""
+        if self._sqlite is not None:
+            self._sqlite.close()
 
     async def create_many(self, jobs: Sequence[JobMeta]) -> None:
         if not jobs:
@@ -201,7 +337,7 @@ class JobRepository:
                 )
             )
             if ids:
-                await s.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(ids)))
+                await s.execute(delete(JobEventBlockRow).where(JobEventBlockRow.job_id.in_(ids)))
                 await s.execute(update(JobRow).where(JobRow.id.in_(ids)).values(state="expired"))
             return ids
 
@@ -248,11 +384,9 @@ class JobRepository:
             ]
 
     async def max_seq(self, job_id: str) -> int:
-        from sqlalchemy import func
-
         async with self._sessions() as s:
             got = await s.scalar(
-                select(func.max(JobEventRow.seq)).where(JobEventRow.job_id == job_id)
+                select(func.max(JobEventBlockRow.last_seq)).where(JobEventBlockRow.job_id == job_id)
             )
             return int(got or 0)
 
@@ -267,25 +401,20 @@ class JobRepository:
             )
             return {(e, st): int(n) for e, st, n in rows}
 
-    async def append_events(self, rows: Sequence[tuple[str, int, str]]) -> None:
-        if not rows:
-            return
-        # Core executemany on the table (not the ORM bulk path): one driver call per batch.
-        table = cast(Table, JobEventRow.__table__)
-        async with self._sessions.begin() as s:
-            conn = await s.connection()
-            await conn.execute(
-                table.insert(), [{"job_id": j, "seq": q, "payload": p} for j, q, p in rows]
-            )
-
-    async def events(self, job_id: str, since: int) -> list[tuple[int, str]]:
+    async def events(
+        self, job_id: str, since: int, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        """(seq, stored text) of the job's events after `since`, oldest first, at most `limit`."""
+        query = (
+            select(JobEventBlockRow.first_seq, JobEventBlockRow.last_seq, JobEventBlockRow.payload)
+            .where(JobEventBlockRow.job_id == job_id, JobEventBlockRow.last_seq > since)
+            .order_by(JobEventBlockRow.first_seq)
+        )
+        if limit is not None:
+            query = query.limit(max(1, limit))  # every block holds at least one event
         async with self._sessions() as s:
-            rows = await s.execute(
-                select(JobEventRow.seq, JobEventRow.payload)
-                .where(JobEventRow.job_id == job_id, JobEventRow.seq > since)
-                .order_by(JobEventRow.seq)
-            )
-            return [(int(q), str(p)) for q, p in rows]
+            found = _events_of(await s.execute(query), since)
+        return found if limit is None else found[: max(1, limit)]
 
     # -- read API (server/api): listing and the tail of a job's log --------------------------
 
@@ -311,22 +440,23 @@ class JobRepository:
 
     async def tail(self, job_id: str, count: int) -> list[tuple[int, str]]:
         """The job's last `count` events, newest first."""
+        count = max(1, count)
         async with self._sessions() as s:
-            rows = await s.execute(
-                select(JobEventRow.seq, JobEventRow.payload)
-                .where(JobEventRow.job_id == job_id)
-                .order_by(JobEventRow.seq.desc())
-                .limit(max(1, count))
+            rows = list(
+                await s.execute(
+                    select(
+                        JobEventBlockRow.first_seq,
+                        JobEventBlockRow.last_seq,
+                        JobEventBlockRow.payload,
+                    )
+                    .where(JobEventBlockRow.job_id == job_id)
+                    .order_by(JobEventBlockRow.first_seq.desc())
+                    .limit(count)  # every block holds at least one event
+                )
             )
-            return [(int(q), str(p)) for q, p in rows]
+        rows.reverse()
+        return _events_of(rows, 0)[-count:][::-1]
 
     async def events_page(self, job_id: str, since: int, limit: int) -> list[tuple[int, str]]:
         """Events after `since`, oldest first, at most `limit`."""
-        async with self._sessions() as s:
-            rows = await s.execute(
-                select(JobEventRow.seq, JobEventRow.payload)
-                .where(JobEventRow.job_id == job_id, JobEventRow.seq > since)
-                .order_by(JobEventRow.seq)
-                .limit(max(1, limit))
-            )
-            return [(int(q), str(p)) for q, p in rows]
+        return await self.events(job_id, since, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.base import make_engine, make_sessionmaker
+from server.db.batchwriter import SQLiteBatchWriter
 from server.db.jobs import JobRepository
 from server.db.migrate import upgrade
 from server.eventlog import EventLog, JobEnd, JobMeta
@@ -48,15 +50,38 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+class DenyOnce:
+    """On SQLite, where the batches go by the standard driver (server/db/batchwriter.py): the
+    next statement that inserts into `table` is refused by SQLite itself, after the statements
+    before it in the transaction ran."""
+
+    def __init__(self, writer: SQLiteBatchWriter, table: str) -> None:
+        self.table = table
+        self.armed = False
+        writer.connection().set_authorizer(self._check)
+
+    def _check(self, action: int, arg1: str | None, *_rest: object) -> int:
+        if self.armed and action == sqlite3.SQLITE_INSERT and arg1 == self.table:
+            self.armed = False
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+
 async def test_a_flush_that_fails_half_way_is_retried_whole(engine: AsyncEngine) -> None:
     jobs = JobRepository(make_sessionmaker(engine))
-    fault = FailOnce(engine, "job_events")
+    writer = jobs._sqlite  # the SQLite batch writer: where a fault must happen on SQLite
+    fault = (
+        DenyOnce(writer, "job_event_blocks")
+        if writer is not None
+        else FailOnce(engine, "job_event_blocks")
+    )
     log = EventLog([DatabaseSink(jobs)])
     log.create("job_a", JobMeta("job_a", "ws", "research", "r1"))
     log.append("job_a", {"type": "status", "message": "one"})
     fault.armed = True
-    with pytest.raises(ConnectionError):
+    with pytest.raises((ConnectionError, sqlite3.DatabaseError)):
         await log.flush()
+    assert await jobs.get("job_a", "ws") is None  # the job row of the failed batch rolled back
     log.append("job_a", {"type": "status", "message": "two"})
     log.finish("job_a", JobEnd("succeeded", 1000))
     await log.flush()
