@@ -299,6 +299,16 @@ async def main_async(args: argparse.Namespace) -> None:
         if "latency" in only:
             bare_lat = await first_event_latency(bare_url, args.samples)
 
+    bare_gated: Streams | None = None
+    if "streams" in only and args.bare_streams:
+        bare_streams = Proc("bare", str(EVENTS_PER_JOB))
+        bare_streams.wait_ready("/")
+        bare_gated = await token_streams(
+            f"ws://127.0.0.1:{bare_streams.port}", "", args.streams, gated=True
+        )
+        bare_streams.stop()
+        say("bare token streams measured")
+
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         uct, ch = mint(data, "uct"), mint(data, "ch")
@@ -373,6 +383,12 @@ async def main_async(args: argparse.Namespace) -> None:
         f"p50 {pct(gated.lags, 0.5):.1f} ms, p99 {pct(gated.lags, 0.99):.1f} ms (goal p99 < 100 "
         f"ms); {gated.late} started late; {gated.chunks} chunk events for {tokens} tokens"
     )
+    if bare_gated is not None:
+        print(
+            f"                   bare Starlette, the same held streams (coalesced alike, no job, "
+            f"no log): lag p50 {pct(bare_gated.lags, 0.5):.1f} ms, p99 "
+            f"{pct(bare_gated.lags, 0.99):.1f} ms; {bare_gated.chunks} chunk events"
+        )
 
 
 def main() -> None:
@@ -384,6 +400,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument(
+        "--bare-streams",
+        action="store_true",
+        help="also the held streams on a bare Starlette handler (what one process can do)",
+    )
     parser.add_argument(
         "--only", default="", help=f"comma-separated phases to run, of {','.join(PHASES)}"
     )

@@ -60,7 +60,38 @@ def bare_app(count: int) -> Starlette:
             )
         await ws.close(1000)
 
-    return Starlette(routes=[WebSocketRoute("/research", handler)])
+    async def chat(ws: WebSocket) -> None:
+        """The token streams of `token_stream` with the same 40 ms coalescing, nothing else:
+        no key, no job, no log. What one process here can do at all (bench_ws --streams)."""
+        await ws.accept()
+        request = json.loads(await ws.receive_text())
+        content = request["messages"][-1]["content"]
+        session = request["session_id"]
+        loop = asyncio.get_running_loop()
+        if content.startswith("at:"):
+            await ws.send_text(json.dumps({"type": "chat_status", "message": "started"}))
+            await asyncio.sleep(max(0.0, float(content[3:]) - time.time()))
+        start = loop.time()
+        pending: list[str] = []
+        first = 0.0
+        for i in range(100):
+            delay = start + i / 100.0 - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if not pending:
+                first = loop.time()
+            pending.append(f"{i}:{time.time():.4f} ")
+            if loop.time() - first >= 0.04:
+                chunk = {"type": "chat_chunk", "chunk": "".join(pending), "is_final": False}
+                await ws.send_text(json.dumps({**chunk, "session_id": session}))
+                pending = []
+        if pending:
+            chunk = {"type": "chat_chunk", "chunk": "".join(pending), "is_final": False}
+            await ws.send_text(json.dumps({**chunk, "session_id": session}))
+        await ws.send_text(json.dumps({"type": "chat_chunk", "chunk": "", "is_final": True}))
+        await ws.close(1000)
+
+    return Starlette(routes=[WebSocketRoute("/research", handler), WebSocketRoute("/chat", chat)])
 
 
 def events(count: int) -> Any:
