@@ -47,9 +47,9 @@ class JobRow(Base):
 class JobEventBlockRow(Base):
     """A run of one job's events with consecutive seqs, `first_seq` to `last_seq`: their stored
     JSON texts, one per line (JSON text never holds a raw newline). One row per job per flush
-    of the event log, not one per event: a row per event was most of what persisting an event
-    cost (docs/benchmarks.md, "Event blocks"). A flush that is retried after a failure writes
-    its block again from the same `first_seq`, with the same or more events."""
+    of the event log instead of one per event: fewer rows to bind, index and write
+    (docs/benchmarks.md, "Event blocks and the batch writer"). A retried flush writes its
+    block again from the same `first_seq`, with the same or more events."""
 
     __tablename__ = "job_event_blocks"
 
