@@ -85,6 +85,14 @@ def pg_url() -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = os.environ.get("QUBITZ_TEST_REDIS_URL")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,14 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.db.base import make_engine, make_sessionmaker
 from server.db.deployments import SqlDeploymentStore
 from server.db.migrate import alembic_config
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 async def _alembic(engine: AsyncEngine, revision: str) -> None:

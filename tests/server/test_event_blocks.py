@@ -5,7 +5,6 @@ the migration carries stored events over and back."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,28 +12,13 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.base import make_engine, make_sessionmaker
+from server.db.base import make_sessionmaker
 from server.db.jobs import JobRepository, blocks_of
-from server.db.migrate import alembic_config, upgrade
+from server.db.migrate import alembic_config
 from server.eventlog import EventLog, JobEnd, JobMeta
 from server.sinks import DatabaseSink
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def _rows(engine: AsyncEngine, job_id: str) -> list[tuple[int, int]]:

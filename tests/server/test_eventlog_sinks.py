@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.base import make_engine, make_sessionmaker
+from server.db.base import make_sessionmaker
 from server.db.batchwriter import SQLiteBatchWriter
 from server.db.jobs import JobRepository
-from server.db.migrate import upgrade
 from server.eventlog import EventLog, JobEnd, JobMeta
 from server.sinks import DatabaseSink
 
@@ -33,21 +30,6 @@ class FailOnce:
         if self.armed and self.table in statement and statement.lstrip().startswith("INSERT"):
             self.armed = False
             raise ConnectionError("connection dropped")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 class DenyOnce:
