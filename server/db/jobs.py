@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Select,
     String,
     Table,
     Text,
@@ -144,12 +145,19 @@ def blocks_of(events: Iterable[EventRow]) -> list[Block]:
     return out
 
 
+def _job_blocks(job_id: str) -> Select[int, str]:
+    """(first_seq, payload) of the job's blocks: what every reader splits into events."""
+    return select(JobEventBlockRow.first_seq, JobEventBlockRow.payload).where(
+        JobEventBlockRow.job_id == job_id
+    )
+
+
 def _events_of(rows: Any, since: int) -> list[tuple[int, str]]:
-    """(seq, text) after `since` from blocks ordered by first_seq; a seq held by two blocks (a
-    writer that lost its job went on writing) is taken from the first."""
+    """(seq, text) after `since` from (first_seq, payload) blocks ordered by first_seq; a seq
+    held by two blocks (a writer that lost its job went on writing) is taken from the first."""
     out: list[tuple[int, str]] = []
     last = since
-    for first, _last, payload in rows:
+    for first, payload in rows:
         for offset, text in enumerate(payload.split("\n")):
             seq = first + offset
             if seq > last:
@@ -406,8 +414,8 @@ class JobRepository:
     ) -> list[tuple[int, str]]:
         """(seq, stored text) of the job's events after `since`, oldest first, at most `limit`."""
         query = (
-            select(JobEventBlockRow.first_seq, JobEventBlockRow.last_seq, JobEventBlockRow.payload)
-            .where(JobEventBlockRow.job_id == job_id, JobEventBlockRow.last_seq > since)
+            _job_blocks(job_id)
+            .where(JobEventBlockRow.last_seq > since)
             .order_by(JobEventBlockRow.first_seq)
         )
         if limit is not None:
@@ -444,12 +452,7 @@ class JobRepository:
         async with self._sessions() as s:
             rows = list(
                 await s.execute(
-                    select(
-                        JobEventBlockRow.first_seq,
-                        JobEventBlockRow.last_seq,
-                        JobEventBlockRow.payload,
-                    )
-                    .where(JobEventBlockRow.job_id == job_id)
+                    _job_blocks(job_id)
                     .order_by(JobEventBlockRow.first_seq.desc())
                     .limit(count)  # every block holds at least one event
                 )
