@@ -67,28 +67,27 @@ def bare_app(count: int) -> Starlette:
         request = json.loads(await ws.receive_text())
         content = request["messages"][-1]["content"]
         session = request["session_id"]
-        loop = asyncio.get_running_loop()
+
+        async def send(chunk: str, final: bool = False) -> None:
+            event = {"type": "chat_chunk", "chunk": chunk, "is_final": final, "session_id": session}
+            await ws.send_text(json.dumps(event))
+
         if content.startswith("at:"):
             await ws.send_text(json.dumps({"type": "chat_status", "message": "started"}))
-            await asyncio.sleep(max(0.0, float(content[3:]) - time.time()))
-        start = loop.time()
+            await hold_until(content)
+        loop = asyncio.get_running_loop()
         pending: list[str] = []
         first = 0.0
-        for i in range(100):
-            delay = start + i / 100.0 - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        async for token in timed_tokens(STREAM_TOKENS, STREAM_RATE):
             if not pending:
                 first = loop.time()
-            pending.append(f"{i}:{time.time():.4f} ")
+            pending.append(token)
             if loop.time() - first >= 0.04:
-                chunk = {"type": "chat_chunk", "chunk": "".join(pending), "is_final": False}
-                await ws.send_text(json.dumps({**chunk, "session_id": session}))
+                await send("".join(pending))
                 pending = []
         if pending:
-            chunk = {"type": "chat_chunk", "chunk": "".join(pending), "is_final": False}
-            await ws.send_text(json.dumps({**chunk, "session_id": session}))
-        await ws.send_text(json.dumps({"type": "chat_chunk", "chunk": "", "is_final": True}))
+            await send("".join(pending))
+        await send("", final=True)
         await ws.close(1000)
 
     return Starlette(routes=[WebSocketRoute("/research", handler), WebSocketRoute("/chat", chat)])
@@ -112,26 +111,37 @@ def idle_job() -> Any:
     return run
 
 
+STREAM_TOKENS, STREAM_RATE = 100, 100.0  # bench_ws --streams: 100 tokens at 100 per second
+
+
+async def hold_until(content: str) -> None:
+    """`at:<epoch seconds>`: wait until then (streams started one after another start at once)."""
+    await asyncio.sleep(max(0.0, float(content[3:]) - time.time()))
+
+
+async def timed_tokens(tokens: int, rate: float) -> AsyncIterator[str]:
+    """`tokens` tokens at `rate` per second, each `<index>:<its emission time> `."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(tokens):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield f"{i}:{time.time():.4f} "
+
+
 def token_stream(tokens: int, rate: float) -> Any:
     """Chat-shaped: `tokens` chunks at `rate` per second; each carries its emission time. A
     message `at:<epoch seconds>` holds the tokens until then (after one `chat_status` event), so
     that streams started one after another all stream at once."""
 
     async def run(request: Any, ctx: JobContext) -> AsyncIterator[Event]:
-        loop = asyncio.get_running_loop()
         content = request.messages[-1].content
         if content.startswith("at:"):
             yield ChatStatus(message="started", session_id=request.session_id)
-            await asyncio.sleep(max(0.0, float(content[3:]) - time.time()))
-        start = loop.time()
-        for i in range(tokens):
-            due = start + i / rate
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            yield ChatChunk(
-                chunk=f"{i}:{time.time():.4f} ", is_final=False, session_id=request.session_id
-            )
+            await hold_until(content)
+        async for token in timed_tokens(tokens, rate):
+            yield ChatChunk(chunk=token, is_final=False, session_id=request.session_id)
         yield ChatChunk(chunk="", is_final=True, session_id=request.session_id)
 
     return run
@@ -263,7 +273,11 @@ def main() -> None:
     count = 2000
     serve(
         settings,
-        {"research": events(count), "getspec": idle_job(), "chat": token_stream(100, 100.0)},
+        {
+            "research": events(count),
+            "getspec": idle_job(),
+            "chat": token_stream(STREAM_TOKENS, STREAM_RATE),
+        },
     )
 
 
